@@ -1,0 +1,6 @@
+/** One jest run for the whole workspace; each package with a jest.config.js is a project. */
+const { existsSync, readdirSync } = require('node:fs');
+const projects = ['packages', 'apps'].flatMap((dir) =>
+  existsSync(dir) ? readdirSync(dir).map((name) => `<rootDir>/${dir}/${name}/jest.config.js`).filter((p) => existsSync(p.replace('<rootDir>', __dirname))) : [],
+);
+module.exports = { projects };

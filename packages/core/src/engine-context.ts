@@ -1,0 +1,71 @@
+import { Queue } from 'bullmq';
+import { Redis, type RedisOptions } from 'ioredis';
+import pino, { type Logger } from 'pino';
+import { EngineOptionsSchema, type EngineOptions, type ResolvedEngineOptions } from './config';
+import { Keys, TASK_QUEUE } from './keys';
+import { installScripts, type ScriptCaller } from './lua-scripts';
+
+export type Connection = string | RedisOptions;
+
+/** Opens an ioredis connection suited to BullMQ (blocking commands, no request limit). */
+export function openRedis(connection: Connection): Redis {
+  const extra = { maxRetriesPerRequest: null, enableReadyCheck: true } as const;
+  return typeof connection === 'string' ? new Redis(connection, extra) : new Redis({ ...connection, ...extra });
+}
+
+export interface JobData {
+  taskId: string;
+  sessionId: string;
+}
+
+/**
+ * What the engine's parts share: one command connection with the scripts
+ * installed, the key builder, the task queue and the resolved options.
+ */
+export class EngineContext {
+  readonly options: ResolvedEngineOptions;
+  readonly keys: Keys;
+  readonly redis: Redis;
+  readonly queue: Queue<JobData>;
+  readonly call: ScriptCaller;
+  readonly logger: Logger;
+
+  constructor(
+    readonly connection: Connection,
+    options: EngineOptions = {},
+    logger?: Logger,
+  ) {
+    this.options = EngineOptionsSchema.parse(options);
+    this.keys = new Keys(this.options.prefix);
+    this.logger = logger ?? pino({ name: 'baton', level: 'info' });
+    this.redis = openRedis(connection);
+    this.call = installScripts(this.redis);
+    this.queue = new Queue<JobData>(TASK_QUEUE, {
+      connection: this.redis,
+      prefix: this.keys.queuePrefix,
+      defaultJobOptions: this.jobOptions(),
+    });
+  }
+
+  jobOptions() {
+    return {
+      attempts: this.options.jobAttempts,
+      backoff: { type: 'exponential', delay: 500 },
+      removeOnComplete: { count: this.options.keepCompletedJobs },
+      removeOnFail: { age: 7 * 24 * 3600 },
+    };
+  }
+
+  /** Makes root tasks BullMQ jobs; jobId = taskId, so a repeated dispatch is a no-op. */
+  async addRootJobs(sessionId: string, taskIds: string[]): Promise<void> {
+    if (taskIds.length === 0) return;
+    await this.queue.addBulk(
+      taskIds.map((taskId) => ({ name: 'task', data: { taskId, sessionId }, opts: { jobId: taskId } })),
+    );
+  }
+
+  async close(): Promise<void> {
+    await this.queue.close();
+    this.redis.disconnect();
+  }
+}

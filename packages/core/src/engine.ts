@@ -1,0 +1,160 @@
+import type { Logger } from 'pino';
+import type { EngineOptions } from './config';
+import { EngineContext, openRedis, type Connection } from './engine-context';
+import { BatonError, codeToError, ScriptCode } from './errors';
+import { GateNotifier } from './gate/gate-notifier';
+import { RequestGate } from './gate/request-gate';
+import { pairs, SessionLanes, type SubmitResult } from './lanes/session-lanes';
+import type { SubmitInput } from './lanes/submission';
+import type { BatonEvent } from './model/event';
+import type { Message } from './model/message';
+import type { Session } from './model/session';
+import type { Task, TaskTree } from './model/task';
+import { ConversationStore } from './store/conversation-store';
+import { EventLog } from './store/event-log';
+import { TaskStore } from './store/task-store';
+
+export interface CancelResult {
+  task: Task;
+  /** Every task this call cancelled (empty when it was already cancelled). */
+  cancelled: { taskId: string; previous: string }[];
+}
+
+/**
+ * The engine facade used by the API and the worker: submit, cancel,
+ * pause/resume, and reads. It owns one command connection and the task
+ * queue; a gate subscriber is opened on first use of the request gate.
+ */
+export class Engine {
+  readonly ctx: EngineContext;
+  readonly tasks: TaskStore;
+  readonly lanes: SessionLanes;
+  readonly conversations: ConversationStore;
+  readonly events: EventLog;
+  private gateInstance: RequestGate | undefined;
+  private notifier: GateNotifier | undefined;
+
+  constructor(connection: Connection, options: EngineOptions = {}, logger?: Logger) {
+    this.ctx = new EngineContext(connection, options, logger);
+    this.tasks = new TaskStore(this.ctx);
+    this.lanes = new SessionLanes(this.ctx, this.tasks);
+    this.conversations = new ConversationStore(this.ctx);
+    this.events = new EventLog(this.ctx);
+  }
+
+  get keys() {
+    return this.ctx.keys;
+  }
+  get queue() {
+    return this.ctx.queue;
+  }
+  get redis() {
+    return this.ctx.redis;
+  }
+  get logger() {
+    return this.ctx.logger;
+  }
+
+  /** The request gate (opens the notification subscriber once). */
+  get gate(): RequestGate {
+    if (!this.gateInstance) {
+      this.notifier = new GateNotifier(openRedis(this.ctx.connection), this.ctx.keys.gateChannel());
+      this.gateInstance = new RequestGate(this.ctx, this.notifier);
+    }
+    return this.gateInstance;
+  }
+
+  submit(input: SubmitInput): Promise<SubmitResult> {
+    return this.lanes.submit(input);
+  }
+
+  getTask(taskId: string): Promise<Task | null> {
+    return this.tasks.getById(taskId);
+  }
+
+  async getTree(taskId: string): Promise<TaskTree | null> {
+    const sessionId = await this.tasks.sessionOf(taskId);
+    return sessionId ? this.tasks.tree(sessionId, taskId) : null;
+  }
+
+  async getMessages(taskId: string): Promise<Message[] | null> {
+    const sessionId = await this.tasks.sessionOf(taskId);
+    if (!sessionId || !(await this.tasks.get(sessionId, taskId))) return null;
+    return this.conversations.read(sessionId, taskId);
+  }
+
+  async getSession(sessionId: string): Promise<Session & { tenant: string | null }> {
+    return this.lanes.session(sessionId);
+  }
+
+  readEvents(sessionId: string, after = '0', count = 1000): Promise<BatonEvent[]> {
+    return this.events.read(sessionId, after, count);
+  }
+
+  /**
+   * Cancels a task and all its descendants. Running runners are told through
+   * the cancel channel (their AbortSignal fires, in-flight model requests are
+   * aborted); cancelled roots still waiting in the lane leave it; a cancelled
+   * root whose job never started is removed and its lease passed on; parked
+   * jobs are promoted so they end at once and their parents hear of it.
+   * Idempotent: cancelling a cancelled task returns it unchanged.
+   */
+  async cancel(taskId: string, reason = 'cancelled by request'): Promise<CancelResult> {
+    const sessionId = await this.tasks.sessionOf(taskId);
+    if (!sessionId) throw new BatonError('TASK_NOT_FOUND', `task ${taskId} not found`, { taskId });
+    const { keys, options } = this.ctx;
+    const [code, previous, flat] = (await this.ctx.call(
+      'batonCancel',
+      [keys.session(sessionId), keys.lane(sessionId), keys.parked(sessionId), keys.fence(sessionId), keys.events(sessionId), keys.task(sessionId, taskId)],
+      [keys.sessionBase(sessionId), taskId, reason, options.eventsMaxLen],
+    )) as [number, string, string[]];
+    if (code !== ScriptCode.ok) throw codeToError(code, { taskId, what: 'cancel', detail: previous });
+    const cancelled = pairs(flat);
+    await this.afterCancel(sessionId, cancelled);
+    const task = await this.tasks.get(sessionId, taskId);
+    return { task: task!, cancelled };
+  }
+
+  /** Delivers the effects of cancellations made by a script (cancel or submit-interrupt). */
+  async afterCancel(sessionId: string, cancelled: { taskId: string; previous: string }[]): Promise<void> {
+    if (cancelled.length === 0) return;
+    await this.ctx.redis.publish(this.ctx.keys.cancelChannel(), JSON.stringify(cancelled.map((c) => c.taskId)));
+    const active = new Set(await this.ctx.redis.lrange(this.ctx.keys.active(sessionId), 0, -1));
+    for (const { taskId, previous } of cancelled) {
+      const job = await this.ctx.queue.getJob(taskId);
+      const isRoot = active.has(taskId);
+      if (isRoot && previous === 'queued') {
+        // Dispatched but not started: nothing runs it, so the lease can move now.
+        // If the job is already locked by a worker, remove() fails and that worker ends it.
+        const removed = !job || (await job.remove().then(() => true, () => false));
+        if (removed) await this.lanes.finishRoot(sessionId, taskId);
+      } else if (job && previous === 'paused') {
+        await job.promote().catch(() => undefined);
+      }
+    }
+  }
+
+  async pause(sessionId: string): Promise<Session> {
+    await this.lanes.setPaused(sessionId, true);
+    return this.getSession(sessionId);
+  }
+
+  async resume(sessionId: string): Promise<Session> {
+    const { parked } = await this.lanes.setPaused(sessionId, false);
+    await this.promoteParked(parked);
+    return this.getSession(sessionId);
+  }
+
+  /** Wakes parked (delayed) jobs; a job that is not delayed any more is left alone. */
+  async promoteParked(taskIds: string[]): Promise<void> {
+    for (const id of taskIds) {
+      const job = await this.ctx.queue.getJob(id);
+      if (job && (await job.isDelayed())) await job.promote().catch(() => undefined);
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.notifier?.close();
+    await this.ctx.close();
+  }
+}

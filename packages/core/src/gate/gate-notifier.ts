@@ -1,0 +1,64 @@
+import type { Redis } from 'ioredis';
+
+/**
+ * Wakes callers waiting on a turn key when its holder commits or abandons.
+ * One subscriber connection per process, one channel for all keys; waiters
+ * are registered *before* they look at the gate so no wake-up is missed.
+ */
+export class GateNotifier {
+  private readonly waiters = new Map<string, Set<() => void>>();
+  private ready: Promise<unknown> | undefined;
+
+  constructor(
+    private readonly subscriber: Redis,
+    private readonly channel: string,
+  ) {}
+
+  private start(): Promise<unknown> {
+    this.ready ??= (async () => {
+      this.subscriber.on('message', (channel: string, key: string) => {
+        if (channel !== this.channel) return;
+        for (const wake of this.waiters.get(key) ?? []) wake();
+      });
+      await this.subscriber.subscribe(this.channel);
+    })();
+    return this.ready;
+  }
+
+  /**
+   * Registers a waiter for `key`; `wait(ms)` resolves on a notification,
+   * after `ms` (the holder's lease may simply expire), or on abort.
+   */
+  async register(key: string, signal?: AbortSignal): Promise<{ wait(ms: number): Promise<void>; cancel(): void }> {
+    await this.start();
+    let wake!: () => void;
+    const woken = new Promise<void>((resolve) => (wake = resolve));
+    const set = this.waiters.get(key) ?? new Set();
+    set.add(wake);
+    this.waiters.set(key, set);
+    const cancel = () => {
+      set.delete(wake);
+      if (set.size === 0 && this.waiters.get(key) === set) this.waiters.delete(key);
+    };
+    return {
+      cancel,
+      wait: async (ms: number) => {
+        let timer: NodeJS.Timeout | undefined;
+        const onAbort = () => wake();
+        signal?.addEventListener('abort', onAbort, { once: true });
+        try {
+          await Promise.race([woken, new Promise<void>((r) => (timer = setTimeout(r, Math.max(1, ms))))]);
+        } finally {
+          clearTimeout(timer);
+          signal?.removeEventListener('abort', onAbort);
+          cancel();
+        }
+      },
+    };
+  }
+
+  async close(): Promise<void> {
+    this.waiters.clear();
+    this.subscriber.disconnect();
+  }
+}

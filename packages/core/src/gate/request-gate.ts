@@ -1,0 +1,173 @@
+import type { EngineContext } from '../engine-context';
+import { StaleRunnerError } from '../errors';
+import type { GateOutcome } from '../model/event';
+import type { GateNotifier } from './gate-notifier';
+
+export interface TurnKey {
+  sessionId: string;
+  taskId: string;
+  turn: number;
+}
+
+/** The idempotency key of a turn, forwarded to the provider as `Idempotency-Key`. */
+export function turnKeyString(k: TurnKey): string {
+  return `${k.taskId}:${k.turn}`;
+}
+
+export type GateBegin =
+  | { kind: 'committed'; response: string }
+  | { kind: 'granted'; token: string; grants: number }
+  | { kind: 'inflight'; leaseUntil: number }
+  | { kind: 'stale' };
+
+export interface GateRunOptions {
+  /** The runner's fence token: the lease dies with the runner's fence. */
+  runnerToken?: string;
+  /** Aborts waiting and the call (task cancelled, worker closing). */
+  signal?: AbortSignal;
+  /** Called when this caller holds the lease, before the call (racepoint for tests). */
+  onGranted?: (grant: { token: string; grants: number }) => void | Promise<void>;
+  /** Called each time this caller finds the turn in flight elsewhere and starts waiting (racepoint). */
+  onWaiting?: () => void;
+}
+
+export interface GateResult<T> {
+  outcome: GateOutcome;
+  response: T;
+}
+
+export class LeaseLostError extends Error {
+  constructor(key: string) {
+    super(`request gate lease for ${key} was lost; the call was aborted`);
+  }
+}
+
+/**
+ * The request gate: a Redis lock plus idempotency key plus fencing token in
+ * front of every model request. For one turn key, at most one caller calls;
+ * duplicates wait for the committed response; a committed response is read
+ * back, never requested again; a caller whose lease was taken cannot commit.
+ */
+export class RequestGate {
+  constructor(
+    private readonly ctx: EngineContext,
+    private readonly notifier: GateNotifier,
+  ) {}
+
+  private keysOf(k: TurnKey) {
+    const { keys } = this.ctx;
+    return { gate: keys.gate(k.sessionId, k.taskId), task: keys.task(k.sessionId, k.taskId), fence: keys.fence(k.sessionId) };
+  }
+
+  async begin(k: TurnKey, runnerToken = ''): Promise<GateBegin> {
+    const { gate, task, fence } = this.keysOf(k);
+    const reply = (await this.ctx.call('batonGateBegin', [gate, task, fence], [k.turn, runnerToken, this.ctx.options.gateLeaseMs])) as [
+      number,
+      string?,
+      (string | number)?,
+    ];
+    switch (reply[0]) {
+      case 1:
+        return { kind: 'committed', response: reply[1]! };
+      case 2:
+        return { kind: 'granted', token: reply[1]!, grants: Number(reply[2]) };
+      case 3:
+        return { kind: 'inflight', leaseUntil: Number(reply[1]) };
+      default:
+        return { kind: 'stale' };
+    }
+  }
+
+  async renew(k: TurnKey, token: string): Promise<boolean> {
+    const { gate, task } = this.keysOf(k);
+    return (await this.ctx.call('batonGateRenew', [gate, task], [k.turn, token, this.ctx.options.gateLeaseMs])) === 1;
+  }
+
+  async commit(k: TurnKey, token: string, response: string): Promise<boolean> {
+    const { gate, task } = this.keysOf(k);
+    const reply = await this.ctx.call(
+      'batonGateCommit',
+      [gate, task],
+      [k.turn, token, response, this.ctx.keys.gateChannel(), turnKeyString(k)],
+    );
+    return reply === 1;
+  }
+
+  async abandon(k: TurnKey, token: string): Promise<boolean> {
+    const reply = await this.ctx.call(
+      'batonGateAbandon',
+      [this.keysOf(k).gate],
+      [k.turn, token, this.ctx.keys.gateChannel(), turnKeyString(k)],
+    );
+    return reply === 1;
+  }
+
+  /** The committed response of a turn, if any. */
+  async committed(k: TurnKey): Promise<string | null> {
+    const { gate } = this.keysOf(k);
+    const [state, response] = await this.ctx.redis.hmget(gate, `${k.turn}:state`, `${k.turn}:response`);
+    return state === 'committed' ? (response ?? null) : null;
+  }
+
+  /**
+   * The whole protocol: replay a committed response, or join a call in flight,
+   * or take the lease and call (renewing; aborting the call if the lease is
+   * lost) and commit. `call` receives a signal that aborts on cancel or loss.
+   */
+  async run<T>(k: TurnKey, options: GateRunOptions, call: (signal: AbortSignal) => Promise<T>): Promise<GateResult<T>> {
+    const keyString = turnKeyString(k);
+    let joined = false;
+    for (;;) {
+      options.signal?.throwIfAborted();
+      const waiter = await this.notifier.register(keyString, options.signal);
+      const begun = await this.begin(k, options.runnerToken);
+      if (begun.kind !== 'inflight') waiter.cancel();
+      switch (begun.kind) {
+        case 'committed':
+          return { outcome: joined ? 'joined' : 'replayed', response: JSON.parse(begun.response) as T };
+        case 'stale':
+          throw new StaleRunnerError(k.taskId, `gate begin for ${keyString}`);
+        case 'inflight':
+          joined = true;
+          options.onWaiting?.();
+          await waiter.wait(begun.leaseUntil - Date.now() + 5);
+          continue;
+        case 'granted':
+          await options.onGranted?.(begun);
+          return { outcome: 'called', response: await this.callHolding(k, begun.token, options, call) };
+      }
+    }
+  }
+
+  private async callHolding<T>(
+    k: TurnKey,
+    token: string,
+    options: GateRunOptions,
+    call: (signal: AbortSignal) => Promise<T>,
+  ): Promise<T> {
+    const controller = new AbortController();
+    const onOuterAbort = () => controller.abort(options.signal?.reason);
+    options.signal?.addEventListener('abort', onOuterAbort, { once: true });
+    const every = Math.max(50, Math.floor(this.ctx.options.gateLeaseMs / 3));
+    const renewer = setInterval(() => {
+      this.renew(k, token).then(
+        (ok) => ok || controller.abort(new LeaseLostError(turnKeyString(k))),
+        () => undefined, // a failed renew is retried next tick; the lease outlives two misses
+      );
+    }, every);
+    try {
+      const response = await call(controller.signal);
+      if (controller.signal.aborted) throw controller.signal.reason;
+      if (!(await this.commit(k, token, JSON.stringify(response)))) {
+        throw new StaleRunnerError(k.taskId, `gate commit for ${turnKeyString(k)}`);
+      }
+      return response;
+    } catch (err) {
+      await this.abandon(k, token).catch(() => undefined);
+      throw err;
+    } finally {
+      clearInterval(renewer);
+      options.signal?.removeEventListener('abort', onOuterAbort);
+    }
+  }
+}

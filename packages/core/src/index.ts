@@ -1,0 +1,40 @@
+/** Public API of @baton/core: the engine, its model, and the runtime for workers. */
+export { Engine, type CancelResult } from './engine';
+export { EngineOptionsSchema, type EngineOptions, type ResolvedEngineOptions } from './config';
+export { openRedis, type Connection, type JobData } from './engine-context';
+export { Keys, TASK_QUEUE } from './keys';
+export { BatonError, StaleRunnerError, isBatonError, type BatonErrorCode } from './errors';
+export { StateMachine, IllegalTransitionError, type TransitionTable } from './model/state-machine';
+export {
+  TaskStatus,
+  TaskStatusSchema,
+  TASK_STATUSES,
+  TERMINAL_STATUSES,
+  TaskSchema,
+  TaskErrorSchema,
+  IdSchema,
+  isTerminal,
+  taskMachine,
+  type Task,
+  type TaskError,
+  type TaskTree,
+  type ChildOutcome,
+} from './model/task';
+export { SessionStatus, SessionStatusSchema, SessionSchema, sessionMachine, type Session } from './model/session';
+export {
+  MessageSchema,
+  ToolCallSchema,
+  AssistantMessageSchema,
+  conversationProblems,
+  type Message,
+  type AssistantMessage,
+  type ToolCall,
+} from './model/message';
+export { EventSchema, EventType, EventTypeSchema, GateOutcomeSchema, type BatonEvent, type GateOutcome } from './model/event';
+export { SubmitInputSchema, OnBusySchema, newTaskId, type SubmitInput, type OnBusy } from './lanes/submission';
+export type { SubmitResult } from './lanes/session-lanes';
+export { RequestGate, LeaseLostError, turnKeyString, type TurnKey, type GateBegin, type GateResult, type GateRunOptions } from './gate/request-gate';
+export { TaskWorker, TaskWorkerOptionsSchema, JobDataSchema, type TaskHandler, type TaskOutcome, type TaskWorkerOptions } from './runtime/task-worker';
+export { TaskContext, type SubtaskSpec } from './runtime/task-context';
+export { TaskFailure, ParkForChildSignal, PauseSignal } from './runtime/signals';
+export { Reconciler, type ReconcileReport, type ReconcilerOptions } from './reconciler';

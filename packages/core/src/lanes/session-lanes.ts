@@ -1,0 +1,145 @@
+import type { EngineContext } from '../engine-context';
+import { BatonError, codeToError, ScriptCode } from '../errors';
+import type { Task } from '../model/task';
+import type { Session } from '../model/session';
+import { SessionSchema } from '../model/session';
+import type { TaskStore } from '../store/task-store';
+import type { NewTaskFields } from '../store/task-record';
+import { newTaskId, payloadHash, SubmitInputSchema, type SubmitInput } from './submission';
+
+export interface SubmitResult {
+  task: Task;
+  /** True when the idempotency key matched an earlier submission. */
+  replayed: boolean;
+  /** Task ids cancelled by `onBusy: interrupt`, with their previous status. */
+  cancelled: { taskId: string; previous: string }[];
+}
+
+export function pairs(flat: string[]): { taskId: string; previous: string }[] {
+  const out: { taskId: string; previous: string }[] = [];
+  for (let i = 0; i + 1 < flat.length; i += 2) out.push({ taskId: flat[i]!, previous: flat[i + 1]! });
+  return out;
+}
+
+/**
+ * Session lanes: group concurrency one (configurable) without polling. A
+ * script appends a root to its session's FIFO lane and, when the session has
+ * room, hands it the lease; only dispatched roots become BullMQ jobs. When a
+ * tree ends, finish-root passes the lease to the next root atomically.
+ */
+export class SessionLanes {
+  constructor(
+    private readonly ctx: EngineContext,
+    private readonly tasks: TaskStore,
+  ) {}
+
+  private sessionKeys(sessionId: string) {
+    const { keys } = this.ctx;
+    return {
+      base: keys.sessionBase(sessionId),
+      session: keys.session(sessionId),
+      lane: keys.lane(sessionId),
+      active: keys.active(sessionId),
+      parked: keys.parked(sessionId),
+      events: keys.events(sessionId),
+      fence: keys.fence(sessionId),
+    };
+  }
+
+  /** Marks a session for the reconciler (before any script that may give it work). */
+  async touch(sessionId: string): Promise<void> {
+    await this.ctx.redis.zadd(this.ctx.keys.sessionIndex(), Date.now(), sessionId);
+  }
+
+  async submit(raw: SubmitInput): Promise<SubmitResult> {
+    const parsed = SubmitInputSchema.safeParse(raw);
+    if (!parsed.success) throw new BatonError('INVALID_INPUT', parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
+    const input = parsed.data;
+    const { keys, options, redis } = this.ctx;
+    const taskId = input.taskId ?? newTaskId();
+    const k = this.sessionKeys(input.sessionId);
+    const fields: NewTaskFields = {
+      id: taskId,
+      sessionId: input.sessionId,
+      parentId: '',
+      rootId: taskId,
+      tenant: input.tenant,
+      mode: input.mode,
+      prompt: input.prompt,
+      ...(input.metadata === undefined ? {} : { metadata: JSON.stringify(input.metadata) }),
+    };
+    // The index is written first: an orphan entry (refused submit) points at nothing and is removed below.
+    await redis.set(keys.taskIndex(taskId), input.sessionId, 'NX');
+    await this.touch(input.sessionId);
+    const idem = input.idempotencyKey;
+    const [code, id, dispatched, cancelled] = (await this.ctx.call(
+      'batonSubmitRoot',
+      [k.session, k.lane, k.active, k.events, idem ? keys.idempotency(input.sessionId, input.tenant, idem) : k.session, keys.task(input.sessionId, taskId)],
+      [k.base, taskId, JSON.stringify(fields), payloadHash(input), idem ? '1' : '0', options.idempotencyTtlMs, input.onBusy, options.eventsMaxLen, k.parked, k.fence, input.tenant],
+    )) as [number, string, string[], string[]];
+
+    if (code !== ScriptCode.ok) {
+      if (!input.taskId || id !== taskId) await redis.del(keys.taskIndex(taskId));
+      if (code === 1) {
+        const task = await this.tasks.get(input.sessionId, id);
+        if (!task) throw new BatonError('TASK_NOT_FOUND', `idempotent replay: task ${id} no longer exists`);
+        return { task, replayed: true, cancelled: [] };
+      }
+      if (code === ScriptCode.notFound) {
+        throw new BatonError('TASK_NOT_FOUND', `session ${input.sessionId} not found`, { sessionId: input.sessionId });
+      }
+      throw codeToError(code, { what: 'submit', detail: id });
+    }
+    await this.ctx.addRootJobs(input.sessionId, dispatched);
+    const task = await this.tasks.get(input.sessionId, taskId);
+    return { task: task!, replayed: false, cancelled: pairs(cancelled) };
+  }
+
+  /** Releases a root's lease (if held) and dispatches the next roots. Idempotent. */
+  async finishRoot(sessionId: string, rootId: string): Promise<string[]> {
+    const k = this.sessionKeys(sessionId);
+    const [, dispatched] = (await this.ctx.call('batonFinishRoot', [k.session, k.lane, k.active], [k.base, rootId])) as [
+      number,
+      string[],
+    ];
+    await this.ctx.addRootJobs(sessionId, dispatched);
+    return dispatched;
+  }
+
+  /** Dispatches lane heads if the session has room (resume, reconciler). */
+  async dispatch(sessionId: string): Promise<string[]> {
+    return this.finishRoot(sessionId, '');
+  }
+
+  /** Pause (true) or resume (false). Returns parked task ids to promote on resume. */
+  async setPaused(sessionId: string, paused: boolean): Promise<{ changed: boolean; parked: string[] }> {
+    const k = this.sessionKeys(sessionId);
+    if (!paused) await this.touch(sessionId);
+    const [changed, dispatched, parked] = (await this.ctx.call(
+      'batonSetPaused',
+      [k.session, k.lane, k.active, k.parked, k.events],
+      [k.base, paused ? '1' : '0', this.ctx.options.eventsMaxLen],
+    )) as [number, string[], string[]];
+    await this.ctx.addRootJobs(sessionId, dispatched);
+    return { changed: changed === 1, parked };
+  }
+
+  async session(sessionId: string): Promise<Session & { tenant: string | null }> {
+    const k = this.sessionKeys(sessionId);
+    const [[, status], [, tenant], [, active], [, lane]] = (await this.ctx.redis
+      .multi()
+      .hget(k.session, 'status')
+      .hget(k.session, 'tenant')
+      .lrange(k.active, 0, -1)
+      .lrange(k.lane, 0, -1)
+      .exec()) as [[null, string | null], [null, string | null], [null, string[]], [null, string[]]];
+    const session = SessionSchema.parse({
+      id: sessionId,
+      status: status ?? 'idle',
+      activeTaskId: active[0] ?? null,
+      activeTaskIds: active,
+      queuedTaskIds: lane,
+    });
+    return { ...session, tenant };
+  }
+}

@@ -1,0 +1,29 @@
+--[[
+  Cancel a task and its descendants. The lease of an active root is not
+  released here: it passes on when the cancelled tree's job has really
+  stopped (finish-root), so a dying request never overlaps the next root.
+
+  KEYS[1] session hash
+  KEYS[2] lane list
+  KEYS[3] parked set
+  KEYS[4] fence counter
+  KEYS[5] events stream
+  KEYS[6] task hash
+
+  ARGV[1] session key base
+  ARGV[2] task id
+  ARGV[3] reason
+  ARGV[4] events max length
+
+  Output: { code, previousStatus, cancelledPairs }
+    0 ok (pairs may be empty: already cancelled), -1 not found, -7 already completed or failed
+]]
+--- @include "includes/common"
+--- @include "includes/cancel-tree"
+
+local s = redis.call('HGET', KEYS[6], 'status')
+if not s then return { -1, '', {} } end
+if s == 'completed' or s == 'failed' then return { -7, s, {} } end
+local out = {}
+cancelTree(ARGV[1], ARGV[2], KEYS[2], KEYS[3], KEYS[4], KEYS[5], ARGV[4], ARGV[3], nowMs(), out)
+return { 0, s, out }

@@ -1,0 +1,35 @@
+--[[
+  A worker starts (or resumes, or re-takes after a stall) a task's job: take
+  a fresh runner fence. Every later write of this runner carries the token;
+  the previous runner, if still alive, is fenced out.
+
+  KEYS[1] task hash
+  KEYS[2] fence counter
+  KEYS[3] events stream
+  KEYS[4] parked set
+
+  ARGV[1] task id
+  ARGV[2] states from which 'running' may be entered (CSV)
+  ARGV[3] events max length
+
+  Output: { code, token, previousStatus }
+    0 ok, -1 not found, -7 terminal (token 0), -3 illegal transition
+]]
+--- @include "includes/common"
+
+local s = redis.call('HGET', KEYS[1], 'status')
+if not s then return { -1, '0', '' } end
+if isTerminal(s) then return { -7, '0', s } end
+if not allowedFrom(ARGV[2], s) then return { -3, '0', s } end
+
+local now = nowMs()
+local token = redis.call('INCR', KEYS[2])
+redis.call('HSET', KEYS[1], 'status', 'running', 'runner', token)
+redis.call('SREM', KEYS[4], ARGV[1])
+if (redis.call('HGET', KEYS[1], 'startedAt') or '') == '' then
+  redis.call('HSET', KEYS[1], 'startedAt', now)
+  emit(KEYS[3], ARGV[3], 'task.started', ARGV[1], cjson.encode({ token = token }), now)
+else
+  emit(KEYS[3], ARGV[3], 'task.resumed', ARGV[1], cjson.encode({ from = s, token = token }), now)
+end
+return { 0, tostring(token), s }

@@ -1,0 +1,34 @@
+import { z } from 'zod';
+
+/** Engine events, appended to the session's stream inside the script that made the change. */
+export const EventType = {
+  taskCreated: 'task.created',
+  taskStarted: 'task.started',
+  taskWaiting: 'task.waiting',
+  taskResumed: 'task.resumed',
+  taskPaused: 'task.paused',
+  taskCompleted: 'task.completed',
+  taskFailed: 'task.failed',
+  taskCancelled: 'task.cancelled',
+  turnStarted: 'turn.started',
+  turnCompleted: 'turn.completed',
+  sessionPaused: 'session.paused',
+  sessionResumed: 'session.resumed',
+} as const;
+export type EventType = (typeof EventType)[keyof typeof EventType];
+export const EventTypeSchema = z.enum(Object.values(EventType) as [EventType, ...EventType[]]);
+
+/** How a turn's model request was satisfied by the request gate. */
+export const GateOutcomeSchema = z.enum(['called', 'replayed', 'joined']);
+export type GateOutcome = z.infer<typeof GateOutcomeSchema>;
+
+export const EventSchema = z.object({
+  /** Redis stream id: monotonic per session; doubles as the SSE id. */
+  id: z.string(),
+  type: EventTypeSchema,
+  sessionId: z.string(),
+  taskId: z.string().nullable(),
+  at: z.string(),
+  data: z.record(z.string(), z.unknown()),
+});
+export type BatonEvent = z.infer<typeof EventSchema>;

@@ -1,0 +1,78 @@
+import { z } from 'zod';
+import { StateMachine } from './state-machine';
+
+/**
+ * Task states.
+ * - queued:    created; a root waits in its session lane or a dispatched job waits for a worker.
+ * - running:   a worker runs the task's agent loop (holds the runner fence).
+ * - waiting:   parked in BullMQ waiting-children until its subtask is terminal.
+ * - paused:    its session was paused; parked at a turn boundary (delayed job).
+ * - completed, failed, cancelled: terminal; never left again.
+ */
+export const TaskStatus = {
+  queued: 'queued',
+  running: 'running',
+  waiting: 'waiting',
+  paused: 'paused',
+  completed: 'completed',
+  failed: 'failed',
+  cancelled: 'cancelled',
+} as const;
+export type TaskStatus = (typeof TaskStatus)[keyof typeof TaskStatus];
+export const TASK_STATUSES = Object.values(TaskStatus) as [TaskStatus, ...TaskStatus[]];
+export const TaskStatusSchema = z.enum(TASK_STATUSES);
+
+export const TERMINAL_STATUSES: readonly TaskStatus[] = ['completed', 'failed', 'cancelled'];
+export function isTerminal(status: TaskStatus): boolean {
+  return TERMINAL_STATUSES.includes(status);
+}
+
+export const taskMachine = new StateMachine<TaskStatus>('task', {
+  queued: ['running', 'cancelled', 'failed'],
+  // running -> running: a stalled job re-taken by another worker (new runner fence).
+  running: ['running', 'waiting', 'paused', 'completed', 'failed', 'cancelled'],
+  waiting: ['running', 'cancelled', 'failed'],
+  paused: ['running', 'cancelled', 'failed'],
+  completed: [],
+  failed: [],
+  cancelled: [],
+});
+
+export const IdSchema = z
+  .string()
+  .min(1)
+  .max(128)
+  .regex(/^[A-Za-z0-9._-]+$/, 'ids are 1 to 128 of A-Z a-z 0-9 . _ -');
+
+export const TaskErrorSchema = z.object({ code: z.string(), message: z.string() });
+export type TaskError = z.infer<typeof TaskErrorSchema>;
+
+export const TaskSchema = z.object({
+  id: IdSchema,
+  sessionId: IdSchema,
+  parentId: IdSchema.nullable(),
+  rootId: IdSchema,
+  tenant: z.string(),
+  mode: z.string(),
+  prompt: z.string(),
+  status: TaskStatusSchema,
+  result: z.string().nullable(),
+  error: TaskErrorSchema.nullable(),
+  childIds: z.array(z.string()),
+  turns: z.number().int().nonnegative(),
+  metadata: z.unknown().nullable(),
+  createdAt: z.string().nullable(),
+  startedAt: z.string().nullable(),
+  finishedAt: z.string().nullable(),
+});
+export type Task = z.infer<typeof TaskSchema>;
+
+/** The terminal outcome of a subtask, as delivered to its parent. */
+export type ChildOutcome =
+  | { status: 'completed'; taskId: string; result: string }
+  | { status: 'failed'; taskId: string; error: TaskError }
+  | { status: 'cancelled'; taskId: string };
+
+export interface TaskTree extends Task {
+  children: TaskTree[];
+}

@@ -1,0 +1,138 @@
+import type { Engine } from './engine';
+import { isTerminal, type TaskStatus } from './model/task';
+
+export interface ReconcileReport {
+  sessions: number;
+  /** Dispatched roots whose BullMQ job was missing (crash between the lane script and the add). */
+  redispatched: number;
+  /** Leases held by roots that no longer run (terminal task, or job ended without finishing it). */
+  releasedLeases: number;
+  /** Parked tasks of running sessions whose delayed job was not promoted. */
+  promoted: number;
+  /** Sessions dropped from the index (idle, empty). */
+  forgotten: number;
+}
+
+export interface ReconcilerOptions {
+  /** A root dispatched more recently than this is left alone (its add is probably in flight). */
+  graceMs?: number;
+  /** Lock so that one worker at a time reconciles. */
+  lockMs?: number;
+}
+
+/**
+ * Repairs the crash windows the scripts cannot close on their own, because
+ * a Redis script and a BullMQ add are two steps: a dispatch lost between
+ * them, a lease left by a tree that no longer runs, a parked job left
+ * delayed after a resume. Run periodically by workers; safe to run anywhere,
+ * any number of times (every repair is idempotent).
+ */
+export class Reconciler {
+  private readonly graceMs: number;
+  private readonly lockMs: number;
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<unknown> | undefined;
+
+  constructor(
+    private readonly engine: Engine,
+    options: ReconcilerOptions = {},
+  ) {
+    this.graceMs = options.graceMs ?? 2000;
+    this.lockMs = options.lockMs ?? 30_000;
+  }
+
+  /** One pass over the sessions index; returns what it repaired. */
+  async reconcile(): Promise<ReconcileReport> {
+    const { redis, keys } = this.engine.ctx;
+    const report: ReconcileReport = { sessions: 0, redispatched: 0, releasedLeases: 0, promoted: 0, forgotten: 0 };
+    let cursor = '0';
+    do {
+      const [next, flat] = await redis.zscan(keys.sessionIndex(), cursor, 'COUNT', 200);
+      cursor = next;
+      for (let i = 0; i + 1 < flat.length; i += 2) {
+        report.sessions++;
+        await this.reconcileSession(flat[i]!, flat[i + 1]!, report);
+      }
+    } while (cursor !== '0');
+    if (report.redispatched + report.releasedLeases + report.promoted > 0) {
+      this.engine.logger.warn({ report }, 'reconciler repaired state');
+    }
+    return report;
+  }
+
+  private async reconcileSession(sessionId: string, score: string, report: ReconcileReport): Promise<void> {
+    const { engine } = this;
+    const session = await engine.lanes.session(sessionId);
+    for (const rootId of session.activeTaskIds) {
+      const raw = await engine.tasks.raw(sessionId, rootId);
+      const job = await engine.queue.getJob(rootId);
+      const state = job ? await job.getState() : 'missing';
+      if (!raw.status || isTerminal(raw.status as TaskStatus)) {
+        if (state !== 'active') {
+          await engine.lanes.finishRoot(sessionId, rootId);
+          report.releasedLeases++;
+        }
+        continue;
+      }
+      if (state === 'missing' && Date.now() - Number(raw.dispatchedAt || 0) > this.graceMs) {
+        await engine.ctx.addRootJobs(sessionId, [rootId]);
+        report.redispatched++;
+      } else if (state === 'failed' || state === 'completed') {
+        await engine.tasks
+          .transition({
+            sessionId,
+            taskId: rootId,
+            to: 'failed',
+            fields: { errorCode: 'JOB_FAILED', errorMessage: job?.failedReason || `job ${state} without finishing the task` },
+            event: { type: 'task.failed', data: { reason: 'reconciler' } },
+          })
+          .catch(() => undefined);
+        await engine.lanes.finishRoot(sessionId, rootId);
+        report.releasedLeases++;
+      }
+    }
+    if (session.status !== 'paused') {
+      // Lost handoff: room in the session but the lane head was never dispatched.
+      if (session.queuedTaskIds.length > 0) await engine.lanes.dispatch(sessionId);
+      const parked = await engine.redis.smembers(engine.keys.parked(sessionId));
+      for (const id of parked) {
+        const job = await engine.queue.getJob(id);
+        if (job && (await job.isDelayed())) {
+          await job.promote().catch(() => undefined);
+          report.promoted++;
+        }
+      }
+    }
+    const after = await engine.lanes.session(sessionId);
+    if (after.status === 'idle' && after.activeTaskIds.length === 0 && after.queuedTaskIds.length === 0) {
+      const removed = await engine.ctx.call('batonForgetSession', [engine.keys.sessionIndex()], [sessionId, score]);
+      if (removed === 1) report.forgotten++;
+    }
+  }
+
+  /** Runs `reconcile` every `intervalMs` under a cross-process lock. */
+  start(intervalMs: number): void {
+    const tick = async () => {
+      const { redis, keys } = this.engine.ctx;
+      const got = await redis.set(keys.reconcilerLock(), String(process.pid), 'PX', this.lockMs, 'NX');
+      if (got !== 'OK') return;
+      try {
+        await this.reconcile();
+      } finally {
+        await redis.del(keys.reconcilerLock());
+      }
+    };
+    this.timer = setInterval(() => {
+      if (this.running) return;
+      this.running = tick()
+        .catch((err: unknown) => this.engine.logger.error({ err }, 'reconciler pass failed'))
+        .finally(() => (this.running = undefined));
+    }, intervalMs);
+    this.timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    await this.running;
+  }
+}

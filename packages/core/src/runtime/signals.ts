@@ -1,0 +1,28 @@
+/**
+ * Control-flow signals a task handler throws (through its context) to give
+ * its worker slot back; the task worker turns them into BullMQ moves.
+ */
+
+/** The task spawned a subtask that is not terminal yet: park in waiting-children. */
+export class ParkForChildSignal extends Error {
+  constructor(readonly childId: string) {
+    super(`parked until subtask ${childId} is terminal`);
+  }
+}
+
+/** The session is paused: the task parked at a turn boundary (delayed job until resume). */
+export class PauseSignal extends Error {
+  constructor(readonly taskId: string) {
+    super(`task ${taskId} parked: session paused`);
+  }
+}
+
+/** A task handler's own failure, with a stable code recorded on the task. */
+export class TaskFailure extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}

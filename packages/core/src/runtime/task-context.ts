@@ -1,0 +1,176 @@
+import type { Job } from 'bullmq';
+import type { Logger } from 'pino';
+import type { JobData } from '../engine-context';
+import type { Engine } from '../engine';
+import { BatonError, codeToError, ScriptCode, StaleRunnerError } from '../errors';
+import type { GateResult } from '../gate/request-gate';
+import type { Message } from '../model/message';
+import { isTerminal, type ChildOutcome, type Task } from '../model/task';
+import type { TaskHash } from '../store/task-record';
+import { ParkForChildSignal, PauseSignal } from './signals';
+
+export interface SubtaskSpec {
+  /** Stable within the parent (e.g. `<turn>.<callIndex>`): the child id is `<parentId>.<key>`. */
+  key: string;
+  mode: string;
+  prompt: string;
+  metadata?: unknown;
+}
+
+/** Reads a terminal child task into the outcome its parent receives. */
+export function outcomeOf(taskId: string, hash: TaskHash): ChildOutcome {
+  if (hash.status === 'completed') return { status: 'completed', taskId, result: hash.result ?? '' };
+  if (hash.status === 'cancelled') return { status: 'cancelled', taskId };
+  return { status: 'failed', taskId, error: { code: hash.errorCode || 'FAILED', message: hash.errorMessage ?? '' } };
+}
+
+/**
+ * What a task handler sees while it runs one job of a task. Every write goes
+ * through the runner token, so once this runner is fenced out (job re-taken
+ * after a stall, task cancelled) each write is refused with StaleRunnerError.
+ */
+export class TaskContext {
+  constructor(
+    readonly engine: Engine,
+    readonly job: Job<JobData>,
+    readonly task: Task,
+    readonly token: string,
+    readonly signal: AbortSignal,
+    readonly logger: Logger,
+  ) {}
+
+  get sessionId(): string {
+    return this.task.sessionId;
+  }
+  get taskId(): string {
+    return this.task.id;
+  }
+
+  messages(): Promise<Message[]> {
+    return this.engine.conversations.read(this.sessionId, this.taskId);
+  }
+
+  /** CAS append, fenced. */
+  append(expectedLength: number, messages: Message[]): Promise<number> {
+    return this.engine.conversations.append(this.sessionId, this.taskId, this.token, expectedLength, messages);
+  }
+
+  /**
+   * A turn boundary: throws if cancelled, parks (PauseSignal) if the session
+   * is paused. Call before each model request.
+   */
+  async checkpoint(): Promise<void> {
+    this.signal.throwIfAborted();
+    const { keys, options } = this.engine.ctx;
+    const code = (await this.engine.ctx.call(
+      'batonParkTask',
+      [keys.session(this.sessionId), keys.task(this.sessionId, this.taskId), keys.parked(this.sessionId), keys.events(this.sessionId)],
+      [this.token, this.taskId, options.eventsMaxLen],
+    )) as number;
+    if (code === 1) throw new PauseSignal(this.taskId);
+    if (code !== 0) throw codeToError(code, { taskId: this.taskId, what: 'park at turn boundary' });
+  }
+
+  /**
+   * One model request through the request gate, key `<taskId>:<turn>`.
+   * Records turn.started / turn.completed (with the gate outcome) and the
+   * task's turn count, all fenced by the runner token.
+   */
+  async gate<T>(turn: number, call: (signal: AbortSignal, idempotencyKey: string) => Promise<T>): Promise<GateResult<T>> {
+    const key = { sessionId: this.sessionId, taskId: this.taskId, turn };
+    const idempotencyKey = `${this.taskId}:${turn}`;
+    await this.engine.tasks.transition({
+      sessionId: this.sessionId,
+      taskId: this.taskId,
+      token: this.token,
+      to: 'running',
+      event: { type: 'turn.started', data: { turn } },
+    });
+    const result = await this.engine.gate.run(key, { runnerToken: this.token, signal: this.signal }, (signal) =>
+      call(signal, idempotencyKey),
+    );
+    await this.engine.tasks.transition({
+      sessionId: this.sessionId,
+      taskId: this.taskId,
+      token: this.token,
+      to: 'running',
+      fields: { turns: turn },
+      event: { type: 'turn.completed', data: { turn, outcome: result.outcome } },
+    });
+    return result;
+  }
+
+  /**
+   * Runs a subtask to its end. Returns the child's terminal outcome if it has
+   * one; otherwise records the child (idempotent), makes sure its job exists
+   * as a BullMQ child of this job, and parks this task in waiting-children.
+   * The handler is run again when the child is terminal and, replaying from
+   * its conversation, calls this again with the same key: now it returns.
+   */
+  async subtask(spec: SubtaskSpec): Promise<ChildOutcome> {
+    const childId = `${this.taskId}.${spec.key}`;
+    const { keys, options, queue } = this.engine.ctx;
+    let child = await this.engine.tasks.raw(this.sessionId, childId);
+    if (child.status && isTerminal(child.status as Task['status'])) return outcomeOf(childId, child);
+
+    if (!child.status) {
+      const code = (await this.engine.ctx.call(
+        'batonSpawnChild',
+        [keys.task(this.sessionId, this.taskId), keys.task(this.sessionId, childId), keys.children(this.sessionId, this.taskId), keys.events(this.sessionId)],
+        [
+          this.token,
+          childId,
+          JSON.stringify({
+            id: childId,
+            sessionId: this.sessionId,
+            parentId: this.taskId,
+            rootId: this.task.rootId,
+            tenant: this.task.tenant,
+            mode: spec.mode,
+            prompt: spec.prompt,
+            ...(spec.metadata === undefined ? {} : { metadata: JSON.stringify(spec.metadata) }),
+          }),
+          options.eventsMaxLen,
+        ],
+      )) as number;
+      if (code === ScriptCode.staleToken) throw new StaleRunnerError(this.taskId, `spawn ${childId}`);
+      if (code < 0) throw codeToError(code, { taskId: this.taskId, what: `spawn ${childId}` });
+      await this.engine.redis.set(keys.taskIndex(childId), this.sessionId);
+    }
+
+    const job = await queue.getJob(childId);
+    if (job) {
+      const state = await job.getState();
+      if (state === 'failed' || state === 'completed') {
+        // The child's job ended without recording a terminal task (its worker died for good).
+        child = await this.engine.tasks.raw(this.sessionId, childId);
+        if (!isTerminal(child.status as Task['status'])) {
+          await this.engine.tasks
+            .transition({
+              sessionId: this.sessionId,
+              taskId: childId,
+              to: 'failed',
+              fields: { errorCode: 'JOB_FAILED', errorMessage: job.failedReason || `job ${state} without a result` },
+              event: { type: 'task.failed', data: { reason: job.failedReason ?? null } },
+            })
+            .catch((e: unknown) => this.logger.warn({ err: e, childId }, 'could not fail orphaned child'));
+        }
+        return outcomeOf(childId, await this.engine.tasks.raw(this.sessionId, childId));
+      }
+    } else {
+      if (!this.job.id) throw new BatonError('INVALID_INPUT', 'parent job has no id');
+      await queue.add(
+        'task',
+        { taskId: childId, sessionId: this.sessionId },
+        {
+          jobId: childId,
+          parent: { id: this.job.id, queue: this.job.queueQualifiedName },
+          // A child job that fails for good must not strand its parent: the
+          // dependency is ignored and the parent reads the outcome from the task.
+          ignoreDependencyOnFailure: true,
+        },
+      );
+    }
+    throw new ParkForChildSignal(childId);
+  }
+}

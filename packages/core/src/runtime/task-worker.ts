@@ -1,0 +1,200 @@
+import { DelayedError, WaitingChildrenError, Worker, type Job } from 'bullmq';
+import { z } from 'zod';
+import { openRedis, type JobData } from '../engine-context';
+import type { Engine } from '../engine';
+import { isBatonError, ScriptCode } from '../errors';
+import { TASK_QUEUE } from '../keys';
+import { isTerminal, taskMachine, type TaskError } from '../model/task';
+import { CancelListener } from './cancel-listener';
+import { ParkForChildSignal, PauseSignal, TaskFailure } from './signals';
+import { TaskContext } from './task-context';
+
+export type TaskOutcome = { status: 'completed'; result: string } | { status: 'failed'; error: TaskError };
+
+/**
+ * A task handler runs a task from its durable state. It may be called many
+ * times for one task (after a subtask, a pause, a crash): it must derive
+ * where it is from the conversation, and its writes are all fenced.
+ */
+export type TaskHandler = (ctx: TaskContext) => Promise<TaskOutcome>;
+
+export const JobDataSchema = z.object({ taskId: z.string().min(1), sessionId: z.string().min(1) });
+
+export const TaskWorkerOptionsSchema = z.object({
+  concurrency: z.number().int().min(1).default(16),
+  /** BullMQ job lock; a worker blocked longer loses the job (stall). */
+  lockDuration: z.number().int().min(500).default(30_000),
+  /** Must be the same on every worker: one worker's value throttles all. */
+  stalledInterval: z.number().int().min(500).default(30_000),
+  maxStalledCount: z.number().int().min(0).default(10),
+  /** Parked-for-pause jobs are delayed this long (promoted on resume). */
+  parkDelayMs: z.number().int().min(1000).default(365 * 24 * 3600_000),
+  autorun: z.boolean().default(true),
+});
+export type TaskWorkerOptions = z.input<typeof TaskWorkerOptionsSchema>;
+
+/**
+ * Runs task jobs: claims the runner fence, runs the handler, turns its
+ * signals into BullMQ moves (waiting-children, delayed), records the
+ * terminal outcome, and hands the session to the next root when a tree ends.
+ */
+export class TaskWorker {
+  readonly worker: Worker<JobData>;
+  private readonly cancels: CancelListener;
+  private readonly options: z.output<typeof TaskWorkerOptionsSchema>;
+  private readonly connection: ReturnType<typeof openRedis>;
+
+  constructor(
+    private readonly engine: Engine,
+    private readonly handler: TaskHandler,
+    options: TaskWorkerOptions = {},
+  ) {
+    this.options = TaskWorkerOptionsSchema.parse(options);
+    const { ctx } = engine;
+    this.cancels = new CancelListener(openRedis(ctx.connection), ctx.keys.cancelChannel());
+    this.connection = openRedis(ctx.connection);
+    this.worker = new Worker<JobData>(TASK_QUEUE, (job, token) => this.process(job, token), {
+      connection: this.connection,
+      prefix: ctx.keys.queuePrefix,
+      concurrency: this.options.concurrency,
+      lockDuration: this.options.lockDuration,
+      stalledInterval: this.options.stalledInterval,
+      maxStalledCount: this.options.maxStalledCount,
+      autorun: false,
+    });
+    this.worker.on('failed', (job, err) => {
+      if (job) void this.onJobFailed(job, err);
+    });
+    this.worker.on('error', (err) => ctx.logger.error({ err }, 'worker error'));
+    if (this.options.autorun) void this.run();
+  }
+
+  async run(): Promise<void> {
+    await this.cancels.start();
+    await this.worker.run();
+  }
+
+  /** Resolves when the worker is connected and listening for cancellations. */
+  async waitUntilReady(): Promise<void> {
+    await this.cancels.start();
+    await this.worker.waitUntilReady();
+  }
+
+  private async process(job: Job<JobData>, jobToken?: string): Promise<unknown> {
+    const { taskId, sessionId } = JobDataSchema.parse(job.data);
+    const { ctx } = this.engine;
+    const log = ctx.logger.child({ taskId, sessionId, jobId: job.id });
+    const [code, token, previous] = (await ctx.call(
+      'batonStartTask',
+      [ctx.keys.task(sessionId, taskId), ctx.keys.fence(sessionId), ctx.keys.events(sessionId), ctx.keys.parked(sessionId)],
+      [taskId, taskMachine.sourcesOf('running').join(','), ctx.options.eventsMaxLen],
+    )) as [number, string, string];
+    if (code === ScriptCode.notFound) {
+      log.error('job for an unknown task; dropping it');
+      return { skipped: 'unknown task' };
+    }
+    if (code !== ScriptCode.ok) {
+      // Terminal (cancelled while queued or parked, or a duplicate delivery): just make sure the tree ends.
+      await this.afterTask(sessionId, taskId);
+      return { skipped: previous };
+    }
+
+    const controller = this.cancels.track(taskId);
+    try {
+      for (;;) {
+        const task = await this.engine.tasks.get(sessionId, taskId);
+        if (!task) return { skipped: 'vanished' };
+        const context = new TaskContext(this.engine, job, task, token, controller.signal, log.child({ token }));
+        try {
+          const outcome = await this.handler(context);
+          await this.finish(sessionId, taskId, token, outcome);
+          break;
+        } catch (err) {
+          if (err instanceof ParkForChildSignal) {
+            await this.engine.tasks.transition({ sessionId, taskId, token, to: 'waiting', event: { type: 'task.waiting', data: { childId: err.childId } } });
+            if (await job.moveToWaitingChildren(jobToken!)) throw new WaitingChildrenError();
+            // The child ended before we parked: carry on in this same job.
+            await this.engine.tasks.transition({ sessionId, taskId, token, to: 'running', event: { type: 'task.resumed', data: { from: 'waiting' } } });
+            continue;
+          }
+          if (err instanceof PauseSignal) {
+            await job.moveToDelayed(Date.now() + this.options.parkDelayMs, jobToken);
+            // A resume that ran between the park script and the move could not see a delayed job: look again.
+            const session = await this.engine.lanes.session(sessionId);
+            if (session.status !== 'paused') await job.promote().catch(() => undefined);
+            throw new DelayedError();
+          }
+          if (isBatonError(err, 'STALE_RUNNER') || controller.signal.aborted) {
+            log.info({ reason: String(err) }, 'runner fenced out or task cancelled; stopping');
+            break;
+          }
+          if (isBatonError(err) && err.code !== 'CONVERSATION_CONFLICT') throw err;
+          const failure = err instanceof TaskFailure ? { code: err.code, message: err.message } : { code: 'TASK_ERROR', message: err instanceof Error ? err.message : String(err) };
+          await this.finish(sessionId, taskId, token, { status: 'failed', error: failure });
+          break;
+        }
+      }
+    } catch (err) {
+      if (err instanceof WaitingChildrenError || err instanceof DelayedError) throw err;
+      if (isBatonError(err, 'STALE_RUNNER')) return { skipped: 'stale runner' };
+      throw err;
+    } finally {
+      this.cancels.untrack(taskId, controller);
+    }
+    await this.afterTask(sessionId, taskId);
+    return { done: true };
+  }
+
+  private async finish(sessionId: string, taskId: string, token: string, outcome: TaskOutcome): Promise<void> {
+    await this.engine.tasks
+      .transition(
+        outcome.status === 'completed'
+          ? { sessionId, taskId, token, to: 'completed', fields: { result: outcome.result }, event: { type: 'task.completed', data: { result: outcome.result } } }
+          : {
+              sessionId,
+              taskId,
+              token,
+              to: 'failed',
+              fields: { errorCode: outcome.error.code, errorMessage: outcome.error.message },
+              event: { type: 'task.failed', data: { error: outcome.error } },
+            },
+      )
+      .catch((err: unknown) => {
+        // Fenced out (cancelled or re-taken) between the handler's end and here: the other side wins.
+        if (!isBatonError(err, 'STALE_RUNNER')) throw err;
+      });
+  }
+
+  /** When a root task is terminal its tree is over: release the lease, dispatch the next root. */
+  private async afterTask(sessionId: string, taskId: string): Promise<void> {
+    const raw = await this.engine.tasks.raw(sessionId, taskId);
+    if (raw.status && isTerminal(raw.status as never) && !raw.parentId) await this.engine.lanes.finishRoot(sessionId, taskId);
+  }
+
+  /** A job failed for good (infrastructure errors past all attempts): fail the task so nothing waits on it. */
+  private async onJobFailed(job: Job<JobData>, err: Error): Promise<void> {
+    if (job.attemptsMade < (job.opts.attempts ?? 1)) return;
+    const parsed = JobDataSchema.safeParse(job.data);
+    if (!parsed.success) return;
+    const { sessionId, taskId } = parsed.data;
+    try {
+      await this.engine.tasks.transition({
+        sessionId,
+        taskId,
+        to: 'failed',
+        fields: { errorCode: 'JOB_FAILED', errorMessage: err.message },
+        event: { type: 'task.failed', data: { error: { code: 'JOB_FAILED', message: err.message } } },
+      });
+    } catch {
+      // already terminal
+    }
+    await this.afterTask(sessionId, taskId).catch(() => undefined);
+  }
+
+  /** Stops taking jobs, waits for running ones, closes connections. `force` skips the wait. */
+  async close(force = false): Promise<void> {
+    await this.worker.close(force);
+    await this.cancels.close();
+    this.connection.disconnect();
+  }
+}

@@ -1,0 +1,72 @@
+/**
+ * Helpers for tests against real Redis: a random prefix per test file,
+ * clean-up of every key of that prefix, deferred promises and barriers.
+ * Exported as `@baton/core/test-utils` for the apps' tests.
+ */
+import { randomBytes } from 'node:crypto';
+import { Redis } from 'ioredis';
+
+export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+
+export function testPrefix(name = 't'): string {
+  return `bt-${name}-${randomBytes(4).toString('hex')}`;
+}
+
+/** Deletes every key of a prefix: Baton's (`prefix:*`) and BullMQ's (`{prefix}:*`). */
+export async function cleanupPrefix(prefix: string, url = REDIS_URL): Promise<number> {
+  const redis = new Redis(url);
+  let removed = 0;
+  try {
+    for (const pattern of [`${prefix}:*`, `{${prefix}}:*`]) {
+      let cursor = '0';
+      do {
+        const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+        cursor = next;
+        if (keys.length) removed += await redis.unlink(...keys);
+      } while (cursor !== '0');
+    }
+  } finally {
+    redis.disconnect();
+  }
+  return removed;
+}
+
+export interface Deferred<T> {
+  promise: Promise<T>;
+  resolve(value: T): void;
+  reject(err: unknown): void;
+}
+
+export function deferred<T = void>(): Deferred<T> {
+  let resolve!: (v: T) => void;
+  let reject!: (e: unknown) => void;
+  const promise = new Promise<T>((res, rej) => {
+    resolve = res;
+    reject = rej;
+  });
+  return { promise, resolve, reject };
+}
+
+/** Resolves once `n` parties have arrived. */
+export function barrier(n: number): { arrive(): Promise<void>; reached: Promise<void> } {
+  const done = deferred();
+  let count = 0;
+  return {
+    reached: done.promise,
+    arrive() {
+      count++;
+      if (count >= n) done.resolve();
+      return done.promise;
+    },
+  };
+}
+
+/** Resolves when `predicate` holds, re-checking whenever `subscribe` signals a change. */
+export async function waitUntil(predicate: () => Promise<boolean> | boolean, timeoutMs = 20_000, stepMs = 20): Promise<void> {
+  // A bounded re-check loop for black-box state (process tests); unit tests wait on events instead.
+  const start = Date.now();
+  while (!(await predicate())) {
+    if (Date.now() - start > timeoutMs) throw new Error(`condition not reached within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, stepMs));
+  }
+}
