@@ -1,5 +1,5 @@
 import { Engine } from '../engine';
-import { barrier, cleanupPrefix, deferred, REDIS_URL, testPrefix } from '../test-utils';
+import { barrier, cleanupPrefix, deferred, REDIS_URL, testPrefix } from '@baton/testkit';
 
 describe('request gate', () => {
   const prefix = testPrefix('gate');

@@ -1,7 +1,7 @@
 /**
  * Helpers for tests against real Redis: a random prefix per test file,
  * clean-up of every key of that prefix, deferred promises and barriers.
- * Exported as `@baton/core/test-utils` for the apps' tests.
+ * Shared by every package's tests (import from @baton/testkit).
  */
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
