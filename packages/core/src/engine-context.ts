@@ -13,6 +13,15 @@ export function openRedis(connection: Connection): Redis {
   return typeof connection === 'string' ? new Redis(connection, extra) : new Redis({ ...connection, ...extra });
 }
 
+/**
+ * Racepoints: hooks that production code awaits at known risky points, so a
+ * test can widen a race window or simulate a crash there deterministically.
+ */
+export interface Racepoints {
+  /** Between a lane script's dispatch and the BullMQ add of the dispatched roots. */
+  beforeJobAdd?(sessionId: string, taskIds: string[]): Promise<void>;
+}
+
 export interface JobData {
   taskId: string;
   sessionId: string;
@@ -29,6 +38,7 @@ export class EngineContext {
   readonly queue: Queue<JobData>;
   readonly call: ScriptCaller;
   readonly logger: Logger;
+  readonly racepoints: Racepoints = {};
 
   constructor(
     readonly connection: Connection,
@@ -59,6 +69,7 @@ export class EngineContext {
   /** Makes root tasks BullMQ jobs; jobId = taskId, so a repeated dispatch is a no-op. */
   async addRootJobs(sessionId: string, taskIds: string[]): Promise<void> {
     if (taskIds.length === 0) return;
+    await this.racepoints.beforeJobAdd?.(sessionId, taskIds);
     await this.queue.addBulk(
       taskIds.map((taskId) => ({ name: 'task', data: { taskId, sessionId }, opts: { jobId: taskId } })),
     );

@@ -1,0 +1,61 @@
+/**
+ * Test harness for the engine: several engines (one per simulated process)
+ * on one random prefix, task workers on them, and event-driven waits.
+ */
+import { cleanupPrefix, REDIS_URL, testPrefix } from '@baton/testkit';
+import pino from 'pino';
+import type { EngineOptions } from '../config';
+import { Engine } from '../engine';
+import { openRedis } from '../engine-context';
+import { isTerminal, type Task } from '../model/task';
+import { TaskWorker, type TaskHandler, type TaskWorkerOptions } from '../runtime/task-worker';
+
+export class Harness {
+  readonly prefix: string;
+  readonly engines: Engine[] = [];
+  readonly workers: TaskWorker[] = [];
+  private readonly blocking = openRedis(REDIS_URL);
+  readonly logger = pino({ level: process.env.BATON_TEST_LOG ?? 'silent' });
+
+  constructor(
+    name: string,
+    private readonly options: EngineOptions = {},
+  ) {
+    this.prefix = testPrefix(name);
+  }
+
+  engine(): Engine {
+    const e = new Engine(REDIS_URL, { ...this.options, prefix: this.prefix }, this.logger);
+    this.engines.push(e);
+    return e;
+  }
+
+  /** A worker on its own engine (its own connections), like a separate process. */
+  async worker(handler: TaskHandler, options: TaskWorkerOptions = {}): Promise<TaskWorker> {
+    const w = new TaskWorker(this.engine(), handler, { concurrency: 8, ...options });
+    this.workers.push(w);
+    await w.waitUntilReady();
+    return w;
+  }
+
+  /** Waits (on the session's event stream, no polling) until the task is terminal. */
+  async settled(engine: Engine, taskId: string, timeoutMs = 20_000): Promise<Task> {
+    const deadline = Date.now() + timeoutMs;
+    const sessionId = (await engine.tasks.sessionOf(taskId))!;
+    let after = '0';
+    for (;;) {
+      const task = await engine.tasks.get(sessionId, taskId);
+      if (task && isTerminal(task.status)) return task;
+      if (Date.now() > deadline) throw new Error(`task ${taskId} not terminal within ${timeoutMs} ms (status ${task?.status})`);
+      const events = await engine.events.waitFor(this.blocking, sessionId, after, 1000);
+      if (events.length) after = events[events.length - 1]!.id;
+    }
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.workers.map((w) => w.close(true)));
+    await Promise.all(this.engines.map((e) => e.close()));
+    this.blocking.disconnect();
+    await cleanupPrefix(this.prefix);
+  }
+}
