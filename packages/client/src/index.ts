@@ -1,1 +1,29 @@
-export {};
+/** Public API of @baton/client: the typed HTTP client, its schemas and errors. */
+export { BatonClient, type BatonClientOptions, type SubmitInput, type SubmitResult, type CallOptions } from './baton-client';
+export { BatonApiError, BatonConnectionError, BatonProtocolError, isBatonApiError } from './errors';
+export { type SessionEvent, type EventStreamOptions } from './event-stream';
+export { SseParser, type SseMessage } from './sse-parser';
+export {
+  TaskSchema,
+  TaskTreeSchema,
+  TaskStatusSchema,
+  TaskErrorSchema,
+  SessionSchema,
+  MessageSchema,
+  MessagesResponseSchema,
+  ProblemSchema,
+  OnBusySchema,
+  IdSchema,
+  TASK_STATUSES,
+  FINAL_STATUSES,
+  ON_BUSY,
+  isFinal,
+  type Task,
+  type TaskTree,
+  type TaskStatus,
+  type TaskError,
+  type Session,
+  type Message,
+  type Problem,
+  type OnBusy,
+} from './schemas';

@@ -1,0 +1,129 @@
+import { parseArgs } from 'node:util';
+import { IdSchema, ON_BUSY, type OnBusy } from '../schemas';
+
+/** A command line the CLI cannot run; printed with a pointer to `baton help`, exit code 2. */
+export class UsageError extends Error {
+  override readonly name = 'UsageError';
+}
+
+export type Command =
+  | { name: 'help' }
+  | { name: 'version' }
+  | { name: 'submit'; sessionId: string; prompt: string; mode?: string; idempotencyKey?: string; onBusy?: OnBusy; metadata?: unknown; watch: boolean }
+  | { name: 'watch'; taskId: string }
+  | { name: 'cancel'; taskId: string }
+  | { name: 'task'; taskId: string }
+  | { name: 'tree'; taskId: string }
+  | { name: 'messages'; taskId: string }
+  | { name: 'session'; sessionId: string }
+  | { name: 'pause'; sessionId: string }
+  | { name: 'resume'; sessionId: string };
+
+export const USAGE = `Usage: baton <command> [arguments]
+
+Commands:
+  submit <session> "<prompt>" [--mode m] [--idempotency-key k]
+         [--on-busy enqueue|reject|interrupt] [--metadata json] [--watch]
+                          submit a root task to a session; prints the task (JSON)
+  watch <task>            show the task tree live until it ends; prints the result
+                          (exit 0 when completed, 1 when failed or cancelled)
+  cancel <task>           cancel a task and all its descendants; prints the task
+  task <task>             print a task
+  tree <task>             print a task with its descendants
+  messages <task>         print a task's conversation
+  session <session>       print a session
+  pause <session>         pause a session (running tasks park at their next turn)
+  resume <session>        resume a paused session
+  help                    show this help
+
+Environment:
+  BATON_URL       API base URL (default http://127.0.0.1:3000)
+  BATON_API_KEY   tenant secret, sent as "Authorization: Bearer <key>"
+
+Exit codes: 0 ok, 1 task failed or cancelled (watch), 2 usage error, 3 API or connection error.
+`;
+
+const TASK_COMMANDS = ['watch', 'cancel', 'task', 'tree', 'messages'] as const;
+const SESSION_COMMANDS = ['session', 'pause', 'resume'] as const;
+
+/** Parses argv (without `node` and the script) into a command, or throws UsageError. */
+export function parseCommand(argv: readonly string[]): Command {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === 'help' || name === '--help' || name === '-h') return { name: 'help' };
+  if (name === 'version' || name === '--version' || name === '-v') return { name: 'version' };
+  if (name === 'submit') return parseSubmit(rest);
+  if ((TASK_COMMANDS as readonly string[]).includes(name)) {
+    const [taskId] = positionals(name, rest, ['task']);
+    return { name: name as (typeof TASK_COMMANDS)[number], taskId: id('task', taskId!) };
+  }
+  if ((SESSION_COMMANDS as readonly string[]).includes(name)) {
+    const [sessionId] = positionals(name, rest, ['session']);
+    return { name: name as (typeof SESSION_COMMANDS)[number], sessionId: id('session', sessionId!) };
+  }
+  throw new UsageError(`unknown command '${name}'`);
+}
+
+function parseSubmit(args: string[]): Command {
+  const { values, positionals: pos } = parse('submit', args, {
+    mode: { type: 'string', short: 'm' },
+    'idempotency-key': { type: 'string', short: 'k' },
+    'on-busy': { type: 'string' },
+    metadata: { type: 'string' },
+    watch: { type: 'boolean', short: 'w', default: false },
+  });
+  const [sessionId, prompt] = expect('submit', pos, ['session', 'prompt']);
+  if (prompt!.length === 0) throw new UsageError('submit: the prompt is empty');
+  const command: Extract<Command, { name: 'submit' }> = { name: 'submit', sessionId: id('session', sessionId!), prompt: prompt!, watch: values.watch === true };
+  if (values.mode !== undefined) {
+    if (values.mode.length === 0) throw new UsageError('submit: --mode is empty');
+    command.mode = values.mode;
+  }
+  if (values['idempotency-key'] !== undefined) {
+    if (values['idempotency-key'].length === 0) throw new UsageError('submit: --idempotency-key is empty');
+    command.idempotencyKey = values['idempotency-key'];
+  }
+  if (values['on-busy'] !== undefined) {
+    const onBusy = values['on-busy'];
+    if (!(ON_BUSY as readonly string[]).includes(onBusy)) throw new UsageError(`submit: --on-busy must be one of ${ON_BUSY.join(', ')}, got '${onBusy}'`);
+    command.onBusy = onBusy as OnBusy;
+  }
+  if (values.metadata !== undefined) {
+    try {
+      command.metadata = JSON.parse(values.metadata);
+    } catch {
+      throw new UsageError('submit: --metadata must be JSON');
+    }
+  }
+  return command;
+}
+
+function positionals(command: string, args: string[], names: string[]): string[] {
+  return expect(command, parse(command, args, {}).positionals, names);
+}
+
+function expect(command: string, got: string[], names: string[]): string[] {
+  const usage = `${command} ${names.map((n) => `<${n}>`).join(' ')}`;
+  if (got.length < names.length) throw new UsageError(`${command}: missing <${names[got.length]}> (usage: baton ${usage})`);
+  if (got.length > names.length) {
+    const hint = command === 'submit' ? ' (quote the prompt: baton submit <session> "<prompt>")' : '';
+    throw new UsageError(`${command}: unexpected argument '${got[names.length]}'${hint}`);
+  }
+  return got;
+}
+
+type OptionSpec = Record<string, { type: 'string' | 'boolean'; short?: string; default?: boolean }>;
+
+function parse<O extends OptionSpec>(command: string, args: string[], options: O) {
+  try {
+    return parseArgs({ args, options, allowPositionals: true, strict: true });
+  } catch (err) {
+    // node's messages are good ("Unknown option '--foo'"); prefix the command.
+    throw new UsageError(`${command}: ${(err as Error).message.replace(/\. To specify a positional argument.*$/s, '')}`);
+  }
+}
+
+function id(what: 'task' | 'session', value: string): string {
+  const parsed = IdSchema.safeParse(value);
+  if (!parsed.success) throw new UsageError(`invalid ${what} id '${value}': ids are 1 to 128 of A-Z a-z 0-9 . _ -`);
+  return value;
+}

@@ -1,0 +1,149 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { BatonClient } from '../baton-client';
+import { BatonApiError, BatonConnectionError, BatonProtocolError } from '../errors';
+import type { Task, TaskTree } from '../schemas';
+import { parseCommand, USAGE, UsageError, type Command } from './args';
+import { formatDuration, elapsed } from './tree-view';
+import { watchTask } from './watch';
+import { PlainView, TtyView, type Output } from './watch-view';
+
+export const DEFAULT_URL = 'http://127.0.0.1:3000';
+
+export const ExitCode = { ok: 0, taskNotCompleted: 1, usage: 2, api: 3 } as const;
+
+export interface CliIo {
+  /** Results (JSON, the final result text). */
+  stdout: Output;
+  /** Progress (the live tree), notes and errors. */
+  stderr: Output & { isTTY?: boolean };
+  env: Record<string, string | undefined>;
+  signal?: AbortSignal;
+}
+
+/** Runs one CLI command; returns the exit code (never calls process.exit). */
+export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
+  let command: Command;
+  try {
+    command = parseCommand(argv);
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    io.stderr.write(`baton: ${err.message}\nRun 'baton help' for usage.\n`);
+    return ExitCode.usage;
+  }
+  if (command.name === 'help') {
+    io.stdout.write(USAGE);
+    return ExitCode.ok;
+  }
+  if (command.name === 'version') {
+    io.stdout.write(`${version()}\n`);
+    return ExitCode.ok;
+  }
+
+  let client: BatonClient;
+  const baseUrl = io.env.BATON_URL || DEFAULT_URL;
+  try {
+    client = new BatonClient({ baseUrl, apiKey: io.env.BATON_API_KEY });
+  } catch {
+    io.stderr.write(`baton: BATON_URL is not an http(s) URL: '${baseUrl}'\n`);
+    return ExitCode.usage;
+  }
+
+  try {
+    return await execute(client, command, io);
+  } catch (err) {
+    io.stderr.write(`baton: ${describe(err)}\n`);
+    return ExitCode.api;
+  }
+}
+
+async function execute(client: BatonClient, command: Exclude<Command, { name: 'help' | 'version' }>, io: CliIo): Promise<number> {
+  const opts = { signal: io.signal };
+  const json = (value: unknown) => io.stdout.write(JSON.stringify(value, null, 2) + '\n');
+  switch (command.name) {
+    case 'submit': {
+      const { task, replayed } = await client.submit(
+        command.sessionId,
+        { prompt: command.prompt, mode: command.mode, onBusy: command.onBusy, metadata: command.metadata, idempotencyKey: command.idempotencyKey },
+        opts,
+      );
+      if (replayed) io.stderr.write(`baton: idempotent replay: task ${task.id} was already submitted with this key\n`);
+      if (!command.watch) {
+        json(task);
+        return ExitCode.ok;
+      }
+      io.stderr.write(`submitted ${task.id} to session ${task.sessionId}\n`);
+      return watch(client, task.id, io);
+    }
+    case 'watch':
+      return watch(client, command.taskId, io);
+    case 'cancel':
+      json(await client.cancel(command.taskId, opts));
+      return ExitCode.ok;
+    case 'task':
+      json(await client.getTask(command.taskId, opts));
+      return ExitCode.ok;
+    case 'tree':
+      json(await client.getTree(command.taskId, opts));
+      return ExitCode.ok;
+    case 'messages':
+      json({ messages: await client.getMessages(command.taskId, opts) });
+      return ExitCode.ok;
+    case 'session':
+      json(await client.getSession(command.sessionId, opts));
+      return ExitCode.ok;
+    case 'pause':
+      json(await client.pause(command.sessionId, opts));
+      return ExitCode.ok;
+    case 'resume':
+      json(await client.resume(command.sessionId, opts));
+      return ExitCode.ok;
+    default:
+      return assertNever(command);
+  }
+}
+
+/** Live tree on stderr (redrawn on a TTY, change lines otherwise); the result on stdout. */
+async function watch(client: BatonClient, taskId: string, io: CliIo): Promise<number> {
+  const view = io.stderr.isTTY ? new TtyView(io.stderr, { color: !io.env.NO_COLOR }) : new PlainView(io.stderr);
+  const tree = await watchTask(client, taskId, view, { signal: io.signal });
+  io.stderr.write(summary(tree) + '\n');
+  if (tree.status === 'completed') {
+    io.stdout.write((tree.result ?? '') + '\n');
+    return ExitCode.ok;
+  }
+  return ExitCode.taskNotCompleted;
+}
+
+export function summary(task: Task | TaskTree): string {
+  const took = formatDuration(elapsed(task, Date.now()));
+  switch (task.status) {
+    case 'completed':
+      return `${task.id} completed in ${took}`;
+    case 'failed':
+      return `${task.id} failed after ${took}: ${task.error ? `${task.error.code}: ${task.error.message}` : 'no error recorded'}`;
+    case 'cancelled':
+      return `${task.id} cancelled after ${took}`;
+    default:
+      return `${task.id} ${task.status}`;
+  }
+}
+
+function describe(err: unknown): string {
+  if (err instanceof BatonApiError) {
+    const p = err.problem;
+    return `${p.status} ${p.title}${p.detail ? `: ${p.detail}` : ''}${p.type && p.type !== 'about:blank' ? ` (${p.type})` : ''}`;
+  }
+  if (err instanceof BatonConnectionError || err instanceof BatonProtocolError) return err.message;
+  if (err instanceof Error) return err.name === 'AbortError' ? 'interrupted' : err.message;
+  return String(err);
+}
+
+function version(): string {
+  // dist/cli/run-cli.js (and src/cli/run-cli.ts) -> ../../package.json
+  return (JSON.parse(readFileSync(join(__dirname, '../../package.json'), 'utf8')) as { version: string }).version;
+}
+
+function assertNever(value: never): never {
+  throw new Error(`unhandled command ${JSON.stringify(value)}`);
+}

@@ -1,0 +1,70 @@
+import type { BatonClient } from '../baton-client';
+import { isFinal, type TaskTree } from '../schemas';
+import type { WatchView } from './watch-view';
+
+export interface WatchOptions {
+  signal?: AbortSignal;
+}
+
+/**
+ * Follows a task's tree until its root is terminal, from the session's event
+ * stream: every event marks the tree stale and the tree is re-fetched (one
+ * fetch at a time; events that arrive meanwhile coalesce into the next one).
+ *
+ * No missed ending: the tree is fetched again once the stream is open
+ * (onOpen marks it stale), so a task that ends after that fetch ends
+ * with an event the stream delivers; a task that ended before it is seen
+ * terminal by the fetch itself. After a reconnect the stream resumes with
+ * Last-Event-ID and onOpen refetches too.
+ */
+export async function watchTask(client: BatonClient, taskId: string, view: WatchView, options: WatchOptions = {}): Promise<TaskTree> {
+  const task = await client.getTask(taskId, options);
+  let tree: TaskTree | null = null;
+  // Fetch at once (something to show), and again when the stream opens (nothing missed).
+  let stale = true;
+  let streamError: unknown = null;
+  let wake: () => void = () => undefined;
+  const markStale = () => {
+    stale = true;
+    wake();
+  };
+
+  const stop = new AbortController();
+  const signal = options.signal ? AbortSignal.any([options.signal, stop.signal]) : stop.signal;
+  const pump = (async () => {
+    for await (const _event of client.events(task.sessionId, { signal, onOpen: markStale })) markStale();
+  })().catch((err: unknown) => {
+    streamError = err;
+    wake();
+  });
+
+  try {
+    for (;;) {
+      if (streamError) throw streamError;
+      options.signal?.throwIfAborted();
+      if (stale) {
+        stale = false;
+        tree = await client.getTree(taskId, options);
+        view.update(tree);
+        if (isFinal(tree.status)) return tree;
+        continue;
+      }
+      await new Promise<void>((resolve) => {
+        const timer = view.tickMs === null ? null : setTimeout(() => done(true), view.tickMs);
+        const onAbort = () => done(false);
+        function done(ticked: boolean) {
+          if (timer) clearTimeout(timer);
+          options.signal?.removeEventListener('abort', onAbort);
+          wake = () => undefined;
+          if (ticked) view.tick();
+          resolve();
+        }
+        options.signal?.addEventListener('abort', onAbort, { once: true });
+        wake = () => done(false);
+      });
+    }
+  } finally {
+    stop.abort();
+    await pump;
+  }
+}

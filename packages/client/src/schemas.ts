@@ -1,0 +1,95 @@
+import { z } from 'zod';
+
+/**
+ * Zod schemas of the HTTP API's response bodies (issue 4, "Routes": a public
+ * contract). The client validates every body it receives against them, so a
+ * server that drifts from the contract fails loudly at the boundary instead of
+ * deep inside a caller. Unknown extra fields are dropped, not rejected: the
+ * server may add fields without breaking older clients.
+ */
+
+export const TASK_STATUSES = ['queued', 'running', 'waiting', 'paused', 'completed', 'failed', 'cancelled'] as const;
+export const TaskStatusSchema = z.enum(TASK_STATUSES);
+export type TaskStatus = z.infer<typeof TaskStatusSchema>;
+
+export const FINAL_STATUSES: readonly TaskStatus[] = ['completed', 'failed', 'cancelled'];
+/** Terminal states are never left again (BRIEF invariant 7). */
+export function isFinal(status: TaskStatus): boolean {
+  return FINAL_STATUSES.includes(status);
+}
+
+export const ON_BUSY = ['enqueue', 'reject', 'interrupt'] as const;
+export const OnBusySchema = z.enum(ON_BUSY);
+export type OnBusy = z.infer<typeof OnBusySchema>;
+
+/** Session and task ids: 1 to 128 of `A-Z a-z 0-9 . _ -`. */
+export const IdSchema = z
+  .string()
+  .min(1)
+  .max(128)
+  .regex(/^[A-Za-z0-9._-]+$/, 'ids are 1 to 128 of A-Z a-z 0-9 . _ -');
+
+const IsoTime = z.iso.datetime({ offset: true });
+
+export const TaskErrorSchema = z.object({ code: z.string(), message: z.string() });
+export type TaskError = z.infer<typeof TaskErrorSchema>;
+
+export const TaskSchema = z.object({
+  id: IdSchema,
+  sessionId: IdSchema,
+  parentId: IdSchema.nullable(),
+  rootId: IdSchema,
+  mode: z.string(),
+  prompt: z.string(),
+  status: TaskStatusSchema,
+  result: z.string().nullable(),
+  error: TaskErrorSchema.nullable(),
+  childIds: z.array(IdSchema),
+  turns: z.number().int().nonnegative(),
+  createdAt: IsoTime.nullable(),
+  startedAt: IsoTime.nullable(),
+  finishedAt: IsoTime.nullable(),
+});
+export type Task = z.infer<typeof TaskSchema>;
+
+/** `GET /v1/tasks/{taskId}/tree`: the task with its descendants, nested. */
+export interface TaskTree extends Task {
+  children: TaskTree[];
+}
+export const TaskTreeSchema: z.ZodType<TaskTree> = TaskSchema.extend({
+  children: z.lazy(() => z.array(TaskTreeSchema)),
+});
+
+export const SESSION_STATUSES = ['idle', 'running', 'paused'] as const;
+export const SessionSchema = z.object({
+  id: IdSchema,
+  status: z.enum(SESSION_STATUSES),
+  activeTaskId: IdSchema.nullable(),
+  queuedTaskIds: z.array(IdSchema),
+});
+export type Session = z.infer<typeof SessionSchema>;
+
+/** OpenAI chat-completions messages, as `GET /v1/tasks/{taskId}/messages` returns them. */
+export const ToolCallSchema = z.object({
+  id: z.string(),
+  type: z.literal('function'),
+  function: z.object({ name: z.string(), arguments: z.string() }),
+});
+export const MessageSchema = z.discriminatedUnion('role', [
+  z.object({ role: z.literal('system'), content: z.string() }),
+  z.object({ role: z.literal('user'), content: z.string() }),
+  z.object({ role: z.literal('assistant'), content: z.string().nullable(), tool_calls: z.array(ToolCallSchema).optional() }),
+  z.object({ role: z.literal('tool'), tool_call_id: z.string(), content: z.string() }),
+]);
+export type Message = z.infer<typeof MessageSchema>;
+export const MessagesResponseSchema = z.object({ messages: z.array(MessageSchema) });
+
+/** RFC 9457 problem details (`application/problem+json`). */
+export const ProblemSchema = z.looseObject({
+  type: z.string().default('about:blank'),
+  title: z.string(),
+  status: z.number().int(),
+  detail: z.string().optional(),
+  instance: z.string().optional(),
+});
+export type Problem = z.infer<typeof ProblemSchema>;
