@@ -1,0 +1,94 @@
+import type { Engine } from '@baton/core';
+import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
+import fp from 'fastify-plugin';
+import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import type { Logger } from 'pino';
+import type { ApiConfig } from './env';
+import { ApiMetrics } from './http/metrics';
+import { requireTenant } from './plugins/auth';
+import errorHandler from './plugins/error-handler';
+import external from './plugins/external';
+import services from './plugins/services';
+import adminQueues from './routes/admin-queues';
+import eventRoutes from './routes/events';
+import healthRoutes from './routes/health';
+import sessionRoutes from './routes/sessions';
+import taskRoutes from './routes/tasks';
+
+/** Body limit of every route (issue 4): larger bodies are 413. */
+export const BODY_LIMIT = 1024 * 1024;
+
+export interface AppDeps {
+  /** Share an engine (tests run a worker on it); by default the app opens its own and closes it. */
+  engine?: Engine;
+  logger?: Logger;
+}
+
+export interface AppOptions {
+  config: ApiConfig;
+  deps?: AppDeps;
+}
+
+/**
+ * The Baton API as a plugin (it never listens). Order: error handling and
+ * body parsing, external plugins (helmet, rate limit, swagger), services
+ * (engine, auth), then routes.
+ */
+export const batonApp = fp<AppOptions>(
+  async function batonApp(app: FastifyInstance, { config, deps = {} }) {
+    app.setValidatorCompiler(validatorCompiler);
+    app.setSerializerCompiler(serializerCompiler);
+    await app.register(errorHandler);
+
+    // An empty JSON body (e.g. `POST .../cancel` sent with a JSON content type) is "no body", not an error.
+    const parseJson = app.getDefaultJsonParser('error', 'error');
+    app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: BODY_LIMIT }, (request, body, done) => {
+      const text = typeof body === 'string' ? body : body.toString('utf8');
+      if (text === '') return done(null, undefined);
+      parseJson(request, text, done);
+    });
+
+    await app.register(external, { config });
+    await app.register(services, { config, ...(deps.engine ? { engine: deps.engine } : {}), ...(deps.logger ? { logger: deps.logger } : {}) });
+
+    const streams = { count: () => 0 };
+    const metrics = new ApiMetrics(app.engine, () => streams.count());
+    app.addHook('onResponse', async (request, reply) => {
+      metrics.httpDuration.observe(
+        { method: request.method, route: request.routeOptions.url ?? 'unmatched', status_code: String(reply.statusCode) },
+        reply.elapsedTime / 1000,
+      );
+    });
+
+    app.get('/openapi.json', { config: { rateLimit: false }, schema: { hide: true } }, async () => app.swagger());
+    await app.register(healthRoutes, { metrics });
+    await app.register(
+      async (v1) => {
+        requireTenant(v1);
+        await v1.register(taskRoutes);
+        await v1.register(sessionRoutes);
+        await v1.register(eventRoutes, { streams });
+      },
+      { prefix: '/v1' },
+    );
+    if (config.dashboard) await app.register(adminQueues, config.dashboard);
+
+    if (!app.authenticator.open) app.log.info({ tenants: config.apiKeys.map((k) => k.tenant) }, 'API keys configured');
+    else app.log.warn('API_KEYS is not set: the API is open to anyone who can reach it, as the single tenant "default"');
+    if (!config.dashboard) app.log.info('DASHBOARD_PASSWORD is not set: /admin/queues is disabled');
+  },
+  { name: 'baton-app' },
+);
+
+/** Builds the app (tests call this and use `inject`; main.ts adds timeouts and listens). */
+export async function buildApp(config: ApiConfig, deps: AppDeps = {}, server: FastifyServerOptions = {}): Promise<FastifyInstance> {
+  const app = Fastify({
+    bodyLimit: BODY_LIMIT,
+    trustProxy: config.trustProxy,
+    ...(deps.logger ? { loggerInstance: deps.logger } : { logger: { level: config.logLevel } }),
+    ...server,
+  }).withTypeProvider<ZodTypeProvider>();
+  await app.register(batonApp, { config, deps });
+  await app.ready();
+  return app;
+}

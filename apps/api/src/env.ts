@@ -1,0 +1,127 @@
+import { z } from 'zod';
+
+/**
+ * The API's configuration: parsed once from the environment at start (the
+ * only place that reads `process.env`), failing fast with a readable message.
+ * Every variable is documented in `apps/api/.env.example`.
+ */
+
+const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+const emptyAsUndefined = (v: unknown) => (typeof v === 'string' && v.trim() === '' ? undefined : v);
+const int = (min: number, max: number, fallback: number) =>
+  z.preprocess(emptyAsUndefined, z.coerce.number().int().min(min).max(max).default(fallback));
+
+export interface ApiKey {
+  tenant: string;
+  secret: string;
+}
+
+/** `tenant:secret,tenant:secret`; the secret may itself contain `:`. */
+const ApiKeysSchema = z.preprocess(
+  emptyAsUndefined,
+  z
+    .string()
+    .optional()
+    .transform((raw, ctx): ApiKey[] => {
+      if (raw === undefined) return [];
+      const keys: ApiKey[] = [];
+      for (const [i, part] of raw.split(',').entries()) {
+        const entry = part.trim();
+        const at = entry.indexOf(':');
+        const tenant = at > 0 ? entry.slice(0, at) : '';
+        const secret = at > 0 ? entry.slice(at + 1) : '';
+        if (!/^[A-Za-z0-9._-]{1,128}$/.test(tenant) || secret.length < 8) {
+          ctx.addIssue({
+            code: 'custom',
+            message: `entry ${i + 1} must be tenant:secret (tenant 1-128 of A-Z a-z 0-9 . _ -, secret at least 8 characters)`,
+          });
+          return z.NEVER;
+        }
+        keys.push({ tenant, secret });
+      }
+      if (new Set(keys.map((k) => k.secret)).size !== keys.length) {
+        ctx.addIssue({ code: 'custom', message: 'secrets must be unique (a secret identifies its tenant)' });
+        return z.NEVER;
+      }
+      return keys;
+    }),
+);
+
+export const EnvSchema = z.object({
+  REDIS_URL: z.preprocess(emptyAsUndefined, z.url({ protocol: /^rediss?$/ }).default('redis://127.0.0.1:6379')),
+  BATON_PREFIX: z.preprocess(emptyAsUndefined, z.string().regex(/^[A-Za-z0-9._-]+$/).default('baton')),
+  HOST: z.preprocess(emptyAsUndefined, z.string().min(1).default('0.0.0.0')),
+  PORT: int(0, 65535, 3000),
+  API_KEYS: ApiKeysSchema,
+  DASHBOARD_USER: z.preprocess(emptyAsUndefined, z.string().min(1).default('admin')),
+  DASHBOARD_PASSWORD: z.preprocess(emptyAsUndefined, z.string().min(8).optional()),
+  LOG_LEVEL: z.preprocess(emptyAsUndefined, z.enum(LOG_LEVELS).default('info')),
+  RATE_LIMIT_MAX: int(1, 1_000_000, 600),
+  RATE_LIMIT_WINDOW_MS: int(100, 24 * 3600_000, 60_000),
+  SSE_KEEPALIVE_MS: int(100, 300_000, 15_000),
+  REQUEST_TIMEOUT_MS: int(0, 600_000, 30_000),
+  SHUTDOWN_TIMEOUT_MS: int(100, 600_000, 10_000),
+  TRUST_PROXY: z.preprocess(emptyAsUndefined, z.enum(['true', 'false']).default('false').transform((v) => v === 'true')),
+});
+
+export type Env = z.output<typeof EnvSchema>;
+
+export interface ApiConfig {
+  redisUrl: string;
+  prefix: string;
+  host: string;
+  port: number;
+  /** Empty: the API is open, as the single tenant `default`. */
+  apiKeys: ApiKey[];
+  dashboard: { user: string; password: string } | null;
+  logLevel: Env['LOG_LEVEL'];
+  rateLimit: { max: number; windowMs: number };
+  sseKeepAliveMs: number;
+  requestTimeoutMs: number;
+  shutdownTimeoutMs: number;
+  trustProxy: boolean;
+}
+
+export class EnvError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid environment:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'EnvError';
+  }
+}
+
+/** Parses an environment (a plain object: tests pass their own). Throws EnvError. */
+export function parseEnv(source: Record<string, string | undefined>): ApiConfig {
+  const parsed = EnvSchema.safeParse(source);
+  if (!parsed.success) {
+    throw new EnvError(parsed.error.issues.map((i) => `${i.path.join('.') || 'env'}: ${i.message}`));
+  }
+  const env = parsed.data;
+  return {
+    redisUrl: env.REDIS_URL,
+    prefix: env.BATON_PREFIX,
+    host: env.HOST,
+    port: env.PORT,
+    apiKeys: env.API_KEYS,
+    dashboard: env.DASHBOARD_PASSWORD ? { user: env.DASHBOARD_USER, password: env.DASHBOARD_PASSWORD } : null,
+    logLevel: env.LOG_LEVEL,
+    rateLimit: { max: env.RATE_LIMIT_MAX, windowMs: env.RATE_LIMIT_WINDOW_MS },
+    sseKeepAliveMs: env.SSE_KEEPALIVE_MS,
+    requestTimeoutMs: env.REQUEST_TIMEOUT_MS,
+    shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
+    trustProxy: env.TRUST_PROXY,
+  };
+}
+
+/** Reads `process.env` once; prints the problems and exits 1 when it is invalid. */
+export function loadEnv(): ApiConfig {
+  try {
+    return parseEnv(process.env);
+  } catch (err) {
+    if (err instanceof EnvError) {
+      process.stderr.write(`baton api: ${err.message}\n`);
+      process.exit(1);
+    }
+    throw err;
+  }
+}

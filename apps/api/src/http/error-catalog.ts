@@ -1,0 +1,75 @@
+import type { BatonErrorCode } from '@baton/core';
+import { z } from 'zod';
+
+/**
+ * Every error the API answers with, in one place: a stable code, its HTTP
+ * status and title. Responses are RFC 9457 problems
+ * (`application/problem+json`) whose `type` is derived from the code.
+ */
+export const ErrorCatalog = {
+  INVALID_INPUT: { status: 400, title: 'Invalid input' },
+  MALFORMED_JSON: { status: 400, title: 'Malformed JSON body' },
+  UNAUTHORIZED: { status: 401, title: 'Authentication required' },
+  NOT_FOUND: { status: 404, title: 'Not found' },
+  TASK_NOT_FOUND: { status: 404, title: 'Task not found' },
+  SESSION_NOT_FOUND: { status: 404, title: 'Session not found' },
+  METHOD_NOT_ALLOWED: { status: 405, title: 'Method not allowed' },
+  SESSION_BUSY: { status: 409, title: 'Session busy' },
+  TASK_ALREADY_FINAL: { status: 409, title: 'Task already final' },
+  PAYLOAD_TOO_LARGE: { status: 413, title: 'Payload too large' },
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'Unsupported media type' },
+  IDEMPOTENCY_CONFLICT: { status: 422, title: 'Idempotency key reused with another payload' },
+  RATE_LIMITED: { status: 429, title: 'Too many requests' },
+  INTERNAL: { status: 500, title: 'Internal server error' },
+  UNAVAILABLE: { status: 503, title: 'Service unavailable' },
+} as const satisfies Record<string, { status: number; title: string }>;
+
+export type ApiErrorCode = keyof typeof ErrorCatalog;
+
+/** Engine error codes the API expects to meet, and what each becomes. Others are 500. */
+const fromEngine: Partial<Record<BatonErrorCode, ApiErrorCode>> = {
+  TASK_NOT_FOUND: 'TASK_NOT_FOUND',
+  IDEMPOTENCY_CONFLICT: 'IDEMPOTENCY_CONFLICT',
+  SESSION_BUSY: 'SESSION_BUSY',
+  TASK_ALREADY_FINAL: 'TASK_ALREADY_FINAL',
+  INVALID_INPUT: 'INVALID_INPUT',
+};
+
+export function apiCodeForEngine(code: BatonErrorCode): ApiErrorCode {
+  return fromEngine[code] ?? 'INTERNAL';
+}
+
+export function problemType(code: ApiErrorCode): string {
+  return `urn:baton:problem:${code.toLowerCase().replace(/_/g, '-')}`;
+}
+
+/** An error the API raises on purpose; `extensions` become extra problem members. */
+export class ApiError extends Error {
+  readonly status: number;
+  constructor(
+    readonly code: ApiErrorCode,
+    detail: string,
+    readonly extensions: Record<string, unknown> = {},
+    readonly headers: Record<string, string> = {},
+  ) {
+    super(detail);
+    this.name = 'ApiError';
+    this.status = ErrorCatalog[code].status;
+  }
+}
+
+export const ProblemSchema = z
+  .looseObject({
+    type: z.string(),
+    title: z.string(),
+    status: z.number().int(),
+    detail: z.string(),
+    code: z.string(),
+  })
+  .meta({ id: 'Problem', description: 'RFC 9457 problem details; extra members may be present.' });
+export type Problem = z.infer<typeof ProblemSchema>;
+
+export function problem(code: ApiErrorCode, detail: string, extensions: Record<string, unknown> = {}): Problem {
+  const { status, title } = ErrorCatalog[code];
+  return { ...extensions, type: problemType(code), title, status, detail, code };
+}

@@ -1,0 +1,122 @@
+import { IdSchema, MessageSchema, OnBusySchema, TaskErrorSchema, TaskStatusSchema, SessionStatusSchema, type Task, type TaskTree, type Session } from '@baton/core';
+import { z } from 'zod';
+
+/**
+ * The public HTTP shapes (issue 4). Request schemas are strict (unknown
+ * fields are refused); response schemas list exactly what the API shows, so
+ * engine-only fields (`tenant`, `metadata`, `activeTaskIds`) never leave.
+ */
+
+export const METADATA_MAX_BYTES = 16 * 1024;
+export const PROMPT_MAX_CHARS = 200_000;
+
+const Id = IdSchema.describe('1 to 128 of A-Z a-z 0-9 . _ -');
+
+export const TaskParamsSchema = z.strictObject({ taskId: Id });
+export const SessionParamsSchema = z.strictObject({ sessionId: Id });
+
+export const SubmitBodySchema = z
+  .strictObject({
+    prompt: z.string().min(1).max(PROMPT_MAX_CHARS),
+    mode: z
+      .string()
+      .min(1)
+      .max(64)
+      .regex(/^[A-Za-z0-9._-]+$/, 'modes are 1 to 64 of A-Z a-z 0-9 . _ -')
+      .default('orchestrator'),
+    onBusy: OnBusySchema.default('enqueue'),
+    metadata: z
+      .unknown()
+      .refine((m) => m !== undefined, 'metadata must be JSON')
+      .refine((m) => Buffer.byteLength(JSON.stringify(m) ?? '', 'utf8') <= METADATA_MAX_BYTES, `metadata is limited to ${METADATA_MAX_BYTES} bytes of JSON`)
+      .optional(),
+  })
+  .meta({ id: 'SubmitTask' });
+export type SubmitBody = z.output<typeof SubmitBodySchema>;
+
+export const SubmitHeadersSchema = z.object({
+  'idempotency-key': z
+    .string()
+    .min(1)
+    .max(255)
+    .regex(/^[\x21-\x7e]+$/, 'visible ASCII only')
+    .optional()
+    .describe('Replays with the same key and body return the first task (200, Idempotent-Replayed: true).'),
+});
+
+export const PublicTaskSchema = z
+  .object({
+    id: z.string(),
+    sessionId: z.string(),
+    parentId: z.string().nullable(),
+    rootId: z.string(),
+    mode: z.string(),
+    prompt: z.string(),
+    status: TaskStatusSchema,
+    result: z.string().nullable(),
+    error: TaskErrorSchema.nullable(),
+    childIds: z.array(z.string()),
+    turns: z.number().int(),
+    createdAt: z.string().nullable(),
+    startedAt: z.string().nullable(),
+    finishedAt: z.string().nullable(),
+  })
+  .meta({ id: 'Task' });
+export type PublicTask = z.infer<typeof PublicTaskSchema>;
+
+export interface PublicTaskTree extends PublicTask {
+  children: PublicTaskTree[];
+}
+
+export const PublicTaskTreeSchema: z.ZodType<PublicTaskTree> = PublicTaskSchema.extend({
+  get children(): z.ZodArray<z.ZodType<PublicTaskTree>> {
+    return z.array(PublicTaskTreeSchema);
+  },
+}).meta({ id: 'TaskTree' });
+
+export const MessagesSchema = z.object({ messages: z.array(MessageSchema) }).meta({ id: 'Messages' });
+
+export const PublicSessionSchema = z
+  .object({
+    id: z.string(),
+    status: SessionStatusSchema,
+    activeTaskId: z.string().nullable(),
+    queuedTaskIds: z.array(z.string()),
+  })
+  .meta({ id: 'Session' });
+export type PublicSession = z.infer<typeof PublicSessionSchema>;
+
+export const EventsQuerySchema = z.strictObject({
+  lastEventId: z
+    .string()
+    .regex(/^(0|\d+-\d+)$/, 'a stream id like 1700000000000-0')
+    .optional()
+    .describe('Resume after this event id (the Last-Event-ID header wins when both are given).'),
+});
+
+export function toPublicTask(task: Task): PublicTask {
+  return {
+    id: task.id,
+    sessionId: task.sessionId,
+    parentId: task.parentId,
+    rootId: task.rootId,
+    mode: task.mode,
+    prompt: task.prompt,
+    status: task.status,
+    result: task.result,
+    error: task.error,
+    childIds: task.childIds,
+    turns: task.turns,
+    createdAt: task.createdAt,
+    startedAt: task.startedAt,
+    finishedAt: task.finishedAt,
+  };
+}
+
+export function toPublicTree(tree: TaskTree): PublicTaskTree {
+  return { ...toPublicTask(tree), children: tree.children.map(toPublicTree) };
+}
+
+export function toPublicSession(session: Session): PublicSession {
+  return { id: session.id, status: session.status, activeTaskId: session.activeTaskId, queuedTaskIds: session.queuedTaskIds };
+}

@@ -1,0 +1,39 @@
+import { createBullBoard } from '@bull-board/api';
+import type { IServerAdapter } from '@bull-board/api/typings/app';
+import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
+import { FastifyAdapter } from '@bull-board/fastify';
+import type { FastifyInstance } from 'fastify';
+import { basicAuthMatches } from '../http/authenticator';
+import { ApiError } from '../http/error-catalog';
+import { relaxCsp } from '../plugins/external';
+
+export const DASHBOARD_PATH = '/admin/queues';
+
+/**
+ * Bull Board over Baton's task queue (flows visible: subtask jobs are BullMQ
+ * children of their parent's job), behind basic auth. Registered only when
+ * DASHBOARD_PASSWORD is set; otherwise the path is a plain 404.
+ *
+ * Read-only on purpose: retrying, promoting or removing a job by hand would
+ * bypass the engine's scripts (lanes, leases, runner fences); use the API's
+ * cancel and pause/resume instead.
+ */
+export default async function adminQueues(app: FastifyInstance, opts: { user: string; password: string }): Promise<void> {
+  const serverAdapter = new FastifyAdapter();
+  serverAdapter.setBasePath(DASHBOARD_PATH);
+  createBullBoard({
+    queues: [new BullMQAdapter(app.engine.queue, { readOnlyMode: true, description: 'Baton tasks (root jobs and subtask flows)' })],
+    // @bull-board/fastify 9.10.1 is typed against its own @bull-board/api 9.10.1 (the catalog pins api 9.10.2): same shape, two declarations.
+    serverAdapter: serverAdapter as unknown as IServerAdapter,
+    options: { uiConfig: { boardTitle: 'Baton' } },
+  });
+
+  app.addHook('onRoute', relaxCsp);
+  app.addHook('onRequest', async (request, reply) => {
+    if (!basicAuthMatches(request.headers.authorization, opts.user, opts.password)) {
+      reply.header('www-authenticate', 'Basic realm="baton dashboard", charset="UTF-8"');
+      throw new ApiError('UNAUTHORIZED', 'dashboard credentials required');
+    }
+  });
+  await app.register(serverAdapter.registerPlugin(), { prefix: DASHBOARD_PATH });
+}

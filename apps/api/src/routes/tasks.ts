@@ -1,0 +1,135 @@
+import type { Task } from '@baton/core';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { ApiError, ProblemSchema } from '../http/error-catalog';
+import {
+  MessagesSchema,
+  PublicTaskSchema,
+  PublicTaskTreeSchema,
+  SessionParamsSchema,
+  SubmitBodySchema,
+  SubmitHeadersSchema,
+  TaskParamsSchema,
+  toPublicTask,
+  toPublicTree,
+} from '../http/schemas';
+
+const security = [{ bearer: [] }];
+const problems = { 400: ProblemSchema, 401: ProblemSchema, 404: ProblemSchema, 429: ProblemSchema };
+
+/** Submit, inspect and cancel tasks. Another tenant's task is indistinguishable from a missing one. */
+const taskRoutes: FastifyPluginAsyncZod = async (app) => {
+  const { engine } = app;
+
+  async function ownedTask(taskId: string, tenant: string): Promise<Task> {
+    const task = await engine.getTask(taskId);
+    if (!task || task.tenant !== tenant) throw new ApiError('TASK_NOT_FOUND', `task ${taskId} not found`);
+    return task;
+  }
+
+  app.post(
+    '/sessions/:sessionId/tasks',
+    {
+      schema: {
+        tags: ['tasks'],
+        summary: 'Submit a root task to a session',
+        description:
+          'onBusy: `enqueue` (default) waits its turn in the session lane; `reject` answers 409 naming the active task when a root runs or waits; ' +
+          '`interrupt` cancels the running tree and the queued roots, then runs this one. With `Idempotency-Key`, a replay with the same body ' +
+          'answers 200 with the first task and `Idempotent-Replayed: true`; another body answers 422.',
+        security,
+        params: SessionParamsSchema,
+        headers: SubmitHeadersSchema,
+        body: SubmitBodySchema,
+        response: { 200: PublicTaskSchema, 201: PublicTaskSchema, ...problems, 409: ProblemSchema, 413: ProblemSchema, 422: ProblemSchema },
+      },
+    },
+    async (request, reply) => {
+      const { sessionId } = request.params;
+      const { prompt, mode, onBusy, metadata } = request.body;
+      const idempotencyKey = request.headers['idempotency-key'];
+      const { task, replayed, cancelled } = await engine.submit({
+        sessionId,
+        prompt,
+        mode,
+        onBusy,
+        tenant: request.tenant,
+        ...(metadata === undefined ? {} : { metadata }),
+        ...(idempotencyKey === undefined ? {} : { idempotencyKey }),
+      });
+      if (cancelled.length > 0) {
+        // The submit script applied the interrupt's cancellations; engine.submit leaves their effects
+        // (abort the running tree's model call, drop dispatched-but-unstarted jobs, pass the lease) to us.
+        request.log.info({ sessionId, taskId: task.id, cancelled }, 'interrupt cancelled tasks');
+        await engine.afterCancel(sessionId, cancelled);
+      }
+      if (replayed) reply.header('idempotent-replayed', 'true');
+      return reply.code(replayed ? 200 : 201).send(toPublicTask(task));
+    },
+  );
+
+  app.get(
+    '/tasks/:taskId',
+    {
+      schema: { tags: ['tasks'], summary: 'Get a task', security, params: TaskParamsSchema, response: { 200: PublicTaskSchema, ...problems } },
+    },
+    async (request) => toPublicTask(await ownedTask(request.params.taskId, request.tenant)),
+  );
+
+  app.get(
+    '/tasks/:taskId/messages',
+    {
+      schema: {
+        tags: ['tasks'],
+        summary: "A task's conversation (OpenAI chat format)",
+        security,
+        params: TaskParamsSchema,
+        response: { 200: MessagesSchema, ...problems },
+      },
+    },
+    async (request) => {
+      const task = await ownedTask(request.params.taskId, request.tenant);
+      const messages = await engine.getMessages(task.id);
+      return { messages: messages ?? [] };
+    },
+  );
+
+  app.get(
+    '/tasks/:taskId/tree',
+    {
+      schema: {
+        tags: ['tasks'],
+        summary: 'A task with its descendants, nested',
+        security,
+        params: TaskParamsSchema,
+        response: { 200: PublicTaskTreeSchema, ...problems },
+      },
+    },
+    async (request) => {
+      const task = await ownedTask(request.params.taskId, request.tenant);
+      const tree = await engine.getTree(task.id);
+      if (!tree) throw new ApiError('TASK_NOT_FOUND', `task ${task.id} not found`);
+      return toPublicTree(tree);
+    },
+  );
+
+  app.post(
+    '/tasks/:taskId/cancel',
+    {
+      schema: {
+        tags: ['tasks'],
+        summary: 'Cancel a task and all its descendants',
+        description: 'Idempotent: cancelling a cancelled task answers 202 again. 409 when the task already completed or failed.',
+        security,
+        params: TaskParamsSchema,
+        response: { 202: PublicTaskSchema, ...problems, 409: ProblemSchema },
+      },
+    },
+    async (request, reply) => {
+      const task = await ownedTask(request.params.taskId, request.tenant);
+      const { task: after } = await engine.cancel(task.id);
+      return reply.code(202).send(toPublicTask(after));
+    },
+  );
+};
+
+export default taskRoutes;

@@ -1,0 +1,143 @@
+import { Engine, TaskWorker, type TaskContext, type TaskHandler } from '@baton/core';
+import { cleanupPrefix, deferred, REDIS_URL, testPrefix, type Deferred } from '@baton/testkit';
+import type { FastifyInstance } from 'fastify';
+import { Redis } from 'ioredis';
+import pino from 'pino';
+import { buildApp } from '../app';
+import { parseEnv } from '../env';
+
+/**
+ * A deterministic in-process worker for route tests (not an LLM). Each task:
+ * appends the user prompt, runs one gated "model" turn, and completes with
+ * `echo: <prompt>`. A prompt `hold:<name>` waits until the test calls
+ * `release(name)` (or the task is cancelled); `fail:<msg>` fails the task;
+ * `spawn:<n>` runs n sequential `code` subtasks first and completes with their results.
+ */
+export class ScriptedModel {
+  private readonly holds = new Map<string, Deferred<void>>();
+  private readonly startedWaiters = new Map<string, Deferred<string>>();
+
+  private hold(name: string): Deferred<void> {
+    let d = this.holds.get(name);
+    if (!d) this.holds.set(name, (d = deferred()));
+    return d;
+  }
+
+  /** Resolves with the task id once a task holding on `name` has started its model call. */
+  started(name: string): Promise<string> {
+    let d = this.startedWaiters.get(name);
+    if (!d) this.startedWaiters.set(name, (d = deferred<string>()));
+    return d.promise;
+  }
+
+  release(name: string): void {
+    this.hold(name).resolve();
+  }
+
+  readonly handler: TaskHandler = async (ctx: TaskContext) => {
+    const prompt = ctx.task.prompt;
+    const messages = await ctx.messages();
+    if (messages.length === 0) await ctx.append(0, [{ role: 'user', content: prompt }]);
+    const spawn = /^spawn:(\d+)$/.exec(prompt);
+    const results: string[] = [];
+    if (spawn) {
+      for (let i = 0; i < Number(spawn[1]); i++) {
+        const outcome = await ctx.subtask({ key: `1.${i}`, mode: 'code', prompt: `child ${i}` });
+        results.push(outcome.status === 'completed' ? outcome.result : outcome.status);
+      }
+    }
+    await ctx.checkpoint();
+    const { response } = await ctx.gate(1, async (signal) => {
+      if (prompt.startsWith('hold:')) {
+        const name = prompt.slice(5);
+        let started = this.startedWaiters.get(name);
+        if (!started) this.startedWaiters.set(name, (started = deferred<string>()));
+        started.resolve(ctx.taskId);
+        await new Promise<void>((resolve, reject) => {
+          if (signal.aborted) return reject(signal.reason);
+          signal.addEventListener('abort', () => reject(signal.reason), { once: true });
+          void this.hold(name).promise.then(resolve);
+        });
+      }
+      return spawn ? `children: ${results.join(', ')}` : `echo: ${prompt}`;
+    });
+    const length = (await ctx.messages()).length;
+    await ctx.append(length, [{ role: 'assistant', content: response }]);
+    if (prompt.startsWith('fail:')) return { status: 'failed', error: { code: 'SCRIPTED', message: prompt.slice(5) } };
+    return { status: 'completed', result: response };
+  };
+}
+
+export interface HarnessOptions {
+  env?: Record<string, string>;
+  /** Start an in-process TaskWorker running ScriptedModel. */
+  worker?: boolean;
+}
+
+export interface Harness {
+  app: FastifyInstance;
+  engine: Engine;
+  model: ScriptedModel;
+  prefix: string;
+  redis: Redis;
+  /** Every Redis key of this test's prefix (Baton's and BullMQ's). */
+  keys(): Promise<string[]>;
+  close(): Promise<void>;
+}
+
+export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
+  const prefix = testPrefix('api');
+  const config = parseEnv({ REDIS_URL, BATON_PREFIX: prefix, LOG_LEVEL: 'silent', ...options.env });
+  const logger = pino({ level: 'silent' });
+  const engine = new Engine(REDIS_URL, { prefix }, logger);
+  const model = new ScriptedModel();
+  const worker = options.worker ? new TaskWorker(engine, model.handler, { concurrency: 4 }) : null;
+  if (worker) await worker.waitUntilReady();
+  const app = await buildApp(config, { engine, logger });
+  const redis = new Redis(REDIS_URL);
+  const scan = async (pattern: string) => {
+    const out: string[] = [];
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+      cursor = next;
+      out.push(...keys);
+    } while (cursor !== '0');
+    return out;
+  };
+  return {
+    app,
+    engine,
+    model,
+    prefix,
+    redis,
+    keys: async () => [...(await scan(`${prefix}:*`)), ...(await scan(`{${prefix}}:*`))].sort(),
+    async close() {
+      await app.close();
+      await worker?.close(true);
+      await engine.close();
+      await cleanupPrefix(prefix);
+      redis.disconnect();
+    },
+  };
+}
+
+/** Resolves when the task reaches one of `statuses`, from the session's event stream (no polling). */
+export async function waitForTask(engine: Engine, taskId: string, statuses: string[], timeoutMs = 15_000): Promise<void> {
+  const task = await engine.getTask(taskId);
+  if (!task) throw new Error(`no task ${taskId}`);
+  const connection = engine.redis.duplicate();
+  const deadline = Date.now() + timeoutMs;
+  try {
+    let after = '0';
+    for (;;) {
+      const current = await engine.getTask(taskId);
+      if (current && statuses.includes(current.status)) return;
+      if (Date.now() > deadline) throw new Error(`task ${taskId} is ${current?.status}, not ${statuses.join('|')}`);
+      const events = await engine.events.waitFor(connection, task.sessionId, after, 1000);
+      if (events.length) after = events[events.length - 1]!.id;
+    }
+  } finally {
+    connection.disconnect();
+  }
+}
