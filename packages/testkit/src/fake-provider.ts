@@ -30,6 +30,8 @@ export interface FakeRequest {
   sessionId: string;
   /** 0 for the first request with this key, 1 for the first retry, ... */
   attempt: number;
+  /** Date.now() when the body was read. */
+  receivedAt: number;
   /** Aborted when the client goes away (socket closed) or the server closes. */
   signal: AbortSignal;
 }
@@ -180,7 +182,7 @@ export async function startFakeProvider(options: FakeProviderOptions = {}): Prom
     res.on('close', done);
     res.on('finish', done);
 
-    const request: FakeRequest = { seq: ++seq, headers, body, key, sessionId, attempt, signal: aborted.signal };
+    const request: FakeRequest = { seq: ++seq, headers, body, key, sessionId, attempt, receivedAt: Date.now(), signal: aborted.signal };
     requests.push(request);
     for (const w of [...watchers]) {
       if (w.match(request)) {

@@ -1,0 +1,86 @@
+import type { TaskContext, ToolCall } from '@baton/core';
+import type { Logger } from 'pino';
+import type { z } from 'zod';
+import type { Mode } from '../modes/modes';
+import { NewTaskArgsSchema } from '../tools/tool-registry';
+import type { AgentOptions } from './agent-loop';
+
+/**
+ * Runs one tool call and returns the content of its tool message. Errors
+ * the model can fix (unknown tool, bad JSON, arguments failing the schema,
+ * unknown mode, a user tool that throws) become `error: ...` answers, so the
+ * model sees them and the task goes on. Control signals (park for a
+ * subtask, cancellation) propagate.
+ */
+export class ToolCallRunner {
+  constructor(
+    private readonly ctx: TaskContext,
+    private readonly options: Pick<AgentOptions, 'modes' | 'tools'>,
+    private readonly mode: Mode,
+  ) {}
+
+  /** Is the tool offered to this mode (and known)? */
+  offers(name: string): boolean {
+    return this.mode.tools.includes(name) && this.options.tools.has(name);
+  }
+
+  async run(turn: number, index: number, call: ToolCall, log: Logger): Promise<string> {
+    const name = call.function.name;
+    const tool = this.offers(name) ? this.options.tools.get(name) : undefined;
+    if (!tool) {
+      log.warn({ tool: name }, 'model called an unknown tool');
+      return `error: unknown tool "${name}". Available tools: ${this.mode.tools.join(', ')}.`;
+    }
+    let args: unknown;
+    try {
+      args = JSON.parse(call.function.arguments || '{}');
+    } catch (err) {
+      log.warn({ tool: name }, 'tool arguments are not JSON');
+      return `error: the arguments of ${name} are not valid JSON (${(err as Error).message}). Call ${name} again with a JSON object.`;
+    }
+    const parsed = tool.schema.safeParse(args);
+    if (!parsed.success) {
+      log.warn({ tool: name }, 'tool arguments fail their schema');
+      return `error: invalid arguments for ${name}: ${describeIssues(parsed.error)}. Call ${name} again with valid arguments.`;
+    }
+
+    if (name === 'new_task') {
+      const { mode, message } = NewTaskArgsSchema.parse(parsed.data);
+      if (!this.options.modes.get(mode)) return `error: unknown mode "${mode}". Available modes: ${this.options.modes.names().join(', ')}.`;
+      const key = `${turn}.${index}`;
+      const outcome = await this.ctx.subtask({ key, mode, prompt: message });
+      log.info({ childId: outcome.taskId, child: outcome.status }, 'subtask ended');
+      switch (outcome.status) {
+        case 'completed':
+          return outcome.result;
+        case 'failed':
+          return `subtask failed: ${outcome.error.message || outcome.error.code}`;
+        case 'cancelled':
+          return 'subtask cancelled';
+      }
+    }
+    if (!tool.handler) {
+      // attempt_completion with arguments its schema accepted is handled by the loop.
+      return `error: ${name} cannot be used here.`;
+    }
+    try {
+      const result = await tool.handler(parsed.data, {
+        signal: this.ctx.signal,
+        task: this.ctx.task,
+        turn,
+        toolCallId: call.id,
+        logger: log,
+        context: this.ctx,
+      });
+      return typeof result === 'string' ? result : (JSON.stringify(result) ?? '');
+    } catch (err) {
+      if (this.ctx.signal.aborted) throw err;
+      log.warn({ tool: name, err: (err as Error).message }, 'tool failed');
+      return `error: tool ${name} failed: ${(err as Error).message}`;
+    }
+  }
+}
+
+function describeIssues(error: z.ZodError): string {
+  return error.issues.map((i) => `${i.path.join('.') || '(arguments)'}: ${i.message}`).join('; ');
+}

@@ -1,0 +1,68 @@
+import { z } from 'zod';
+
+/**
+ * The worker's configuration: `process.env` is parsed here, once, at start.
+ * Nothing else in the worker reads `process.env`. Every variable is
+ * documented in `apps/worker/.env.example`.
+ */
+
+const int = (min: number) => z.coerce.number().int().min(min);
+
+export const EnvSchema = z.object({
+  REDIS_URL: z.url({ protocol: /^rediss?$/ }).default('redis://127.0.0.1:6379'),
+  BATON_PREFIX: z.string().regex(/^[A-Za-z0-9._-]+$/, 'letters, digits, . _ - only').default('baton'),
+  WORKER_CONCURRENCY: int(1).default(16),
+  /** OpenAI-compatible base URL (`.../v1`); unset: the built-in demo model. */
+  LLM_BASE_URL: z.url({ protocol: /^https?$/ }).optional(),
+  LLM_API_KEY: z.string().optional(),
+  LLM_MODEL: z.string().min(1).default('gpt-4o-mini'),
+  /** Per attempt. */
+  LLM_TIMEOUT_MS: int(100).default(120_000),
+  /** Total attempts per turn, the first included. */
+  LLM_MAX_ATTEMPTS: int(1).default(5),
+  /** Base of the jittered exponential backoff between attempts. */
+  LLM_BACKOFF_BASE_MS: int(1).default(500),
+  LLM_BACKOFF_MAX_MS: int(1).default(30_000),
+  MODES_FILE: z.string().optional(),
+  LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+  MAX_TURNS: int(1).default(50),
+  METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
+  RECONCILE_INTERVAL_MS: int(100).default(5000),
+  /** BullMQ job lock; a worker whose event loop blocks longer loses the job. */
+  WORKER_LOCK_DURATION_MS: int(500).default(30_000),
+  /** Must be the same on every worker. */
+  WORKER_STALLED_INTERVAL_MS: int(500).default(30_000),
+  WORKER_MAX_STALLED_COUNT: int(0).default(10),
+  /** Request-gate lease, renewed every third of it while a model request runs. */
+  GATE_LEASE_MS: int(200).default(15_000),
+  /** Graceful shutdown: how long in-flight jobs may take before the worker closes anyway. */
+  SHUTDOWN_TIMEOUT_MS: int(0).default(30_000),
+  /** Simulated latency of the demo model, so the dashboard shows it working. */
+  DEMO_MODEL_LATENCY_MS: int(0).default(300),
+});
+export type Env = z.output<typeof EnvSchema>;
+
+export class EnvError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid worker configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+  }
+}
+
+/** Parses an environment; throws EnvError listing every bad variable. */
+export function parseEnv(source: Record<string, string | undefined>): Env {
+  // An empty variable (`FOO=` in a compose file) means "not set".
+  const present = Object.fromEntries(Object.entries(source).filter(([, v]) => v !== undefined && v.trim() !== ''));
+  const parsed = EnvSchema.safeParse(present);
+  if (parsed.success) return parsed.data;
+  const problems = parsed.error.issues.map((issue) => {
+    const name = issue.path.join('.') || '(environment)';
+    const value = source[name];
+    return `${name}: ${issue.message}${value === undefined ? '' : ` (got ${JSON.stringify(value)})`}`;
+  });
+  throw new EnvError(problems);
+}
+
+/** Reads `process.env` (the only place that does). */
+export function loadEnv(): Env {
+  return parseEnv(process.env);
+}

@@ -1,0 +1,116 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { ProviderObserver } from './providers/model-provider';
+
+/**
+ * The worker's Prometheus metrics (own registry; served on METRICS_PORT).
+ * See apps/worker/README.md for the list.
+ */
+export class WorkerMetrics implements ProviderObserver {
+  readonly registry = new Registry();
+  private readonly gateOutcomes = new Counter({
+    name: 'baton_worker_gate_outcomes_total',
+    help: 'Turns by request-gate outcome: called (model requested), replayed (committed response read back), joined (waited for a duplicate in flight), refused_stale (runner fenced out)',
+    labelNames: ['outcome'],
+    registers: [this.registry],
+  });
+  private readonly modelLatency = new Histogram({
+    name: 'baton_worker_model_request_duration_seconds',
+    help: 'Duration of each model request attempt, by HTTP status (or timeout/network/malformed)',
+    labelNames: ['status'],
+    buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120],
+    registers: [this.registry],
+  });
+  private readonly turnLatency = new Histogram({
+    name: 'baton_worker_turn_duration_seconds',
+    help: 'Duration of a turn through the request gate (all attempts and backoff included), by gate outcome',
+    labelNames: ['outcome'],
+    buckets: [0.005, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300],
+    registers: [this.registry],
+  });
+  private readonly providerErrors = new Counter({
+    name: 'baton_worker_provider_errors_total',
+    help: 'Failed model request attempts by status (HTTP status, timeout, network, malformed)',
+    labelNames: ['status'],
+    registers: [this.registry],
+  });
+  private readonly inFlight = new Gauge({
+    name: 'baton_worker_model_requests_in_flight',
+    help: 'Model requests in flight in this process',
+    registers: [this.registry],
+  });
+  private readonly sessionInFlightMax = new Gauge({
+    name: 'baton_worker_session_model_requests_in_flight_max',
+    help: 'Highest number of model requests ever in flight at once for one session in this process (invariant: 1)',
+    registers: [this.registry],
+  });
+  private readonly tasksFinished = new Counter({
+    name: 'baton_worker_tasks_finished_total',
+    help: 'Task executions that ended, by outcome (completed, failed, parked, paused, stopped)',
+    labelNames: ['outcome'],
+    registers: [this.registry],
+  });
+  private readonly bySession = new Map<string, number>();
+  private highest = 0;
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry, prefix: 'baton_worker_' });
+  }
+
+  gate(outcome: 'called' | 'replayed' | 'joined' | 'refused_stale', seconds?: number): void {
+    this.gateOutcomes.inc({ outcome });
+    if (seconds !== undefined) this.turnLatency.observe({ outcome }, seconds);
+  }
+
+  attempt(outcome: { status: number | 'timeout' | 'network' | 'malformed'; durationMs: number }): void {
+    const status = String(outcome.status);
+    this.modelLatency.observe({ status }, outcome.durationMs / 1000);
+    if (typeof outcome.status !== 'number' || outcome.status >= 400) this.providerErrors.inc({ status });
+  }
+
+  /** Wraps a model call: counts it in flight for its session. */
+  async track<T>(sessionId: string, call: () => Promise<T>): Promise<T> {
+    const now = (this.bySession.get(sessionId) ?? 0) + 1;
+    this.bySession.set(sessionId, now);
+    this.inFlight.inc();
+    if (now > this.highest) {
+      this.highest = now;
+      this.sessionInFlightMax.set(now);
+    }
+    try {
+      return await call();
+    } finally {
+      this.inFlight.dec();
+      const left = (this.bySession.get(sessionId) ?? 1) - 1;
+      if (left === 0) this.bySession.delete(sessionId);
+      else this.bySession.set(sessionId, left);
+    }
+  }
+
+  taskEnded(outcome: 'completed' | 'failed' | 'parked' | 'paused' | 'stopped'): void {
+    this.tasksFinished.inc({ outcome });
+  }
+
+  /** Serves `GET /metrics`; resolves with the bound port. */
+  async serve(port: number): Promise<{ port: number; close(): Promise<void> }> {
+    const server: Server = createServer((req, res) => {
+      if (req.method !== 'GET' || req.url?.split('?')[0] !== '/metrics') {
+        res.writeHead(404).end();
+        return;
+      }
+      this.registry.metrics().then(
+        (text) => res.writeHead(200, { 'content-type': this.registry.contentType }).end(text),
+        (err: unknown) => res.writeHead(500).end(String(err)),
+      );
+    });
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, resolve);
+    });
+    return {
+      port: (server.address() as AddressInfo).port,
+      close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+    };
+  }
+}

@@ -1,0 +1,72 @@
+import type { Message } from '@baton/core';
+import type { ModelCallContext, ModelProvider, ModelRequest, ModelResponse } from './model-provider';
+import { abortableSleep } from './retry-policy';
+
+/**
+ * The built-in deterministic model used when no LLM_BASE_URL is set, so that
+ * Baton runs end to end without keys. Its answer depends only on the
+ * conversation (replays agree with the original):
+ * - offered `new_task` (an orchestrator): splits the prompt into steps
+ *   (sentences, lines, "then"; a single sentence becomes plan / implement /
+ *   review), spawns one subtask per step, one at a time, then completes
+ *   with a summary of the results;
+ * - offered `attempt_completion`: completes at once, naming what it did;
+ * - otherwise: answers with text.
+ * It still runs inside the request gate like any provider.
+ */
+export class DemoModel implements ModelProvider {
+  readonly name = 'demo';
+
+  constructor(private readonly latencyMs = 0) {}
+
+  async complete(request: ModelRequest, context: ModelCallContext): Promise<ModelResponse> {
+    if (this.latencyMs > 0) await abortableSleep(this.latencyMs, context.signal);
+    return { message: demoAnswer(request.messages, new Set(request.tools.map((t) => t.function.name))), model: 'baton-demo', attempts: 1 };
+  }
+}
+
+interface Step {
+  mode: string;
+  message: string;
+}
+
+/** Splits a prompt into a few steps (at most 4). */
+export function demoSteps(prompt: string): Step[] {
+  const pieces = prompt
+    .split(/(?:[.;!?]\s+|\n+|\s+then\s+)/i)
+    .map((p) => p.trim().replace(/[.;!?]+$/, ''))
+    .filter((p) => p.length > 0);
+  if (pieces.length >= 2) return pieces.slice(0, 4).map((message) => ({ mode: 'code', message }));
+  const topic = pieces[0] ?? prompt.trim();
+  return [
+    { mode: 'architect', message: `Plan: ${topic}` },
+    { mode: 'code', message: `Implement: ${topic}` },
+    { mode: 'debug', message: `Review and test: ${topic}` },
+  ];
+}
+
+function call(turn: number, name: string, args: unknown) {
+  return { id: `call_${turn}_0`, type: 'function' as const, function: { name, arguments: JSON.stringify(args) } };
+}
+
+export function demoAnswer(messages: readonly Message[], tools: ReadonlySet<string>): ModelResponse['message'] {
+  const prompt = messages.find((m) => m.role === 'user')?.content ?? '';
+  const assistants = messages.filter((m) => m.role === 'assistant');
+  const turn = assistants.length + 1;
+  if (tools.has('new_task')) {
+    const steps = demoSteps(prompt);
+    const spawned = assistants.filter((m) => m.role === 'assistant' && m.tool_calls?.some((c) => c.function.name === 'new_task')).length;
+    const next = steps[spawned];
+    if (next) {
+      return { role: 'assistant', content: `Step ${spawned + 1} of ${steps.length}: delegating to ${next.mode}.`, tool_calls: [call(turn, 'new_task', next)] };
+    }
+    const results = messages.flatMap((m) => (m.role === 'tool' ? [m.content] : []));
+    const summary = [`Finished "${prompt}" in ${steps.length} steps:`, ...results.map((r, i) => `${i + 1}. ${r}`)].join('\n');
+    return { role: 'assistant', content: null, tool_calls: [call(turn, 'attempt_completion', { result: summary })] };
+  }
+  const system = messages.find((m) => m.role === 'system')?.content ?? '';
+  const role = /software engineer/.test(system) ? 'implemented' : /design/.test(system) ? 'planned' : /root cause/.test(system) ? 'reviewed' : 'handled';
+  const result = `(demo) ${role}: ${prompt}`;
+  if (tools.has('attempt_completion')) return { role: 'assistant', content: null, tool_calls: [call(turn, 'attempt_completion', { result })] };
+  return { role: 'assistant', content: result };
+}

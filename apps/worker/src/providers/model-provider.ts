@@ -1,0 +1,61 @@
+import { AssistantMessageSchema, type Message } from '@baton/core';
+import type { Logger } from 'pino';
+import { z } from 'zod';
+import type { OpenAiTool } from '../tools/tool-registry';
+
+/** One model request of a turn. */
+export interface ModelRequest {
+  model: string;
+  messages: Message[];
+  tools: OpenAiTool[];
+}
+
+/** Who is asking: forwarded as headers, used to abort. */
+export interface ModelCallContext {
+  /** Aborts on cancel, gate-lease loss or shutdown: the request and any backoff sleep end at once. */
+  signal: AbortSignal;
+  /** `<taskId>:<turn>`, the gate key; sent as `Idempotency-Key` on every attempt. */
+  idempotencyKey: string;
+  sessionId: string;
+  logger: Logger;
+}
+
+/**
+ * What a turn's gate commits (and replays): the assistant message plus
+ * bookkeeping. Parsed with this schema when read back.
+ */
+export const ModelResponseSchema = z.object({
+  message: AssistantMessageSchema,
+  model: z.string(),
+  attempts: z.number().int().min(1),
+  usage: z
+    .object({ prompt_tokens: z.number().optional(), completion_tokens: z.number().optional(), total_tokens: z.number().optional() })
+    .optional(),
+});
+export type ModelResponse = z.infer<typeof ModelResponseSchema>;
+
+export interface ModelProvider {
+  /** For logs: `openai`, `demo`, ... */
+  readonly name: string;
+  complete(request: ModelRequest, context: ModelCallContext): Promise<ModelResponse>;
+}
+
+/**
+ * A model request that failed for good (non-retryable status, attempts
+ * exhausted, malformed response). The agent loop fails the task with it.
+ */
+export class ProviderError extends Error {
+  constructor(
+    message: string,
+    readonly status: number | 'timeout' | 'network' | 'malformed',
+    readonly attempts: number,
+  ) {
+    super(message);
+    this.name = 'ProviderError';
+  }
+}
+
+/** Hooks for metrics; every attempt is reported. */
+export interface ProviderObserver {
+  attempt(outcome: { status: number | 'timeout' | 'network' | 'malformed'; durationMs: number }): void;
+}

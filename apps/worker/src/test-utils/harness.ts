@@ -1,0 +1,61 @@
+/** Helpers for the worker's tests (real Redis, fake provider over real HTTP). */
+import { conversationProblems, type Engine, type TaskTree } from '@baton/core';
+import { REDIS_URL } from '@baton/testkit';
+import { parseEnv, type Env } from '../env';
+import { WorkerApp, type WorkerAppOptions } from '../worker-app';
+
+export function testEnv(prefix: string, overrides: Record<string, string | undefined> = {}): Env {
+  return parseEnv({
+    REDIS_URL,
+    BATON_PREFIX: prefix,
+    LOG_LEVEL: 'silent',
+    WORKER_CONCURRENCY: '4',
+    LLM_API_KEY: 'sk-test',
+    LLM_MODEL: 'fake-model',
+    LLM_TIMEOUT_MS: '2000',
+    LLM_BACKOFF_BASE_MS: '10',
+    LLM_BACKOFF_MAX_MS: '50',
+    RECONCILE_INTERVAL_MS: '1000',
+    SHUTDOWN_TIMEOUT_MS: '2000',
+    DEMO_MODEL_LATENCY_MS: '0',
+    ...overrides,
+  });
+}
+
+export function startTestWorker(options: Omit<WorkerAppOptions, 'env'> & { prefix: string; env?: Record<string, string | undefined> }): Promise<WorkerApp> {
+  const { prefix, env, ...rest } = options;
+  return WorkerApp.start({ env: testEnv(prefix, env), ...rest });
+}
+
+/**
+ * Resolves when the job of `taskId` ends in this worker (completed, or failed
+ * for good). Register before submitting.
+ */
+export function jobEnded(app: WorkerApp, taskId: string): Promise<void> {
+  const { worker } = app.taskWorker;
+  return new Promise((resolve) => {
+    const onCompleted = (job: { id?: string }) => {
+      if (job.id !== taskId) return;
+      worker.off('completed', onCompleted);
+      resolve();
+    };
+    worker.on('completed', onCompleted);
+  });
+}
+
+/** Every task of the tree with its conversation problems (empty when well formed). */
+export async function treeProblems(engine: Engine, rootId: string): Promise<Record<string, string[]>> {
+  const tree = await engine.getTree(rootId);
+  if (!tree) throw new Error(`no tree for ${rootId}`);
+  const out: Record<string, string[]> = {};
+  const walk = async (node: TaskTree) => {
+    out[node.id] = conversationProblems((await engine.getMessages(node.id)) ?? []);
+    for (const child of node.children) await walk(child);
+  };
+  await walk(tree);
+  return out;
+}
+
+export function flatten(tree: TaskTree): TaskTree[] {
+  return [tree, ...tree.children.flatMap(flatten)];
+}

@@ -1,0 +1,110 @@
+import type { Logger } from 'pino';
+import type { Task, TaskContext } from '@baton/core';
+import { z } from 'zod';
+
+/**
+ * Tools the model may call. Two are built in and run by the agent loop
+ * itself (`new_task`, `attempt_completion`); users register their own:
+ *
+ * ```ts
+ * const registry = new ToolRegistry();
+ * registry.register(defineTool({
+ *   name: 'read_file',
+ *   description: 'Reads a UTF-8 file of the workspace',
+ *   schema: z.object({ path: z.string() }),
+ *   async handler({ path }, { signal }) { return readFile(path, { encoding: 'utf8', signal }); },
+ * }));
+ * ```
+ * The schema becomes the OpenAI function's JSON-schema `parameters`; the
+ * arguments are validated with it before the handler runs (an invalid call
+ * goes back to the model as an error tool message). The handler's return
+ * value (a string, or anything JSON-encodable) is the tool message; a throw
+ * is reported to the model as `error: ...`. Add the tool's name to a mode's
+ * `tools` to offer it. A user tool runs at least once per call: a worker that
+ * crashes after running it and before recording its result runs it again.
+ */
+
+export interface ToolContext {
+  /** Aborts when the task is cancelled or its runner is fenced out. */
+  signal: AbortSignal;
+  task: Task;
+  turn: number;
+  toolCallId: string;
+  logger: Logger;
+  /** The engine's task context (conversation, subtasks) for advanced tools. */
+  context: TaskContext;
+}
+
+export interface ToolDefinition<S extends z.ZodType = z.ZodType> {
+  name: string;
+  description: string;
+  schema: S;
+  /** Absent for the built-ins, which the agent loop runs itself. */
+  handler?: (args: z.output<S>, ctx: ToolContext) => Promise<unknown>;
+}
+
+/** Typed helper: infers the handler's argument type from the schema. */
+export function defineTool<S extends z.ZodType>(definition: ToolDefinition<S> & { handler: NonNullable<ToolDefinition<S>['handler']> }): ToolDefinition<S> {
+  return definition;
+}
+
+export const NewTaskArgsSchema = z.strictObject({
+  mode: z.string().min(1).describe('Mode of the subtask, e.g. code, ask, architect, debug'),
+  message: z.string().min(1).describe('Self-contained instruction for the subtask'),
+});
+export const AttemptCompletionArgsSchema = z.strictObject({
+  result: z.string().describe('The final result of this task'),
+});
+
+export const BUILT_IN_TOOLS: readonly ToolDefinition[] = [
+  { name: 'new_task', description: 'Delegate one step to a subtask in another mode; its result comes back as the tool result.', schema: NewTaskArgsSchema },
+  { name: 'attempt_completion', description: 'Finish this task with its result.', schema: AttemptCompletionArgsSchema },
+];
+
+/** OpenAI function tool, as sent in the request's `tools`. */
+export interface OpenAiTool {
+  type: 'function';
+  function: { name: string; description: string; parameters: Record<string, unknown> };
+}
+
+export class ToolRegistry {
+  private readonly tools = new Map<string, ToolDefinition>();
+  private readonly jsonSchemas = new Map<string, Record<string, unknown>>();
+
+  constructor(tools: readonly ToolDefinition[] = []) {
+    for (const t of BUILT_IN_TOOLS) this.add(t);
+    for (const t of tools) this.register(t);
+  }
+
+  /** Registers a user tool; built-in names cannot be replaced. */
+  register(tool: ToolDefinition): this {
+    if (!/^[A-Za-z0-9_-]{1,64}$/.test(tool.name)) throw new Error(`invalid tool name "${tool.name}" (1 to 64 of A-Z a-z 0-9 _ -)`);
+    if (BUILT_IN_TOOLS.some((b) => b.name === tool.name)) throw new Error(`tool ${tool.name} is built in`);
+    if (!tool.handler) throw new Error(`tool ${tool.name} has no handler`);
+    this.add(tool);
+    return this;
+  }
+
+  private add(tool: ToolDefinition): void {
+    const schema = z.toJSONSchema(tool.schema, { io: 'input' }) as Record<string, unknown>;
+    delete schema.$schema;
+    this.tools.set(tool.name, tool);
+    this.jsonSchemas.set(tool.name, schema);
+  }
+
+  has(name: string): boolean {
+    return this.tools.has(name);
+  }
+
+  get(name: string): ToolDefinition | undefined {
+    return this.tools.get(name);
+  }
+
+  /** The OpenAI `tools` for a mode's tool names (unknown names are skipped). */
+  openAiTools(names: readonly string[]): OpenAiTool[] {
+    return names.flatMap((name) => {
+      const tool = this.tools.get(name);
+      return tool ? [{ type: 'function' as const, function: { name, description: tool.description, parameters: this.jsonSchemas.get(name)! } }] : [];
+    });
+  }
+}

@@ -1,0 +1,127 @@
+import { hostname } from 'node:os';
+import { Engine, Reconciler, TaskWorker } from '@baton/core';
+import pino, { type Logger } from 'pino';
+import { createAgentHandler } from './agent/agent-loop';
+import type { Env } from './env';
+import { WorkerMetrics } from './metrics';
+import { loadModes, type ModeRegistry } from './modes/modes';
+import { DemoModel } from './providers/demo-model';
+import type { ModelProvider } from './providers/model-provider';
+import { OpenAiProvider } from './providers/openai-provider';
+import { ToolRegistry, type ToolDefinition } from './tools/tool-registry';
+
+export interface WorkerAppOptions {
+  env: Env;
+  /** User tools, offered to the modes that list them. */
+  tools?: ToolDefinition[];
+  /** Replaces the modes built from env (built-ins + MODES_FILE). */
+  modes?: ModeRegistry;
+  /** Replaces the provider built from env (OpenAI-compatible, or the demo model). */
+  provider?: ModelProvider;
+  logger?: Logger;
+}
+
+/**
+ * One worker process's parts, built from its configuration: the engine,
+ * the BullMQ task worker running the agent loop, the reconciler and the
+ * metrics server. `main.ts` adds signals; tests start it in-process.
+ */
+export class WorkerApp {
+  private metricsServer: { port: number; close(): Promise<void> } | undefined;
+  private closing: Promise<void> | undefined;
+
+  private constructor(
+    readonly env: Env,
+    readonly logger: Logger,
+    readonly engine: Engine,
+    readonly taskWorker: TaskWorker,
+    readonly reconciler: Reconciler,
+    readonly metrics: WorkerMetrics,
+    readonly provider: ModelProvider,
+  ) {}
+
+  static async start(options: WorkerAppOptions): Promise<WorkerApp> {
+    const { env } = options;
+    const logger = options.logger ?? pino({ name: 'baton-worker', level: env.LOG_LEVEL });
+    const modes = options.modes ?? loadModes(env.MODES_FILE);
+    const tools = new ToolRegistry(options.tools ?? []);
+    const missing = modes.unknownTools((name) => tools.has(name));
+    if (missing.length) throw new Error(`modes refer to tools that are not registered:\n  - ${missing.join('\n  - ')}`);
+
+    const metrics = new WorkerMetrics();
+    const provider = options.provider ?? makeProvider(env, metrics);
+    if (provider.name === 'demo') {
+      logger.warn('no LLM_BASE_URL set: using the built-in deterministic demo model (no real LLM is called)');
+    } else {
+      logger.info({ provider: provider.name, baseUrl: env.LLM_BASE_URL, model: env.LLM_MODEL }, 'model provider configured');
+    }
+
+    const engine = new Engine(env.REDIS_URL, { prefix: env.BATON_PREFIX, gateLeaseMs: env.GATE_LEASE_MS }, logger);
+    const handler = createAgentHandler({ modes, tools, provider, defaultModel: env.LLM_MODEL, maxTurns: env.MAX_TURNS, metrics });
+    const taskWorker = new TaskWorker(engine, handler, {
+      concurrency: env.WORKER_CONCURRENCY,
+      lockDuration: env.WORKER_LOCK_DURATION_MS,
+      stalledInterval: env.WORKER_STALLED_INTERVAL_MS,
+      maxStalledCount: env.WORKER_MAX_STALLED_COUNT,
+      autorun: true,
+    });
+    await taskWorker.waitUntilReady();
+    const reconciler = new Reconciler(engine);
+    reconciler.start(env.RECONCILE_INTERVAL_MS);
+
+    const app = new WorkerApp(env, logger, engine, taskWorker, reconciler, metrics, provider);
+    if (env.METRICS_PORT !== undefined) {
+      app.metricsServer = await metrics.serve(env.METRICS_PORT);
+      logger.info({ port: app.metricsServer.port }, 'metrics at /metrics');
+    }
+    logger.info(
+      { prefix: env.BATON_PREFIX, concurrency: env.WORKER_CONCURRENCY, modes: modes.names(), pid: process.pid },
+      'worker ready',
+    );
+    return app;
+  }
+
+  get metricsPort(): number | undefined {
+    return this.metricsServer?.port;
+  }
+
+  /**
+   * Stops taking jobs and lets running ones end (finish, or park for a
+   * subtask) for up to `deadlineMs`; then force-closes. Jobs still running
+   * then are not lost: their locks lapse and another worker re-takes them
+   * (a model request in flight then may be sent again, under the same key).
+   */
+  close(deadlineMs = this.env.SHUTDOWN_TIMEOUT_MS): Promise<void> {
+    this.closing ??= this.doClose(deadlineMs);
+    return this.closing;
+  }
+
+  private async doClose(deadlineMs: number): Promise<void> {
+    await this.reconciler.stop();
+    let timer: NodeJS.Timeout | undefined;
+    const graceful = this.taskWorker.close(false).then(() => true);
+    const late = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), deadlineMs)));
+    const inTime = await Promise.race([graceful, late]);
+    clearTimeout(timer);
+    if (!inTime) {
+      this.logger.warn({ deadlineMs }, 'jobs still running at the shutdown deadline; closing anyway (they will be re-taken)');
+      await this.taskWorker.close(true);
+    }
+    await this.metricsServer?.close();
+    (this.provider as { close?: () => void }).close?.();
+    await this.engine.close();
+  }
+}
+
+function makeProvider(env: Env, metrics: WorkerMetrics): ModelProvider {
+  if (!env.LLM_BASE_URL) return new DemoModel(env.DEMO_MODEL_LATENCY_MS);
+  return new OpenAiProvider({
+    baseUrl: env.LLM_BASE_URL,
+    apiKey: env.LLM_API_KEY,
+    timeoutMs: env.LLM_TIMEOUT_MS,
+    maxAttempts: env.LLM_MAX_ATTEMPTS,
+    backoff: { baseMs: env.LLM_BACKOFF_BASE_MS, maxMs: env.LLM_BACKOFF_MAX_MS },
+    observer: metrics,
+    userAgent: `baton-worker (${hostname()}; pid ${process.pid})`,
+  });
+}
