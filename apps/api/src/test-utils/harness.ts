@@ -11,7 +11,8 @@ import { parseEnv } from '../env';
  * appends the user prompt, runs one gated "model" turn, and completes with
  * `echo: <prompt>`. A prompt `hold:<name>` waits until the test calls
  * `release(name)` (or the task is cancelled); `fail:<msg>` fails the task;
- * `spawn:<n>` runs n sequential `code` subtasks first and completes with their results.
+ * `spawn:<n>[:<child prompt>]` runs n sequential `code` subtasks first (prompt `child <i>` by default)
+ * and completes with their results.
  */
 export class ScriptedModel {
   private readonly holds = new Map<string, Deferred<void>>();
@@ -38,11 +39,11 @@ export class ScriptedModel {
     const prompt = ctx.task.prompt;
     const messages = await ctx.messages();
     if (messages.length === 0) await ctx.append(0, [{ role: 'user', content: prompt }]);
-    const spawn = /^spawn:(\d+)$/.exec(prompt);
+    const spawn = /^spawn:(\d+)(?::(.*))?$/.exec(prompt);
     const results: string[] = [];
     if (spawn) {
       for (let i = 0; i < Number(spawn[1]); i++) {
-        const outcome = await ctx.subtask({ key: `1.${i}`, mode: 'code', prompt: `child ${i}` });
+        const outcome = await ctx.subtask({ key: `1.${i}`, mode: 'code', prompt: spawn[2] ?? `child ${i}` });
         results.push(outcome.status === 'completed' ? outcome.result : outcome.status);
       }
     }
