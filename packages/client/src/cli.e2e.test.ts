@@ -1,0 +1,126 @@
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { cleanupPrefix, testPrefix } from '@baton/testkit';
+import { BatonClient } from './baton-client';
+import { runCli } from './cli/run-cli';
+import type { Task, TaskTree } from './schemas';
+import { baton, CLI_MAIN, startApi, startWorker, type ApiProcess, type BatonProcess } from './test-utils/processes';
+
+/**
+ * Black box: the built API and worker processes (the worker on its built-in
+ * demo model), real Redis, and the built `baton` CLI run as a process.
+ */
+const KEY = 'cli-e2e-secret-01';
+
+let prefix: string;
+let api: ApiProcess;
+let worker: BatonProcess;
+let env: Record<string, string>;
+let client: BatonClient;
+
+beforeAll(async () => {
+  prefix = testPrefix('cli');
+  [api, worker] = await Promise.all([startApi(prefix, { API_KEYS: `acme:${KEY}` }), startWorker(prefix)]);
+  env = { BATON_URL: api.url, BATON_API_KEY: KEY };
+  client = new BatonClient({ baseUrl: api.url, apiKey: KEY });
+});
+
+afterAll(async () => {
+  await Promise.all([api?.stop(), worker?.stop()]);
+  await cleanupPrefix(prefix);
+});
+
+function flatten(tree: TaskTree): TaskTree[] {
+  return [tree, ...tree.children.flatMap(flatten)];
+}
+
+describe('baton CLI against the api and worker processes', () => {
+  it('baton submit, then baton watch: an orchestrator tree runs to completion on the demo model; exit 0 with the result', async () => {
+    const submitted = await baton(['submit', 'cli-s1', 'Write the parser. Test it', '--idempotency-key', 'cli-k1'], env);
+    expect(submitted).toMatchObject({ code: 0, stderr: '' });
+    const task = JSON.parse(submitted.stdout) as Task;
+    expect(task).toMatchObject({ sessionId: 'cli-s1', mode: 'orchestrator', parentId: null });
+
+    const watched = await baton(['watch', task.id], env);
+    expect(watched.code).toBe(0);
+    expect(watched.stdout).toBe('Finished "Write the parser. Test it" in 2 steps:\n1. (demo) implemented: Write the parser\n2. (demo) implemented: Test it\n');
+
+    // The plain (non-TTY) view printed each task's final state, and the summary last.
+    const tree = await client.getTree(task.id);
+    const tasks = flatten(tree);
+    expect(tasks.map((t) => t.status)).toEqual(['completed', 'completed', 'completed']);
+    const lines = watched.stderr.trimEnd().split('\n');
+    for (const t of tasks) expect(lines.filter((l) => l.startsWith(`${t.id} ${t.mode} completed turns=${t.turns} elapsed=`))).toHaveLength(1);
+    expect(lines.at(-1)).toMatch(new RegExp(`^${task.id.replace(/\./g, '\\.')} completed in \\d+\\.\\ds$`));
+
+    // The same key again: the same task, reported as a replay.
+    const replay = await baton(['submit', 'cli-s1', 'Write the parser. Test it', '--idempotency-key', 'cli-k1'], env);
+    expect(replay.code).toBe(0);
+    expect((JSON.parse(replay.stdout) as Task).id).toBe(task.id);
+    expect(replay.stderr).toContain('idempotent replay');
+  });
+
+  it('baton watch exits 1 on a cancelled task; pause, resume, cancel and session print JSON', async () => {
+    const paused = await baton(['pause', 'cli-s2'], env);
+    expect(paused.code).toBe(3); // no such session yet for this tenant
+    expect(paused.stderr).toContain('404');
+
+    const first = JSON.parse((await baton(['submit', 'cli-s2', 'Plan it. Build it'], env)).stdout) as Task;
+    expect((await baton(['watch', first.id], env)).code).toBe(0);
+
+    expect(JSON.parse((await baton(['pause', 'cli-s2'], env)).stdout)).toMatchObject({ id: 'cli-s2', status: 'paused' });
+    const held = JSON.parse((await baton(['submit', 'cli-s2', 'never runs'], env)).stdout) as Task;
+    const watching = baton(['watch', held.id], env);
+    expect(JSON.parse((await baton(['session', 'cli-s2'], env)).stdout)).toMatchObject({ status: 'paused' });
+    const cancelled = await baton(['cancel', held.id], env);
+    expect(JSON.parse(cancelled.stdout)).toMatchObject({ id: held.id, status: 'cancelled' });
+    const watched = await watching;
+    expect(watched.code).toBe(1);
+    expect(watched.stdout).toBe('');
+    expect(watched.stderr).toMatch(new RegExp(`${held.id} cancelled after`));
+    expect(JSON.parse((await baton(['resume', 'cli-s2'], env)).stdout)).toMatchObject({ id: 'cli-s2', status: 'idle' });
+  });
+
+  it('baton submit --watch exits 1 with the error when the task fails', async () => {
+    const failed = await baton(['submit', 'cli-s3', 'anything', '--mode', 'no-such-mode', '--watch'], env);
+    expect(failed.code).toBe(1);
+    expect(failed.stdout).toBe('');
+    expect(failed.stderr).toMatch(/failed after [\d.]+s: UNKNOWN_MODE: unknown mode "no-such-mode"/);
+  });
+
+  it('watch redraws the tree in place on a TTY', async () => {
+    const { task } = await client.submit('cli-s4', { prompt: 'Plan it. Build it' });
+    let out = '';
+    let err = '';
+    const code = await runCli(['watch', task.id], {
+      stdout: { write: (s: string) => (out += s) },
+      stderr: { write: (s: string) => (err += s), isTTY: true, columns: 200 },
+      env: { ...env, NO_COLOR: '1' },
+    });
+    expect(code).toBe(0);
+    expect(out).toContain('in 2 steps');
+    const frames = err.split('\r\x1b[0J');
+    expect(frames.length).toBeGreaterThan(1);
+    // The last frame is the final tree: three lines (up-cursor before the next frame), every task completed.
+    const last = frames.at(-1)!.split('\n');
+    expect(last.slice(0, 3).map((l) => l.split(/\s+/)[l.startsWith('t_') ? 2 : 3])).toEqual(['completed', 'completed', 'completed']);
+    expect(last[1]).toMatch(/^├─ /);
+    expect(last[2]).toMatch(/^└─ /);
+  });
+
+  it('argument, auth and connection errors are clear, with exit codes 2 and 3', async () => {
+    expect(await baton(['submit', 'cli-s5'], env)).toMatchObject({ code: 2, stdout: '', stderr: expect.stringContaining('submit: missing <prompt>') });
+    expect(await baton(['watch', 'no-such-task'], env)).toMatchObject({ code: 3, stderr: expect.stringMatching(/404 .*no-such-task/) });
+    expect(await baton(['session', 'cli-s1'], { ...env, BATON_API_KEY: 'wrong-key-000000' })).toMatchObject({ code: 3, stderr: expect.stringContaining('401') });
+    expect(await baton(['session', 'cli-s1'], { BATON_URL: 'http://127.0.0.1:9' })).toMatchObject({
+      code: 3,
+      stderr: expect.stringContaining('cannot reach Baton at http://127.0.0.1:9'),
+    });
+    expect(await baton(['session', 'cli-s1'], { BATON_URL: 'ftp://x' })).toMatchObject({ code: 2 });
+  });
+
+  it('the built bin runs through its shebang', async () => {
+    const { stdout } = await promisify(execFile)(CLI_MAIN, ['help']);
+    expect(stdout).toContain('Usage: baton <command>');
+  });
+});
