@@ -19,10 +19,11 @@ export const ModeSchema = z.strictObject({
 });
 export type Mode = z.output<typeof ModeSchema>;
 
-export const ModesFileSchema = z.union([
+/** A modes file: a list of modes, or `{ modes: [...] }`. */
+export const ModesFileSchema = z.preprocess(
+  (raw) => (raw && typeof raw === 'object' && !Array.isArray(raw) && 'modes' in raw ? (raw as { modes: unknown }).modes : raw),
   z.array(ModeSchema),
-  z.strictObject({ modes: z.array(ModeSchema) }),
-]);
+);
 
 const COMPLETE = 'When the work is done, call attempt_completion with a concise result.';
 
@@ -79,7 +80,7 @@ export function parseModesFile(text: string, fileName: string): Mode[] {
     const problems = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);
     throw new Error(`MODES_FILE ${fileName} is invalid:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
   }
-  return Array.isArray(parsed.data) ? parsed.data : parsed.data.modes;
+  return parsed.data;
 }
 
 /** Built-in modes, with those of `modesFile` (if any) added or overriding. */

@@ -1,0 +1,30 @@
+import { EnvError, parseEnv } from './env';
+
+describe('env', () => {
+  it('applies defaults, and treats empty variables as unset', () => {
+    const env = parseEnv({ WORKER_CONCURRENCY: '', LLM_BASE_URL: '' });
+    expect(env).toMatchObject({
+      REDIS_URL: 'redis://127.0.0.1:6379',
+      BATON_PREFIX: 'baton',
+      WORKER_CONCURRENCY: 16,
+      LLM_MAX_ATTEMPTS: 5,
+      MAX_TURNS: 50,
+      LOG_LEVEL: 'info',
+    });
+    expect(env.LLM_BASE_URL).toBeUndefined();
+    expect(env.METRICS_PORT).toBeUndefined();
+  });
+
+  it('lists every bad variable with its value', () => {
+    let error: unknown;
+    try {
+      parseEnv({ REDIS_URL: 'http://x', WORKER_CONCURRENCY: '0', LLM_TIMEOUT_MS: 'soon', BATON_PREFIX: 'a b', METRICS_PORT: '70000' });
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(EnvError);
+    const problems = (error as EnvError).problems;
+    expect(problems.map((p) => p.split(':')[0])).toEqual(['REDIS_URL', 'BATON_PREFIX', 'WORKER_CONCURRENCY', 'LLM_TIMEOUT_MS', 'METRICS_PORT']);
+    expect(problems[2]).toContain('(got "0")');
+  });
+});
