@@ -1,5 +1,6 @@
 import { conversationProblems, Engine, type Message } from '@baton/core';
 import { chatCompletion, cleanupPrefix, deferred, REDIS_URL, startFakeProvider, testPrefix, toolCall, type FakeProvider } from '@baton/testkit';
+import { get } from 'node:http';
 import { z } from 'zod';
 import { flatten, jobEnded, startTestWorker, treeProblems } from '../test-utils/harness';
 import { ModeRegistry, BUILT_IN_MODES } from '../modes/modes';
@@ -36,7 +37,7 @@ describe('agent loop (in-process worker, fake provider)', () => {
 
   beforeAll(async () => {
     fake = await startFakeProvider({ apiKey: 'sk-test' });
-    app = await startTestWorker({ prefix, env: { LLM_BASE_URL: fake.url, LLM_TIMEOUT_MS: '300', MAX_TURNS: '4' }, modes, tools: [add] });
+    app = await startTestWorker({ prefix, env: { LLM_BASE_URL: fake.url, LLM_TIMEOUT_MS: '300', MAX_TURNS: '4', METRICS_PORT: '0' }, modes, tools: [add] });
     engine = new Engine(REDIS_URL, { prefix });
   });
   beforeEach(() => fake.setPolicy(undefined));
@@ -210,6 +211,23 @@ describe('agent loop (in-process worker, fake provider)', () => {
     const req = fake.requests.find((r) => r.key === `${tree.id}:1`)!;
     await new Promise((resolve) => (req.signal.aborted ? resolve(undefined) : req.signal.addEventListener('abort', resolve)));
     expect(fake.stats.requestsByKey[`${tree.id}:1`]).toBe(1);
+  });
+
+  it('serves Prometheus metrics: gate outcomes, provider errors, per-session in-flight high-water mark', async () => {
+    const text = await new Promise<string>((resolve, reject) => {
+      get(`http://127.0.0.1:${app.metricsPort}/metrics`, (res) => {
+        let body = '';
+        res.setEncoding('utf8');
+        res.on('data', (c: string) => (body += c));
+        res.on('end', () => resolve(body));
+      }).on('error', reject);
+    });
+    const value = (line: string) => Number(new RegExp(`^${line.replace(/[{}"]/g, '\\$&')} (\\S+)$`, 'm').exec(text)?.[1]);
+    expect(value('baton_worker_gate_outcomes_total{outcome="called"}')).toBeGreaterThan(10);
+    expect(value('baton_worker_provider_errors_total{status="429"}')).toBe(1);
+    expect(value('baton_worker_provider_errors_total{status="timeout"}')).toBe(1);
+    expect(value('baton_worker_session_model_requests_in_flight_max')).toBe(1);
+    expect(text).toContain('baton_worker_turn_duration_seconds_bucket');
   });
 });
 
