@@ -4,7 +4,7 @@ import { cleanupPrefix, testPrefix } from '@baton/testkit';
 import { BatonClient } from './baton-client';
 import { runCli } from './cli/run-cli';
 import type { Task, TaskTree } from './schemas';
-import { baton, CLI_MAIN, startApi, startWorker, type ApiProcess, type BatonProcess } from './test-utils/processes';
+import { baton, CLI_MAIN, spawnBaton, startApi, startWorker, type ApiProcess, type BatonProcess } from './test-utils/processes';
 
 /**
  * Black box: the built API and worker processes (the worker on its built-in
@@ -70,11 +70,13 @@ describe('baton CLI against the api and worker processes', () => {
 
     expect(JSON.parse((await baton(['pause', 'cli-s2'], env)).stdout)).toMatchObject({ id: 'cli-s2', status: 'paused' });
     const held = JSON.parse((await baton(['submit', 'cli-s2', 'never runs'], env)).stdout) as Task;
-    const watching = baton(['watch', held.id], env);
-    expect(JSON.parse((await baton(['session', 'cli-s2'], env)).stdout)).toMatchObject({ status: 'paused' });
+    const watching = spawnBaton(['watch', held.id], env);
+    // The watch is live (it printed the queued task) before the cancel happens: the cancel reaches it as an event.
+    await watching.stderrMatches(new RegExp(`${held.id} orchestrator queued`));
+    expect(JSON.parse((await baton(['session', 'cli-s2'], env)).stdout)).toMatchObject({ status: 'paused', queuedTaskIds: [held.id] });
     const cancelled = await baton(['cancel', held.id], env);
     expect(JSON.parse(cancelled.stdout)).toMatchObject({ id: held.id, status: 'cancelled' });
-    const watched = await watching;
+    const watched = await watching.result;
     expect(watched.code).toBe(1);
     expect(watched.stdout).toBe('');
     expect(watched.stderr).toMatch(new RegExp(`${held.id} cancelled after`));
@@ -88,24 +90,40 @@ describe('baton CLI against the api and worker processes', () => {
     expect(failed.stderr).toMatch(/failed after [\d.]+s: UNKNOWN_MODE: unknown mode "no-such-mode"/);
   });
 
-  it('watch redraws the tree in place on a TTY', async () => {
+  it('watch redraws the tree in place on a TTY while the tree runs', async () => {
+    // Paused first (a session exists once it has a task), so the watch sees the task queued and
+    // then follows the whole run live.
+    const { task: first } = await client.submit('cli-s4', { prompt: 'first' });
+    await client.pause('cli-s4');
     const { task } = await client.submit('cli-s4', { prompt: 'Plan it. Build it' });
+    await client.cancel(first.id).catch((err: unknown) => expect(err).toMatchObject({ status: 409 })); // 409: it already completed
     let out = '';
     let err = '';
+    let resumed: Promise<unknown> | null = null;
     const code = await runCli(['watch', task.id], {
       stdout: { write: (s: string) => (out += s) },
-      stderr: { write: (s: string) => (err += s), isTTY: true, columns: 200 },
+      stderr: {
+        write: (s: string) => {
+          err += s;
+          if (!resumed && s.includes('queued')) resumed = client.resume('cli-s4');
+        },
+        isTTY: true,
+        columns: 200,
+      },
       env: { ...env, NO_COLOR: '1' },
     });
+    await resumed;
     expect(code).toBe(0);
     expect(out).toContain('in 2 steps');
     const frames = err.split('\r\x1b[0J');
-    expect(frames.length).toBeGreaterThan(1);
-    // The last frame is the final tree: three lines (up-cursor before the next frame), every task completed.
+    expect(frames[0]).toMatch(new RegExp(`^${task.id}\\s+orchestrator\\s+queued\\s+turns 0`));
+    expect(frames.length).toBeGreaterThan(3);
+    // The last frame is the final tree (then the summary line): every task completed, with guides.
     const last = frames.at(-1)!.split('\n');
     expect(last.slice(0, 3).map((l) => l.split(/\s+/)[l.startsWith('t_') ? 2 : 3])).toEqual(['completed', 'completed', 'completed']);
     expect(last[1]).toMatch(/^├─ /);
     expect(last[2]).toMatch(/^└─ /);
+    expect(last[3]).toMatch(new RegExp(`^${task.id} completed in`));
   });
 
   it('argument, auth and connection errors are clear, with exit codes 2 and 3', async () => {

@@ -116,19 +116,42 @@ export interface CliResult {
 }
 
 /** Runs the built `baton` CLI with node and collects its exit code and output. */
-export function baton(args: string[], env: Record<string, string>, options: { signal?: AbortSignal } = {}): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    if (!existsSync(CLI_MAIN)) return reject(new Error(`${CLI_MAIN} is missing: run \`pnpm build\` first`));
-    const child = spawn(process.execPath, [CLI_MAIN, ...args], {
-      env: { PATH: process.env.PATH ?? '', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-      signal: options.signal,
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
-    child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
-    child.on('error', (err) => (err.name === 'AbortError' ? undefined : reject(err)));
+export function baton(args: string[], env: Record<string, string>): Promise<CliResult> {
+  return spawnBaton(args, env).result;
+}
+
+export interface RunningCli {
+  result: Promise<CliResult>;
+  /** Resolves once the CLI's stderr matches `pattern` (e.g. the live view's first line). */
+  stderrMatches(pattern: RegExp): Promise<void>;
+}
+
+export function spawnBaton(args: string[], env: Record<string, string>): RunningCli {
+  if (!existsSync(CLI_MAIN)) throw new Error(`${CLI_MAIN} is missing: run \`pnpm build\` first`);
+  const child = spawn(process.execPath, [CLI_MAIN, ...args], { env: { PATH: process.env.PATH ?? '', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  const waiters: { pattern: RegExp; resolve(): void }[] = [];
+  child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
+  child.stderr.setEncoding('utf8').on('data', (s: string) => {
+    stderr += s;
+    for (const w of waiters.filter((w) => w.pattern.test(stderr))) {
+      waiters.splice(waiters.indexOf(w), 1);
+      w.resolve();
+    }
+  });
+  const result = new Promise<CliResult>((resolve, reject) => {
+    child.on('error', reject);
     child.on('close', (code) => resolve({ code, stdout, stderr }));
   });
+  return {
+    result,
+    stderrMatches: (pattern) =>
+      pattern.test(stderr)
+        ? Promise.resolve()
+        : Promise.race([
+            new Promise<void>((resolve) => waiters.push({ pattern, resolve })),
+            result.then((r) => Promise.reject(new Error(`baton exited (${r.code}) before stderr matched ${pattern}:\n${r.stderr}`))),
+          ]),
+  };
 }
