@@ -36,5 +36,5 @@ export type { SubmitResult } from './lanes/session-lanes';
 export { RequestGate, LeaseLostError, turnKeyString, type TurnKey, type GateBegin, type GateResult, type GateRunOptions } from './gate/request-gate';
 export { TaskWorker, TaskWorkerOptionsSchema, JobDataSchema, type TaskHandler, type TaskOutcome, type TaskWorkerOptions } from './runtime/task-worker';
 export { TaskContext, type SubtaskSpec } from './runtime/task-context';
-export { TaskFailure, ParkForChildSignal, PauseSignal } from './runtime/signals';
+export { TaskFailure, ParkForChildSignal, PauseSignal, YieldSignal } from './runtime/signals';
 export { Reconciler, type ReconcileReport, type ReconcilerOptions } from './reconciler';

@@ -34,6 +34,12 @@ export interface GateRunOptions {
 export interface GateResult<T> {
   outcome: GateOutcome;
   response: T;
+  /**
+   * For `called`: how many leases this turn has been granted in all. Above 1
+   * means an earlier holder lost its lease mid-call (crash, stall): its
+   * request may have reached the provider too (at-least-once at a crash boundary).
+   */
+  grants?: number;
 }
 
 export class LeaseLostError extends Error {
@@ -134,7 +140,14 @@ export class RequestGate {
           continue;
         case 'granted':
           await options.onGranted?.(begun);
-          return { outcome: 'called', response: await this.callHolding(k, begun.token, options, call) };
+          try {
+            return { outcome: 'called', response: await this.callHolding(k, begun.token, options, call), grants: begun.grants };
+          } catch (err) {
+            // Lost the lease while still a current runner (missed renewals): the turn is
+            // not done; go round again and join whoever holds it now, or take it back.
+            if (err instanceof LeaseLostError && !options.signal?.aborted) continue;
+            throw err;
+          }
       }
     }
   }
@@ -164,6 +177,8 @@ export class RequestGate {
       return response;
     } catch (err) {
       await this.abandon(k, token).catch(() => undefined);
+      // The call may surface the abort as its own error; report the cause.
+      if (controller.signal.reason instanceof LeaseLostError && !options.signal?.aborted) throw controller.signal.reason;
       throw err;
     } finally {
       clearInterval(renewer);

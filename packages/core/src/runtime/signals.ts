@@ -26,3 +26,10 @@ export class TaskFailure extends Error {
     super(message);
   }
 }
+
+/** The worker is shutting down: hand the job back at this turn boundary (another worker resumes it). */
+export class YieldSignal extends Error {
+  constructor(readonly taskId: string) {
+    super(`task ${taskId} yielded: worker closing`);
+  }
+}

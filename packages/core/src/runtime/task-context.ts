@@ -3,11 +3,11 @@ import type { Logger } from 'pino';
 import type { JobData } from '../engine-context';
 import type { Engine } from '../engine';
 import { BatonError, codeToError, ScriptCode, StaleRunnerError } from '../errors';
-import type { GateResult } from '../gate/request-gate';
+import type { GateResult, GateRunOptions } from '../gate/request-gate';
 import type { Message } from '../model/message';
 import { isTerminal, type ChildOutcome, type Task } from '../model/task';
 import type { TaskHash } from '../store/task-record';
-import { ParkForChildSignal, PauseSignal } from './signals';
+import { ParkForChildSignal, PauseSignal, YieldSignal } from './signals';
 
 export interface SubtaskSpec {
   /** Stable within the parent (e.g. `<turn>.<callIndex>`): the child id is `<parentId>.<key>`. */
@@ -37,6 +37,8 @@ export class TaskContext {
     readonly token: string,
     readonly signal: AbortSignal,
     readonly logger: Logger,
+    /** True once the worker is closing: the task yields its job at the next turn boundary. */
+    private readonly closing: () => boolean = () => false,
   ) {}
 
   get sessionId(): string {
@@ -57,10 +59,12 @@ export class TaskContext {
 
   /**
    * A turn boundary: throws if cancelled, parks (PauseSignal) if the session
-   * is paused. Call before each model request.
+   * is paused, hands the job back (YieldSignal) if the worker is closing.
+   * Call before each model request.
    */
   async checkpoint(): Promise<void> {
     this.signal.throwIfAborted();
+    if (this.closing()) throw new YieldSignal(this.taskId);
     const { keys, options } = this.engine.ctx;
     const code = (await this.engine.ctx.call(
       'batonParkTask',
@@ -76,7 +80,11 @@ export class TaskContext {
    * Records turn.started / turn.completed (with the gate outcome) and the
    * task's turn count, all fenced by the runner token.
    */
-  async gate<T>(turn: number, call: (signal: AbortSignal, idempotencyKey: string) => Promise<T>): Promise<GateResult<T>> {
+  async gate<T>(
+    turn: number,
+    call: (signal: AbortSignal, idempotencyKey: string) => Promise<T>,
+    hooks: Pick<GateRunOptions, 'onGranted' | 'onWaiting'> = {},
+  ): Promise<GateResult<T>> {
     const key = { sessionId: this.sessionId, taskId: this.taskId, turn };
     const idempotencyKey = `${this.taskId}:${turn}`;
     await this.engine.tasks.transition({
@@ -86,7 +94,7 @@ export class TaskContext {
       to: 'running',
       event: { type: 'turn.started', data: { turn } },
     });
-    const result = await this.engine.gate.run(key, { runnerToken: this.token, signal: this.signal }, (signal) =>
+    const result = await this.engine.gate.run(key, { ...hooks, runnerToken: this.token, signal: this.signal }, (signal) =>
       call(signal, idempotencyKey),
     );
     await this.engine.tasks.transition({
@@ -95,7 +103,7 @@ export class TaskContext {
       token: this.token,
       to: 'running',
       fields: { turns: turn },
-      event: { type: 'turn.completed', data: { turn, outcome: result.outcome } },
+      event: { type: 'turn.completed', data: { turn, outcome: result.outcome, grants: result.grants ?? null } },
     });
     return result;
   }

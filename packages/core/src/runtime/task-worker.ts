@@ -1,3 +1,4 @@
+import { EventEmitter } from 'node:events';
 import { DelayedError, WaitingChildrenError, Worker, type Job } from 'bullmq';
 import { z } from 'zod';
 import { openRedis, type JobData } from '../engine-context';
@@ -6,7 +7,7 @@ import { isBatonError, ScriptCode } from '../errors';
 import { TASK_QUEUE } from '../keys';
 import { isTerminal, taskMachine, type TaskError } from '../model/task';
 import { CancelListener } from './cancel-listener';
-import { ParkForChildSignal, PauseSignal, TaskFailure } from './signals';
+import { ParkForChildSignal, PauseSignal, TaskFailure, YieldSignal } from './signals';
 import { TaskContext } from './task-context';
 
 export type TaskOutcome = { status: 'completed'; result: string } | { status: 'failed'; error: TaskError };
@@ -38,17 +39,25 @@ export type TaskWorkerOptions = z.input<typeof TaskWorkerOptionsSchema>;
  * signals into BullMQ moves (waiting-children, delayed), records the
  * terminal outcome, and hands the session to the next root when a tree ends.
  */
-export class TaskWorker {
+export interface TaskWorkerEvents {
+  /** A runner was fenced out (job re-taken after a stall, or task cancelled): its write was refused. */
+  fenced: [taskId: string, error: Error];
+}
+
+export class TaskWorker extends EventEmitter<TaskWorkerEvents> {
   readonly worker: Worker<JobData>;
   private readonly cancels: CancelListener;
   private readonly options: z.output<typeof TaskWorkerOptionsSchema>;
   private readonly connection: ReturnType<typeof openRedis>;
+  private closing = false;
+  private closed: Promise<void> | undefined;
 
   constructor(
     private readonly engine: Engine,
     private readonly handler: TaskHandler,
     options: TaskWorkerOptions = {},
   ) {
+    super();
     this.options = TaskWorkerOptionsSchema.parse(options);
     const { ctx } = engine;
     this.cancels = new CancelListener(openRedis(ctx.connection), ctx.keys.cancelChannel());
@@ -104,7 +113,7 @@ export class TaskWorker {
       for (;;) {
         const task = await this.engine.tasks.get(sessionId, taskId);
         if (!task) return { skipped: 'vanished' };
-        const context = new TaskContext(this.engine, job, task, token, controller.signal, log.child({ token }));
+        const context = new TaskContext(this.engine, job, task, token, controller.signal, log.child({ token }), () => this.closing);
         try {
           const outcome = await this.handler(context);
           await this.finish(sessionId, taskId, token, outcome);
@@ -117,6 +126,11 @@ export class TaskWorker {
             await this.engine.tasks.transition({ sessionId, taskId, token, to: 'running', event: { type: 'task.resumed', data: { from: 'waiting' } } });
             continue;
           }
+          if (err instanceof YieldSignal) {
+            // Back to the queue at once; the task stays `running` and the next runner re-takes it with a new token.
+            await job.moveToDelayed(Date.now(), jobToken);
+            throw new DelayedError();
+          }
           if (err instanceof PauseSignal) {
             await job.moveToDelayed(Date.now() + this.options.parkDelayMs, jobToken);
             // A resume that ran between the park script and the move could not see a delayed job: look again.
@@ -125,6 +139,7 @@ export class TaskWorker {
             throw new DelayedError();
           }
           if (isBatonError(err, 'STALE_RUNNER') || controller.signal.aborted) {
+            if (isBatonError(err, 'STALE_RUNNER')) this.emit('fenced', taskId, err);
             log.info({ reason: String(err) }, 'runner fenced out or task cancelled; stopping');
             break;
           }
@@ -136,7 +151,10 @@ export class TaskWorker {
       }
     } catch (err) {
       if (err instanceof WaitingChildrenError || err instanceof DelayedError) throw err;
-      if (isBatonError(err, 'STALE_RUNNER')) return { skipped: 'stale runner' };
+      if (isBatonError(err, 'STALE_RUNNER')) {
+        this.emit('fenced', taskId, err);
+        return { skipped: 'stale runner' };
+      }
       throw err;
     } finally {
       this.cancels.untrack(taskId, controller);
@@ -192,9 +210,13 @@ export class TaskWorker {
   }
 
   /** Stops taking jobs, waits for running ones, closes connections. `force` skips the wait. */
-  async close(force = false): Promise<void> {
-    await this.worker.close(force);
-    await this.cancels.close();
-    this.connection.disconnect();
+  close(force = false): Promise<void> {
+    this.closing = true;
+    this.closed ??= (async () => {
+      await this.worker.close(force);
+      await this.cancels.close();
+      this.connection.disconnect();
+    })();
+    return this.closed;
   }
 }

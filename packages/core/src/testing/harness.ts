@@ -5,6 +5,7 @@
 import { cleanupPrefix, REDIS_URL, testPrefix } from '@baton/testkit';
 import pino from 'pino';
 import type { EngineOptions } from '../config';
+import type { BatonEvent } from '../model/event';
 import { Engine } from '../engine';
 import { openRedis } from '../engine-context';
 import { isTerminal, type Task } from '../model/task';
@@ -50,6 +51,19 @@ export class Harness {
       const events = await engine.events.waitFor(this.blocking, sessionId, after, 1000);
       if (events.length) after = events[events.length - 1]!.id;
     }
+  }
+
+  /** Waits (on the event stream) for the first event of a session matching `match`. */
+  async event(engine: Engine, sessionId: string, match: (e: BatonEvent) => boolean, timeoutMs = 20_000): Promise<BatonEvent> {
+    const deadline = Date.now() + timeoutMs;
+    let after = '0';
+    while (Date.now() < deadline) {
+      const events = await engine.events.waitFor(this.blocking, sessionId, after, 1000);
+      const hit = events.find(match);
+      if (hit) return hit;
+      if (events.length) after = events[events.length - 1]!.id;
+    }
+    throw new Error(`no matching event in session ${sessionId} within ${timeoutMs} ms`);
   }
 
   async close(): Promise<void> {

@@ -24,7 +24,7 @@ export interface PlanHooks {
   /** Every handler invocation (first run and each resume). */
   onRun?(ctx: TaskContext): void;
   /** Inside the gate, as the "model call" of a turn; may hold it. */
-  onCall?(ctx: TaskContext, turn: number, signal: AbortSignal): Promise<void> | void;
+  onCall?(ctx: TaskContext, turn: number, signal: AbortSignal): Promise<string | void> | string | void;
   hold?(name: string, ctx: TaskContext): Promise<void>;
 }
 
@@ -54,10 +54,10 @@ export function planHandler(hooks: PlanHooks = {}): TaskHandler {
       if (messages.length === assistantAt) {
         await ctx.checkpoint();
         const { response } = await ctx.gate(turn, async (signal) => {
-          await hooks.onCall?.(ctx, turn, signal);
+          const content = await hooks.onCall?.(ctx, turn, signal);
           const msg: Message = {
             role: 'assistant',
-            content: null,
+            content: content ?? null,
             tool_calls: [{ id: callId, type: 'function', function: { name: 'new_task', arguments: JSON.stringify({ i }) } }],
           };
           return msg;

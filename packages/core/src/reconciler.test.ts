@@ -1,0 +1,55 @@
+import { Reconciler } from './reconciler';
+import { Harness } from './testing/harness';
+import { plan, planHandler } from './testing/plan-handler';
+
+describe('reconciler', () => {
+  const h = new Harness('reconcile');
+  afterAll(() => h.close());
+
+  it('repairs a crash between the lane script and the BullMQ add', async () => {
+    const engine = h.engine();
+    await h.worker(planHandler());
+    engine.ctx.racepoints.beforeJobAdd = async () => {
+      throw new Error('simulated crash after the lane script');
+    };
+    await expect(engine.submit({ sessionId: 'lost', prompt: plan({ result: 'recovered' }) })).rejects.toThrow('simulated crash');
+    engine.ctx.racepoints.beforeJobAdd = undefined;
+
+    // The lease was taken, but no job exists: nothing would ever run it.
+    const session = await engine.getSession('lost');
+    expect(session.activeTaskIds).toHaveLength(1);
+    const [taskId] = session.activeTaskIds;
+    expect(await engine.queue.getJob(taskId!)).toBeUndefined();
+
+    const report = await new Reconciler(engine, { graceMs: 0 }).reconcile();
+    expect(report.redispatched).toBe(1);
+    expect((await h.settled(engine, taskId!)).result).toBe('recovered');
+    // A second pass finds nothing left to repair and forgets the idle session.
+    const second = await new Reconciler(engine, { graceMs: 0 }).reconcile();
+    expect(second).toMatchObject({ redispatched: 0, releasedLeases: 0 });
+    expect(await engine.redis.zscore(engine.keys.sessionIndex(), 'lost')).toBeNull();
+  });
+
+});
+
+describe('reconciler, orphaned lease', () => {
+  // Its own prefix: no worker may run while the crash state is staged.
+  const h = new Harness('reconcile-lease');
+  afterAll(() => h.close());
+
+  it('releases a lease left by a root that ended without handing over, and dispatches the next root', async () => {
+    const engine = h.engine();
+    const { task: first } = await engine.submit({ sessionId: 'orphan', prompt: plan({ result: 'first' }) });
+    const { task: second } = await engine.submit({ sessionId: 'orphan', prompt: plan({ result: 'second' }) });
+    // Crash window: a worker recorded the root's end, its job is gone, but finish-root never ran.
+    await engine.tasks.transition({ sessionId: 'orphan', taskId: first.id, to: 'failed', fields: { errorCode: 'X', errorMessage: 'worker died' } });
+    await (await engine.queue.getJob(first.id))!.remove();
+    expect((await engine.getSession('orphan')).activeTaskIds).toEqual([first.id]);
+
+    const report = await new Reconciler(engine, { graceMs: 0 }).reconcile();
+    expect(report.releasedLeases).toBe(1);
+    expect(await engine.getSession('orphan')).toMatchObject({ activeTaskIds: [second.id], queuedTaskIds: [] });
+    await h.worker(planHandler());
+    expect((await h.settled(engine, second.id)).result).toBe('second');
+  });
+});
