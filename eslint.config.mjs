@@ -14,7 +14,11 @@ export default tseslint.config(
   },
   {
     files: ['**/*.js', '**/*.mjs', '**/*.cjs'],
-    languageOptions: { globals: { require: 'readonly', module: 'writable', process: 'readonly', console: 'readonly', __dirname: 'readonly' } },
+    languageOptions: {
+      globals: Object.fromEntries(
+        ['require', 'module', 'process', 'console', '__dirname', 'URL', 'Buffer', 'setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'fetch'].map((g) => [g, 'readonly']),
+      ),
+    },
     rules: { '@typescript-eslint/no-require-imports': 'off' },
   },
 );
