@@ -40,8 +40,9 @@ export const batonApp = fp<AppOptions>(
     app.setSerializerCompiler(serializerCompiler);
     await app.register(errorHandler);
 
-    // An empty JSON body (e.g. `POST .../cancel` sent with a JSON content type) is "no body", not an error.
+    // JSON only (anything else is 415). An empty JSON body (e.g. `POST .../cancel` sent with a JSON content type) is "no body", not an error.
     const parseJson = app.getDefaultJsonParser('error', 'error');
+    app.removeAllContentTypeParsers();
     app.addContentTypeParser('application/json', { parseAs: 'string', bodyLimit: BODY_LIMIT }, (request, body, done) => {
       const text = typeof body === 'string' ? body : body.toString('utf8');
       if (text === '') return done(null, undefined);
@@ -84,6 +85,8 @@ export const batonApp = fp<AppOptions>(
 export async function buildApp(config: ApiConfig, deps: AppDeps = {}, server: FastifyServerOptions = {}): Promise<FastifyInstance> {
   const app = Fastify({
     bodyLimit: BODY_LIMIT,
+    // Ids are up to 128 characters; longer ones must reach the schema (400), not the router's limit (414).
+    maxParamLength: 512,
     trustProxy: config.trustProxy,
     ...(deps.logger ? { loggerInstance: deps.logger } : { logger: { level: config.logLevel } }),
     ...server,

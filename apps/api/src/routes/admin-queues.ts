@@ -4,7 +4,7 @@ import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { FastifyAdapter } from '@bull-board/fastify';
 import type { FastifyInstance } from 'fastify';
 import { basicAuthMatches } from '../http/authenticator';
-import { ApiError } from '../http/error-catalog';
+import { sendProblem } from '../plugins/error-handler';
 import { relaxCsp } from '../plugins/external';
 
 export const DASHBOARD_PATH = '/admin/queues';
@@ -31,8 +31,9 @@ export default async function adminQueues(app: FastifyInstance, opts: { user: st
   app.addHook('onRoute', relaxCsp);
   app.addHook('onRequest', async (request, reply) => {
     if (!basicAuthMatches(request.headers.authorization, opts.user, opts.password)) {
+      // Answered here, not thrown: Bull Board installs its own error handler for its routes.
       reply.header('www-authenticate', 'Basic realm="baton dashboard", charset="UTF-8"');
-      throw new ApiError('UNAUTHORIZED', 'dashboard credentials required');
+      return sendProblem(reply, 'UNAUTHORIZED', 'dashboard credentials required');
     }
   });
   await app.register(serverAdapter.registerPlugin(), { prefix: DASHBOARD_PATH });
