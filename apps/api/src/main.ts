@@ -17,7 +17,8 @@ async function main(): Promise<void> {
       requestTimeout: config.requestTimeoutMs,
       connectionTimeout: 0,
       keepAliveTimeout: 72_000,
-      // SSE streams are long requests: the request timeout must not cut them (they are ended on close).
+      // Node's requestTimeout bounds receiving a request, not answering it: SSE streams are not cut
+      // (they are ended by the app's preClose hook).
       return503OnClosing: true,
       forceCloseConnections: 'idle',
     },
