@@ -1,16 +1,46 @@
 import { Queue } from 'bullmq';
-import { Redis, type RedisOptions } from 'ioredis';
+import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
 import pino, { type Logger } from 'pino';
 import { EngineOptionsSchema, type EngineOptions, type ResolvedEngineOptions } from './config';
 import { Keys, TASK_QUEUE } from './keys';
 import { installScripts, type ScriptCaller } from './lua-scripts';
 
-export type Connection = string | RedisOptions;
+/** A Redis Cluster: seed nodes (every key of a session shares one hash slot). */
+export interface ClusterConnection {
+  clusterNodes: { host: string; port: number }[];
+  clusterOptions?: ClusterOptions;
+}
+export type Connection = string | RedisOptions | ClusterConnection;
+
+/** A standalone connection or a cluster client; Baton uses only what both offer. */
+export type RedisClient = Redis | Cluster;
 
 /** Opens an ioredis connection suited to BullMQ (blocking commands, no request limit). */
-export function openRedis(connection: Connection): Redis {
+export function openRedis(connection: Connection): RedisClient {
   const extra = { maxRetriesPerRequest: null, enableReadyCheck: true } as const;
-  return typeof connection === 'string' ? new Redis(connection, extra) : new Redis({ ...connection, ...extra });
+  if (typeof connection === 'string') connection = connectionFromUrl(connection);
+  if (typeof connection === 'string') return new Redis(connection, extra);
+  if ('clusterNodes' in connection) {
+    return new Cluster(connection.clusterNodes, { ...connection.clusterOptions, redisOptions: { ...connection.clusterOptions?.redisOptions, ...extra } });
+  }
+  return new Redis({ ...connection, ...extra });
+}
+
+/**
+ * Parses `REDIS_URL`-style configuration: `redis://host:port` for one server,
+ * or `redis+cluster://host:port,host:port` for a cluster's seed nodes.
+ */
+export function connectionFromUrl(url: string): Connection {
+  if (!url.startsWith('redis+cluster://')) return url;
+  const nodes = url
+    .slice('redis+cluster://'.length)
+    .split(',')
+    .filter(Boolean)
+    .map((hp) => {
+      const [host, port] = hp.split(':');
+      return { host: host || '127.0.0.1', port: Number(port || 6379) };
+    });
+  return { clusterNodes: nodes };
 }
 
 /**
@@ -34,7 +64,7 @@ export interface JobData {
 export class EngineContext {
   readonly options: ResolvedEngineOptions;
   readonly keys: Keys;
-  readonly redis: Redis;
+  readonly redis: RedisClient;
   readonly queue: Queue<JobData>;
   readonly call: ScriptCaller;
   readonly logger: Logger;

@@ -64,8 +64,11 @@ export class Engine {
     return this.gateInstance;
   }
 
-  submit(input: SubmitInput): Promise<SubmitResult> {
-    return this.lanes.submit(input);
+  /** Submits a root task; with `onBusy: interrupt`, also delivers the cancellations it made (aborts, lease). */
+  async submit(input: SubmitInput): Promise<SubmitResult> {
+    const result = await this.lanes.submit(input);
+    if (result.cancelled.length > 0) await this.afterCancel(result.task.sessionId, result.cancelled);
+    return result;
   }
 
   getTask(taskId: string): Promise<Task | null> {

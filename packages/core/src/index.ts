@@ -1,7 +1,7 @@
 /** Public API of @baton/core: the engine, its model, and the runtime for workers. */
 export { Engine, type CancelResult } from './engine';
 export { EngineOptionsSchema, type EngineOptions, type ResolvedEngineOptions } from './config';
-export { openRedis, type Connection, type JobData } from './engine-context';
+export { openRedis, connectionFromUrl, type Connection, type ClusterConnection, type RedisClient, type JobData } from './engine-context';
 export { Keys, TASK_QUEUE } from './keys';
 export { BatonError, StaleRunnerError, isBatonError, type BatonErrorCode } from './errors';
 export { StateMachine, IllegalTransitionError, type TransitionTable } from './model/state-machine';

@@ -1,6 +1,6 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Redis } from 'ioredis';
+import type { RedisClient as Redis } from './engine-context';
 
 /**
  * Loads `lua/<name>-<numberOfKeys>.lua`, inlines `--- @include "includes/x"`

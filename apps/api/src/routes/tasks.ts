@@ -56,12 +56,7 @@ const taskRoutes: FastifyPluginAsyncZod = async (app) => {
         ...(metadata === undefined ? {} : { metadata }),
         ...(idempotencyKey === undefined ? {} : { idempotencyKey }),
       });
-      if (cancelled.length > 0) {
-        // The submit script applied the interrupt's cancellations; engine.submit leaves their effects
-        // (abort the running tree's model call, drop dispatched-but-unstarted jobs, pass the lease) to us.
-        request.log.info({ sessionId, taskId: task.id, cancelled }, 'interrupt cancelled tasks');
-        await engine.afterCancel(sessionId, cancelled);
-      }
+      if (cancelled.length > 0) request.log.info({ sessionId, taskId: task.id, cancelled }, 'interrupt cancelled tasks');
       if (replayed) reply.header('idempotent-replayed', 'true');
       return reply.code(replayed ? 200 : 201).send(toPublicTask(task));
     },

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient as Redis } from '../engine-context';
 
 /**
  * Wakes callers waiting on a turn key when its holder commits or abandons.

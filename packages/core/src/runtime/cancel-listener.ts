@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient as Redis } from '../engine-context';
 
 /**
  * Turns cancel-channel messages into AbortSignals of the tasks this process

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { RedisClient as Redis } from '../engine-context';
 import type { EngineContext } from '../engine-context';
 import { EventSchema, type BatonEvent } from '../model/event';
 

@@ -1,0 +1,2 @@
+// Benchmark entry (filled in by the benchmark work).
+export {};

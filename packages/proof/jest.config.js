@@ -1,0 +1,7 @@
+module.exports = {
+  displayName: 'proof',
+  testEnvironment: 'node',
+  roots: ['<rootDir>/src'],
+  transform: { '^.+\\.ts$': ['ts-jest', { tsconfig: '<rootDir>/tsconfig.json' }] },
+  testTimeout: 120000,
+};
