@@ -15,6 +15,11 @@ export class WorkerMetrics implements ProviderObserver {
     labelNames: ['outcome'],
     registers: [this.registry],
   });
+  private readonly resent = new Counter({
+    name: 'baton_worker_model_requests_resent_total',
+    help: 'Turns whose request-gate lease was granted more than once: an earlier holder died or stalled mid-request, so the provider may have seen the request twice (at-least-once at a crash boundary)',
+    registers: [this.registry],
+  });
   private readonly modelLatency = new Histogram({
     name: 'baton_worker_model_request_duration_seconds',
     help: 'Duration of each model request attempt, by HTTP status (or timeout/network/malformed)',
@@ -58,8 +63,9 @@ export class WorkerMetrics implements ProviderObserver {
     collectDefaultMetrics({ register: this.registry, prefix: 'baton_worker_' });
   }
 
-  gate(outcome: 'called' | 'replayed' | 'joined' | 'refused_stale', seconds?: number): void {
+  gate(outcome: 'called' | 'replayed' | 'joined' | 'refused_stale', seconds?: number, grants?: number): void {
     this.gateOutcomes.inc({ outcome });
+    if (outcome === 'called' && grants !== undefined && grants > 1) this.resent.inc();
     if (seconds !== undefined) this.turnLatency.observe({ outcome }, seconds);
   }
 

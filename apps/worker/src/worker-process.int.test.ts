@@ -1,8 +1,21 @@
 import { spawnSync } from 'node:child_process';
 import { Engine, isTerminal, type BatonEvent } from '@baton/core';
-import { barrier, cleanupPrefix, deferred, REDIS_URL, startFakeProvider, testPrefix, waitUntil, type FakeProvider } from '@baton/testkit';
+import { resolve } from 'node:path';
+import {
+  barrier,
+  BatonProcess,
+  cleanupPrefix,
+  deferred,
+  ensureBuilt,
+  REDIS_URL,
+  startFakeProvider,
+  startProcess,
+  testPrefix,
+  waitUntil,
+  WORKER_MAIN,
+  type FakeProvider,
+} from '@baton/testkit';
 import { flatten, treeProblems } from './test-utils/harness';
-import { ensureBuilt, startWorkerProcess, WORKER_MAIN, type WorkerProcess } from './test-utils/worker-process';
 
 /**
  * Worker processes (`node apps/worker/dist/main.js`) against the fake
@@ -10,12 +23,12 @@ import { ensureBuilt, startWorkerProcess, WORKER_MAIN, type WorkerProcess } from
  * processes, and a SIGKILL in the middle of a model request.
  */
 describe('worker process', () => {
-  const procs: WorkerProcess[] = [];
+  const procs: BatonProcess[] = [];
   const prefixes: string[] = [];
   let fake: FakeProvider;
   let engine: Engine | undefined;
 
-  beforeAll(() => ensureBuilt());
+  beforeAll(() => ensureBuilt(WORKER_MAIN, resolve(__dirname, '..')));
   afterEach(async () => {
     await Promise.all(procs.splice(0).map((p) => p.kill('SIGKILL')));
     await engine?.close();
@@ -31,8 +44,8 @@ describe('worker process', () => {
     return { prefix, engine };
   }
 
-  async function spawnWorker(env: Record<string, string>): Promise<WorkerProcess> {
-    const p = await startWorkerProcess(env);
+  async function spawnWorker(env: Record<string, string>): Promise<BatonProcess> {
+    const p = await startProcess('worker', WORKER_MAIN, { env, ready: (entry) => entry.msg === 'worker ready' });
     procs.push(p);
     return p;
   }
@@ -149,6 +162,12 @@ describe('worker process', () => {
     const events: BatonEvent[] = await e.readEvents('s-kill');
     const completed = events.filter((ev) => ev.type === 'turn.completed').map((ev) => `${ev.taskId}:${String(ev.data.turn)}`);
     expect(completed.sort()).toEqual(Object.keys(fake.stats.requestsByKey).sort());
+    // The resend is accounted for: the killed turn's gate lease was granted twice, every other once.
+    const grants = Object.fromEntries(
+      events.filter((ev) => ev.type === 'turn.completed').map((ev) => [`${ev.taskId}:${String(ev.data.turn)}`, ev.data.grants]),
+    );
+    expect(grants[target]).toBe(2);
+    expect(Object.entries(grants).filter(([k]) => k !== target).every(([, n]) => n === 1)).toBe(true);
     for (const task of flatten(tree)) {
       const messages = (await e.getMessages(task.id))!;
       const turns = Object.keys(fake.stats.requestsByKey).filter((k) => k.startsWith(`${task.id}:`)).length;

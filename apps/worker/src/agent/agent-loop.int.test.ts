@@ -125,7 +125,7 @@ describe('agent loop (in-process worker, fake provider)', () => {
     // The hang was aborted by the per-attempt timeout before the 4th attempt.
     expect(attempts[2]!.signal.aborted).toBe(true);
     const turnEvents = (await engine.readEvents(`s-${taskId}`)).filter((e) => e.type === 'turn.completed' && e.taskId === taskId);
-    expect(turnEvents.map((e) => e.data)).toEqual([{ turn: 1, outcome: 'called' }]);
+    expect(turnEvents.map((e) => e.data)).toEqual([{ turn: 1, outcome: 'called', grants: 1 }]);
   });
 
   it('fails the task with the provider message on a 4xx, and after LLM_MAX_ATTEMPTS 5xx', async () => {

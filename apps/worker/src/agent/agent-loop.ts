@@ -150,12 +150,13 @@ class AgentRun {
     };
     const started = process.hrtime.bigint();
     try {
-      const { response, outcome } = await ctx.gate(turn, (signal, idempotencyKey) => {
+      const { response, outcome, grants } = await ctx.gate(turn, (signal, idempotencyKey) => {
         const call = () => options.provider.complete(request, { signal, idempotencyKey, sessionId: ctx.sessionId, logger: this.log });
         return options.metrics ? options.metrics.track(ctx.sessionId, call) : call();
       });
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-      options.metrics?.gate(outcome, seconds);
+      options.metrics?.gate(outcome, seconds, grants);
+      if (grants !== undefined && grants > 1) this.log.warn({ grants }, 'turn re-requested after an earlier holder lost its lease (at-least-once at a crash boundary)');
       this.log.info({ outcome, ms: Math.round(seconds * 1000) }, 'model turn');
       const parsed = ModelResponseSchema.safeParse(response);
       if (!parsed.success) throw new TaskFailure('MODEL_ERROR', `stored model response of turn ${turn} is malformed: ${parsed.error.message}`);
