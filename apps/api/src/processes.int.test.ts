@@ -1,6 +1,5 @@
-import { cleanupPrefix, testPrefix } from '@baton/testkit';
+import { API_MAIN, cleanupPrefix, startApi, startWorker, testPrefix, type BatonProcess } from '@baton/testkit';
 import { spawnSync } from 'node:child_process';
-import { API_MAIN, startProcess, WORKER_MAIN, type Proc } from './test-utils/processes';
 import { SseClient } from './test-utils/sse-client';
 
 /**
@@ -9,19 +8,19 @@ import { SseClient } from './test-utils/sse-client';
  */
 describe('api and worker processes', () => {
   const prefix = testPrefix('api-proc');
-  const procs: Proc[] = [];
+  const procs: BatonProcess[] = [];
   let base = '';
   const auth = { authorization: 'Bearer proc-secret-0001' };
 
   beforeAll(async () => {
     const env = { BATON_PREFIX: prefix, API_KEYS: 'acme:proc-secret-0001', DASHBOARD_PASSWORD: 'dash-password-1' };
-    procs.push(await startProcess(WORKER_MAIN, { ...env, DEMO_MODEL_LATENCY_MS: '10' }, (e) => e.msg === 'worker ready'));
-    const api = await startProcess(API_MAIN, { ...env, HOST: '127.0.0.1', PORT: '0' }, (e) => typeof e.msg === 'string' && e.msg.startsWith('Server listening at http://127.0.0.1:'));
+    procs.push(await startWorker(prefix, { ...env, DEMO_MODEL_LATENCY_MS: '10' }));
+    const api = await startApi(prefix, env);
     procs.push(api);
-    base = /http:\/\/127\.0\.0\.1:\d+/.exec(String(api.logs.find((e) => String(e.msg).startsWith('Server listening'))!.msg))![0];
+    base = api.url;
   });
   afterAll(async () => {
-    await Promise.all(procs.map((p) => p.stop('SIGKILL')));
+    await Promise.all(procs.map((p) => p.kill('SIGKILL')));
     await cleanupPrefix(prefix);
   });
 
@@ -75,7 +74,7 @@ describe('api and worker processes', () => {
     const stream = await SseClient.open(`${base}/v1/sessions/s-proc/events`, auth);
     await stream.waitFor((f) => f.comment === 'connected');
     const api = procs[1]!;
-    const exit = await api.stop('SIGTERM');
+    const exit = await api.kill('SIGTERM');
     await stream.ended.promise;
     expect(exit).toEqual({ code: 0, signal: null });
   });

@@ -1,9 +1,8 @@
 import { Engine } from '@baton/core';
-import { cleanupPrefix, REDIS_URL, testPrefix } from '@baton/testkit';
+import { cleanupPrefix, REDIS_URL, startApi, testPrefix, type ApiProcess } from '@baton/testkit';
 import { BatonClient } from './baton-client';
 import { BatonApiError, BatonConnectionError } from './errors';
 import type { SessionEvent } from './event-stream';
-import { startApi, type ApiProcess } from './test-utils/processes';
 
 /**
  * The typed client against the real API process (`node apps/api/dist/main.js`)

@@ -1,10 +1,13 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
-import { cleanupPrefix, testPrefix } from '@baton/testkit';
+import { CLI_MAIN, cleanupPrefix, runScript, spawnScript, startApi, startWorker, testPrefix, type ApiProcess, type BatonProcess } from '@baton/testkit';
 import { BatonClient } from './baton-client';
 import { runCli } from './cli/run-cli';
 import type { Task, TaskTree } from './schemas';
-import { baton, CLI_MAIN, spawnBaton, startApi, startWorker, type ApiProcess, type BatonProcess } from './test-utils/processes';
+
+/** Runs the built `baton` CLI as a process. */
+const baton = (args: string[], env: Record<string, string>) => runScript(CLI_MAIN, args, env);
+const spawnBaton = (args: string[], env: Record<string, string>) => spawnScript(CLI_MAIN, args, env);
 
 /**
  * Black box: the built API and worker processes (the worker on its built-in

@@ -16,3 +16,23 @@ export {
   type ChatMessage,
   type FakeToolCall,
 } from './fake-provider';
+export {
+  REPO_ROOT,
+  API_MAIN,
+  WORKER_MAIN,
+  CLI_MAIN,
+  BatonProcess,
+  startProcess,
+  startApi,
+  startWorker,
+  ensureBuilt,
+  spawnScript,
+  runScript,
+  type ApiProcess,
+  type ExitStatus,
+  type LogEntry,
+  type ReadyWhen,
+  type StartOptions,
+  type ScriptResult,
+  type RunningScript,
+} from './processes';
