@@ -1,6 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { ReconcileReport } from '@baton/core';
 import type { ProviderObserver } from './providers/model-provider';
 
 /**
@@ -18,6 +19,12 @@ export class WorkerMetrics implements ProviderObserver {
   private readonly resent = new Counter({
     name: 'baton_worker_model_requests_resent_total',
     help: 'Turns whose request-gate lease was granted more than once: an earlier holder died or stalled mid-request, so the provider may have seen the request twice (at-least-once at a crash boundary)',
+    registers: [this.registry],
+  });
+  private readonly repairs = new Counter({
+    name: 'baton_worker_reconciler_repairs_total',
+    help: 'Repairs made by this worker\'s reconciler passes: redispatched (dispatch lost before the BullMQ add), released_lease (tree ended without handing over), promoted (parked job left delayed after resume)',
+    labelNames: ['kind'],
     registers: [this.registry],
   });
   private readonly modelLatency = new Histogram({
@@ -67,6 +74,12 @@ export class WorkerMetrics implements ProviderObserver {
     this.gateOutcomes.inc({ outcome });
     if (outcome === 'called' && grants !== undefined && grants > 1) this.resent.inc();
     if (seconds !== undefined) this.turnLatency.observe({ outcome }, seconds);
+  }
+
+  reconciled(report: ReconcileReport): void {
+    this.repairs.inc({ kind: 'redispatched' }, report.redispatched);
+    this.repairs.inc({ kind: 'released_lease' }, report.releasedLeases);
+    this.repairs.inc({ kind: 'promoted' }, report.promoted);
   }
 
   attempt(outcome: { status: number | 'timeout' | 'network' | 'malformed'; durationMs: number }): void {

@@ -66,7 +66,7 @@ export class WorkerApp {
       autorun: true,
     });
     await taskWorker.waitUntilReady();
-    const reconciler = new Reconciler(engine);
+    const reconciler = new Reconciler(engine, { onReport: (report) => metrics.reconciled(report) });
     reconciler.start(env.RECONCILE_INTERVAL_MS);
 
     const app = new WorkerApp(env, logger, engine, taskWorker, reconciler, metrics, provider);

@@ -109,7 +109,7 @@ export class Engine {
     const [code, previous, flat] = (await this.ctx.call(
       'batonCancel',
       [keys.session(sessionId), keys.lane(sessionId), keys.parked(sessionId), keys.fence(sessionId), keys.events(sessionId), keys.task(sessionId, taskId)],
-      [keys.sessionBase(sessionId), taskId, reason, options.eventsMaxLen],
+      [keys.sessionBase(sessionId), taskId, reason, options.eventsMaxLen, options.gateTtlMs],
     )) as [number, string, string[]];
     if (code !== ScriptCode.ok) throw codeToError(code, { taskId, what: 'cancel', detail: previous });
     const cancelled = pairs(flat);

@@ -18,6 +18,8 @@ export interface ReconcilerOptions {
   graceMs?: number;
   /** Lock so that one worker at a time reconciles. */
   lockMs?: number;
+  /** Called with the report of every periodic pass (metrics). */
+  onReport?: (report: ReconcileReport) => void;
 }
 
 /**
@@ -30,6 +32,7 @@ export interface ReconcilerOptions {
 export class Reconciler {
   private readonly graceMs: number;
   private readonly lockMs: number;
+  private readonly onReport: ((report: ReconcileReport) => void) | undefined;
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<unknown> | undefined;
 
@@ -39,6 +42,7 @@ export class Reconciler {
   ) {
     this.graceMs = options.graceMs ?? 2000;
     this.lockMs = options.lockMs ?? 30_000;
+    this.onReport = options.onReport;
   }
 
   /** One pass over the sessions index; returns what it repaired. */
@@ -74,7 +78,7 @@ export class Reconciler {
         }
         continue;
       }
-      if (state === 'missing' && Date.now() - Number(raw.dispatchedAt || 0) > this.graceMs) {
+      if (state === 'missing' && Date.now() - Number(raw.dispatchedAt || 0) >= this.graceMs) {
         await engine.ctx.addRootJobs(sessionId, [rootId]);
         report.redispatched++;
       } else if (state === 'failed' || state === 'completed') {
@@ -117,7 +121,7 @@ export class Reconciler {
       const got = await redis.set(keys.reconcilerLock(), String(process.pid), 'PX', this.lockMs, 'NX');
       if (got !== 'OK') return;
       try {
-        await this.reconcile();
+        this.onReport?.(await this.reconcile());
       } finally {
         await redis.del(keys.reconcilerLock());
       }

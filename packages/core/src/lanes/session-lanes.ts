@@ -75,7 +75,7 @@ export class SessionLanes {
     const [code, id, dispatched, cancelled] = (await this.ctx.call(
       'batonSubmitRoot',
       [k.session, k.lane, k.active, k.events, idem ? keys.idempotency(input.sessionId, input.tenant, idem) : k.session, keys.task(input.sessionId, taskId)],
-      [k.base, taskId, JSON.stringify(fields), payloadHash(input), idem ? '1' : '0', options.idempotencyTtlMs, input.onBusy, options.eventsMaxLen, k.parked, k.fence, input.tenant],
+      [k.base, taskId, JSON.stringify(fields), payloadHash(input), idem ? '1' : '0', options.idempotencyTtlMs, input.onBusy, options.eventsMaxLen, k.parked, k.fence, input.tenant, options.sessionConcurrency, options.gateTtlMs],
     )) as [number, string, string[], string[]];
 
     if (code !== ScriptCode.ok) {

@@ -20,6 +20,8 @@
   ARGV[8] events max length
   ARGV[9] parked set key (interrupt), ARGV[10] fence key (interrupt)
   ARGV[11] tenant (a session belongs to the tenant that created it)
+  ARGV[12] session concurrency (roots holding the lease at once; stored on the session)
+  ARGV[13] gate TTL ms for tasks cancelled by an interrupt
 
   Output: { code, taskId, dispatchedIds, cancelledPairs }
     code 0 created, 1 idempotent replay, -5 idempotency conflict (taskId = existing),
@@ -53,12 +55,13 @@ elseif ARGV[7] == 'interrupt' then
   local roots = redis.call('LRANGE', KEYS[3], 0, -1)
   for _, id in ipairs(redis.call('LRANGE', KEYS[2], 0, -1)) do roots[#roots + 1] = id end
   for _, id in ipairs(roots) do
-    cancelTree(base, id, KEYS[2], ARGV[9], ARGV[10], KEYS[4], maxlen, 'interrupted by ' .. taskId, now, cancelled)
+    cancelTree(base, id, KEYS[2], ARGV[9], ARGV[10], KEYS[4], maxlen, 'interrupted by ' .. taskId, now, ARGV[13], cancelled)
   end
 end
 
 local fields = cjson.decode(ARGV[3])
 redis.call('HSETNX', KEYS[1], 'tenant', ARGV[11])
+redis.call('HSET', KEYS[1], 'concurrency', ARGV[12])
 local seq = redis.call('HINCRBY', KEYS[1], 'seq', 1)
 setFields(KEYS[6], fields)
 redis.call('HSET', KEYS[6], 'status', 'queued', 'createdAt', now, 'seq', seq, 'turns', 0, 'runner', 0)

@@ -2,9 +2,10 @@
   Cancel a task and all its descendants (depth-first over children lists).
   Each cancelled task gets a fresh runner fence so that whatever still runs
   it can no longer write; queued roots leave the lane; parked tasks leave the
-  parked set. Appends {id, previousStatus} pairs to `out`.
+  parked set; committed gate responses expire `gateTtl` ms later (0 keeps
+  them). Appends {id, previousStatus} pairs to `out`.
 ]]
-local function cancelTree(base, rootId, laneKey, parkedKey, fenceKey, eventsKey, maxlen, reason, now, out)
+local function cancelTree(base, rootId, laneKey, parkedKey, fenceKey, eventsKey, maxlen, reason, now, gateTtl, out)
   local stack = { rootId }
   while #stack > 0 do
     local id = table.remove(stack)
@@ -16,6 +17,7 @@ local function cancelTree(base, rootId, laneKey, parkedKey, fenceKey, eventsKey,
         'errorCode', 'cancelled', 'errorMessage', reason)
       redis.call('LREM', laneKey, 0, id)
       redis.call('SREM', parkedKey, id)
+      if tonumber(gateTtl) > 0 then redis.call('PEXPIRE', gateKey(base, id), gateTtl) end
       emit(eventsKey, maxlen, 'task.cancelled', id, cjson.encode({ from = s, reason = reason }), now)
       out[#out + 1] = id
       out[#out + 1] = s
