@@ -1,5 +1,4 @@
 import { createBullBoard } from '@bull-board/api';
-import type { IServerAdapter } from '@bull-board/api/typings/app';
 import { BullMQAdapter } from '@bull-board/api/bullMQAdapter';
 import { FastifyAdapter } from '@bull-board/fastify';
 import type { FastifyInstance } from 'fastify';
@@ -23,8 +22,7 @@ export default async function adminQueues(app: FastifyInstance, opts: { user: st
   serverAdapter.setBasePath(DASHBOARD_PATH);
   createBullBoard({
     queues: [new BullMQAdapter(app.engine.queue, { readOnlyMode: true, description: 'Baton tasks (root jobs and subtask flows)' })],
-    // @bull-board/fastify 9.10.1 is typed against its own @bull-board/api 9.10.1 (the catalog pins api 9.10.2): same shape, two declarations.
-    serverAdapter: serverAdapter as unknown as IServerAdapter,
+    serverAdapter,
     options: { uiConfig: { boardTitle: 'Baton' } },
   });
 
