@@ -1,0 +1,54 @@
+/**
+ * A Baton worker as users run it (`WorkerApp`: engine, TaskWorker running the
+ * agent loop, OpenAI-compatible provider on node:http keep-alive, metrics,
+ * reconciler), in this process, with optional instrumentation: the engine's
+ * `tasks.transition` is wrapped so a benchmark hears, on a high-resolution
+ * clock, when a transition was committed (the script returned).
+ */
+import type { TransitionRequestLike } from './transition-hook';
+import { parseEnv, WorkerApp } from '@baton/worker';
+import pino from 'pino';
+import { nowMs } from './stats';
+
+export type { TransitionRequestLike };
+
+export interface BatonWorkerOptions {
+  redisUrl: string;
+  prefix: string;
+  providerUrl: string;
+  concurrency: number;
+  /** Called after a transition script returned ok. */
+  onTransition?: (req: TransitionRequestLike, at: number) => void;
+}
+
+export async function startBatonWorker(options: BatonWorkerOptions): Promise<WorkerApp> {
+  const env = parseEnv({
+    REDIS_URL: options.redisUrl,
+    BATON_PREFIX: options.prefix,
+    WORKER_CONCURRENCY: String(options.concurrency),
+    LLM_BASE_URL: `${options.providerUrl}/v1`,
+    LLM_API_KEY: 'sk-bench',
+    LLM_MODEL: 'fake-model',
+    LLM_TIMEOUT_MS: '30000',
+    LOG_LEVEL: 'silent',
+    SHUTDOWN_TIMEOUT_MS: '5000',
+  });
+  const app = await WorkerApp.start({ env, logger: pino({ level: 'silent' }) });
+  const hook = options.onTransition;
+  if (hook) {
+    const tasks = app.engine.tasks;
+    const original = tasks.transition.bind(tasks);
+    tasks.transition = async (req) => {
+      const previous = await original(req);
+      hook(req, nowMs());
+      return previous;
+    };
+  }
+  return app;
+}
+
+/** The parent of a subtask id `<parentId>.<turn>.<i>`, or null for a root. */
+export function parentOf(taskId: string): string | null {
+  const parts = taskId.split('.');
+  return parts.length >= 3 ? parts.slice(0, -2).join('.') : null;
+}

@@ -1,0 +1,141 @@
+/**
+ * 5. Scale: N sessions, each an orchestrator with 2 subtasks (the fake
+ * provider's scripted orchestrator: 3 root turns + 1 turn per child = 5
+ * requests, 3 tasks per session), submitted 64 at a time while an in-process
+ * worker runs. Wall time, Redis memory per session and per finished task,
+ * and the invariants checked at the end.
+ */
+import { conversationProblems, Engine, type TaskTree } from '@baton/core';
+import { cleanupPrefix, testPrefix } from '@baton/testkit';
+import { Redis } from 'ioredis';
+import pino from 'pino';
+import { startBatonWorker } from './baton-worker';
+import type { RemoteFakeProvider } from './fake-provider-client';
+import type { BenchOptions } from './options';
+import { usedMemory } from './redis-probe';
+import { verdict, type BenchReport } from './report';
+import { RootTracker } from './root-tracker';
+import { fmt, nowMs, pool } from './stats';
+
+const STEPS = 2;
+
+function flatten(tree: TaskTree): TaskTree[] {
+  return [tree, ...tree.children.flatMap(flatten)];
+}
+
+export async function benchScale(o: BenchOptions, fake: RemoteFakeProvider): Promise<BenchReport> {
+  const prefix = testPrefix('bench-scale');
+  const redis = new Redis(o.redisUrl);
+  const engine = new Engine(o.redisUrl, { prefix }, pino({ level: 'silent' }));
+  await fake.reset();
+  const n = o.scaleSessions;
+  const memBefore = await usedMemory(redis);
+  const app = await startBatonWorker({ redisUrl: o.redisUrl, prefix, providerUrl: fake.url, concurrency: o.concurrency });
+  const tracker = new RootTracker(app.taskWorker.worker);
+  const roots: { sessionId: string; taskId: string }[] = [];
+  let wallMs = 0;
+  try {
+    const t0 = nowMs();
+    await pool(
+      Array.from({ length: n }, (_, i) => i),
+      64,
+      async (i) => {
+        const sessionId = `sc${i}`;
+        const { task } = await engine.submit({ sessionId, prompt: `orchestrate steps=${STEPS}`, mode: 'orchestrator' });
+        roots.push({ sessionId, taskId: task.id });
+      },
+    );
+    const submitMs = nowMs() - t0;
+    await Promise.all(roots.map((r) => tracker.done(r.taskId)));
+    wallMs = nowMs() - t0;
+    const memAfter = await usedMemory(redis);
+
+    // Invariants. Statuses of every task (roots and children), read in pipelines.
+    let tasks = 0;
+    let completed = 0;
+    for (let i = 0; i < roots.length; i += 500) {
+      const batch = roots.slice(i, i + 500);
+      const p1 = redis.pipeline();
+      for (const r of batch) {
+        p1.hget(engine.keys.task(r.sessionId, r.taskId), 'status');
+        p1.lrange(engine.keys.children(r.sessionId, r.taskId), 0, -1);
+      }
+      const replies = (await p1.exec())!;
+      const p2 = redis.pipeline();
+      batch.forEach((r, j) => {
+        const status = replies[2 * j]![1] as string | null;
+        tasks++;
+        if (status === 'completed') completed++;
+        for (const child of replies[2 * j + 1]![1] as string[]) p2.hget(engine.keys.task(r.sessionId, child), 'status');
+      });
+      for (const [, status] of (await p2.exec())!) {
+        tasks++;
+        if (status === 'completed') completed++;
+      }
+    }
+    const stats = await fake.stats();
+    const expectedRequests = n * (STEPS + 1 + STEPS);
+    const check = o.scaleCheckConversations === 0 ? roots.length : Math.min(o.scaleCheckConversations, roots.length);
+    const step = roots.length / check;
+    let badConversations = 0;
+    let checkedTasks = 0;
+    for (let k = 0; k < check; k++) {
+      const root = roots[Math.floor(k * step)]!;
+      const tree = await engine.getTree(root.taskId);
+      for (const node of tree ? flatten(tree) : []) {
+        checkedTasks++;
+        const messages = (await engine.getMessages(node.id)) ?? [];
+        const expected = node.parentId ? 4 : 2 + 2 * (STEPS + 1); // child: system, user, assistant, tool; root: system, user, (assistant, tool) per turn
+        if (conversationProblems(messages).length > 0 || messages.length !== expected) badConversations++;
+      }
+    }
+    const memDelta = memAfter - memBefore;
+    const finishedTasks = n * (STEPS + 1);
+    const ok = completed === finishedTasks && tasks === finishedTasks && stats.maxInFlightPerSession === 1 && stats.repeatedRequests === 0 && stats.total === expectedRequests && badConversations === 0;
+    return {
+      name: 'scale',
+      title: '5. Scale',
+      rows: [
+        {
+          bench: '5 scale',
+          metric: `${n} sessions x orchestrator with ${STEPS} subtasks: wall time s (sessions/s; tasks/s)`,
+          baton: `${fmt(wallMs / 1000, 1)} (${fmt((n / wallMs) * 1000, 0)}; ${fmt((finishedTasks / wallMs) * 1000, 0)})`,
+          baseline: '',
+          baselineName: '',
+          target: '',
+          verdict: '',
+          note: `submit phase ${fmt(submitMs / 1000, 1)} s`,
+        },
+        {
+          bench: '5 scale',
+          metric: 'Redis used_memory delta: per session / per finished task',
+          baton: `${fmt(memDelta / n / 1024, 2)} KiB / ${fmt(memDelta / finishedTasks / 1024, 2)} KiB`,
+          baseline: '',
+          baselineName: '',
+          target: '',
+          verdict: '',
+          note: `total ${fmt(memDelta / 1024 ** 2, 1)} MiB`,
+        },
+        {
+          bench: '5 scale',
+          metric: 'invariants: completed tasks; max in flight/session; requests (expected); repeated per key; bad conversations (checked)',
+          baton: `${completed}/${finishedTasks}; ${stats.maxInFlightPerSession}; ${stats.total} (${expectedRequests}); ${stats.repeatedRequests}; ${badConversations} (${checkedTasks} tasks)`,
+          baseline: '',
+          baselineName: '',
+          target: 'all completed; 1; equal; 0; 0',
+          verdict: verdict(ok),
+        },
+      ],
+      notes: [
+        `${n} sessions, each one root orchestrator (prompt \`orchestrate steps=${STEPS}\`) spawning ${STEPS} \`code\` subtasks one after the other: ${STEPS * 2 + 1} model requests and ${STEPS + 1} tasks per session. Submitted through engine.submit, 64 at a time, while one in-process worker (concurrency ${o.concurrency}) ran; fake provider in its own process answering at once.`,
+        `Memory: INFO used_memory after all roots completed minus before the first submit (task hashes, conversations, committed gate responses, event streams, lanes/session hashes, indexes, and BullMQ's retained jobs: the last ${1000} completed kept). Nothing had expired yet (committed responses are kept ${7} days after their task ends).`,
+        `Invariants: every task's status read back; the provider's per-session in-flight maximum and per-Idempotency-Key counts; conversations of ${check === roots.length ? 'every' : `${check} evenly spread`} session(s) checked with conversationProblems and their exact expected length.`,
+      ],
+    };
+  } finally {
+    await app.close();
+    await engine.close();
+    redis.disconnect();
+    await cleanupPrefix(prefix, o.redisUrl);
+  }
+}

@@ -1,0 +1,108 @@
+/**
+ * Benchmark sizes, from flags (`--name=value`) or environment (`BENCH_NAME`),
+ * with a `--quick` preset (a couple of minutes) and the full defaults
+ * (under ~15 minutes on 2 cores). `--only=throughput,resume` runs a subset.
+ */
+
+export const BENCH_NAMES = ['throughput', 'resume', 'handoff', 'enqueue', 'scale', 'duplicates'] as const;
+export type BenchName = (typeof BENCH_NAMES)[number];
+
+export interface BenchOptions {
+  quick: boolean;
+  only: BenchName[];
+  redisUrl: string;
+  /** Worker concurrency for every worker (Baton and baselines). */
+  concurrency: number;
+  /** Throughput: tasks per side. */
+  throughputTasks: number;
+  /** Throughput: raw no-op jobs. */
+  noopJobs: number;
+  /** Resume latency: orchestrator sessions (each with `resumeSteps` subtasks) and how many run at once. */
+  resumeSessions: number;
+  resumeParallel: number;
+  resumeSteps: number;
+  /** Handoff: sessions, roots per session, baseline deferral delay. */
+  handoffSessions: number;
+  handoffRoots: number;
+  handoffDelayMs: number;
+  /** Enqueue: autocannon seconds per side and connections. */
+  enqueueSeconds: number;
+  enqueueConnections: number;
+  /** Scale: sessions (orchestrator with 2 subtasks each), conversations checked (0 = all). */
+  scaleSessions: number;
+  scaleCheckConversations: number;
+  /** Scale: worker processes (0 = in-process worker). */
+  scaleWorkerProcesses: number;
+  /** Duplicates: sessions per side. */
+  duplicateSessions: number;
+  /** Where RESULTS.md goes ('' = do not write). */
+  resultsFile: string;
+}
+
+const FULL = {
+  concurrency: 16,
+  throughputTasks: 6000,
+  noopJobs: 20000,
+  resumeSessions: 400,
+  resumeParallel: 8,
+  resumeSteps: 2,
+  handoffSessions: 8,
+  handoffRoots: 60,
+  handoffDelayMs: 10,
+  enqueueSeconds: 10,
+  enqueueConnections: 32,
+  scaleSessions: 10_000,
+  scaleCheckConversations: 1000,
+  scaleWorkerProcesses: 0,
+  duplicateSessions: 20,
+};
+
+const QUICK: typeof FULL = {
+  ...FULL,
+  throughputTasks: 1500,
+  noopJobs: 5000,
+  resumeSessions: 100,
+  handoffRoots: 20,
+  enqueueSeconds: 4,
+  scaleSessions: 1000,
+  scaleCheckConversations: 200,
+  duplicateSessions: 10,
+};
+
+function camelToUpper(name: string): string {
+  return name.replace(/[A-Z]/g, (c) => `_${c}`).toUpperCase();
+}
+
+export function parseOptions(argv: string[], env: Record<string, string | undefined>): BenchOptions {
+  const flags = new Map<string, string>();
+  for (const arg of argv) {
+    const m = /^--([a-zA-Z-]+)(?:=(.*))?$/.exec(arg);
+    if (!m) throw new Error(`unknown argument ${arg} (flags are --name=value)`);
+    const name = m[1]!.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+    flags.set(name, m[2] ?? 'true');
+  }
+  const quick = flags.get('quick') === 'true' || env.BENCH_QUICK === '1';
+  const base = quick ? QUICK : FULL;
+  const sizes = { ...base } as Record<keyof typeof FULL, number>;
+  for (const key of Object.keys(base) as (keyof typeof FULL)[]) {
+    const raw = flags.get(key) ?? env[`BENCH_${camelToUpper(key)}`];
+    if (raw === undefined) continue;
+    const value = Number(raw);
+    if (!Number.isFinite(value) || value < 0) throw new Error(`--${key}: expected a number, got ${raw}`);
+    sizes[key] = value;
+  }
+  const onlyRaw = flags.get('only') ?? env.BENCH_ONLY;
+  const only = onlyRaw ? onlyRaw.split(',').map((s) => s.trim()) : [...BENCH_NAMES];
+  for (const name of only) {
+    if (!(BENCH_NAMES as readonly string[]).includes(name)) throw new Error(`--only: unknown benchmark ${name} (known: ${BENCH_NAMES.join(', ')})`);
+  }
+  const known = new Set([...Object.keys(FULL), 'quick', 'only', 'results']);
+  for (const name of flags.keys()) if (!known.has(name)) throw new Error(`unknown flag --${name}`);
+  return {
+    quick,
+    only: only as BenchName[],
+    redisUrl: env.REDIS_URL ?? 'redis://127.0.0.1:6379',
+    ...sizes,
+    resultsFile: flags.get('results') ?? env.BENCH_RESULTS ?? 'RESULTS.md',
+  };
+}
