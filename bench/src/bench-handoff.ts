@@ -188,6 +188,11 @@ export async function benchHandoff(o: BenchOptions, fake: RemoteFakeProvider): P
     notes: [
       `${o.handoffSessions} sessions x ${o.handoffRoots} single-turn roots each (mode \`code\`), all submitted up front (Baton: engine.submit, the lane holds them; baseline: queue.add in the same order), worker concurrency ${o.concurrency}. Baton's max requests in flight per session seen by the provider: ${baton.maxInFlight}.`,
       'Baton: "ends" = the root\'s terminal transition script returned; "starts" = the next root\'s turn 1 turn.started transition returned (after its job was fetched, start-task, the first conversation append and the checkpoint). Baseline: "ends" = the job\'s provider call returned (just before its lock release); "starts" = the next job of that session took the lock.',
+      ...(baton.toTurn.p99 < 10
+        ? []
+        : [
+            `Why the target is missed: most of the gap is between the BullMQ add of the next root's job and a worker taking it (root terminal -> next job active p50 ${fmt(baton.toActive.p50, 1)} ms), not Baton's own steps: in a separate probe (bench development, same machine) terminal -> finish-root started took 0.4 ms and -> the next root's job added 0.9 ms (p50), while the job became active about 15 ms after the terminal. An idle plain BullMQ worker picks an added job up in about 1.4 ms p50; the likely cause (from reading bullmq's worker loop, not proven) is that with jobs already in flight BullMQ 6's fetch loop does not keep a blocking fetch pending after a non-blocking fetch came back empty, so a job added in that window waits until some in-flight job finishes and fetches it (moveToFinished with fetchNext). See the report for the proposed fix.`,
+          ]),
       `Baseline wasted fetches: every time a job was fetched while its session was locked it cost a fetch, a moveToDelayed and a later re-fetch; FIFO is lost because a deferred job goes back behind later ones.`,
     ],
   };

@@ -90,6 +90,11 @@ export async function benchResume(o: BenchOptions, fake: RemoteFakeProvider): Pr
       },
     ],
     notes: [
+      ...(turn.p99 < 15
+        ? []
+        : [
+            `Why the target is missed: the parent's job is back in a worker quickly (to job active p99 ${fmt(active.p99, 1)} ms); the rest is the replay before the turn: start-task, MULTI (task + children), LRANGE conversation, HGETALL child, the tool-result append, the checkpoint script, then turn.started: 6 sequential round trips plus zod parsing of the whole conversation, each queued behind the other ${o.concurrency - 1} job slots' work on the same event loop. Folding start-task + task + conversation read into one script and the checkpoint into the turn.started transition would remove 3 of them.`,
+          ]),
       `${o.resumeSessions} orchestrator sessions with ${o.resumeSteps} subtasks each (fake provider's scripted orchestrator), ${o.resumeParallel} sessions in flight at once, worker concurrency ${o.concurrency}, in-process worker; fake provider in its own process answering at once.`,
       'Clock: process.hrtime in the worker process. "Child terminal" is when the child\'s terminal transition script returned; "turn started" is when the parent\'s turn.started transition returned (before the gate and the model request). In between: the child job\'s end (finish-root check, BullMQ moveToFinished, which moves the parent out of waiting-children), the parent job fetched, start-task, task read, conversation replay, the subtask outcome read, the tool-result append, the checkpoint script.',
     ],

@@ -238,6 +238,11 @@ export async function benchThroughput(o: BenchOptions, fake: RemoteFakeProvider)
       `Plain client commands per job: ${topCommands(lastPlain.client, n)}.`,
       `Server-side commands per Baton task (last round; includes commands run inside scripts, and any other client of the shared Redis): ${topCommands(last.server, n)}.`,
       `Submit commands per task: ${topCommands(last.submitClient, n)}.`,
+      ...(ratio >= 0.8
+        ? []
+        : [
+            `Why the target is missed: per single-turn task the Baton worker sends ${fmt(per(last.client, n), 0)} commands (${fmt(per(last.client, n, 'evalsha'), 0)} EVALSHA) where the plain worker sends ${fmt(per(lastPlain.client, n), 0)}, and spends ${fmt(last.nodeCpuMs / lastPlain.nodeCpuMs, 1)}x the worker CPU and ${fmt(last.redisCpuMs / lastPlain.redisCpuMs, 1)}x the Redis CPU per task; on 2 cores shared by Redis, the fake provider and the worker, the worker process's CPU is the ceiling. The hot path of one task is: start-task script, MULTI(HGETALL task + LRANGE children), LRANGE conversation, append(system+user) script, checkpoint (park) script, turn.started transition script, gate-begin script, [HTTP], gate-commit script, turn.completed transition script, append(assistant) script, append(tool "completed") script, completed transition script, HGETALL (is it a root?), finish-root script, BullMQ moveToFinished. Folding them would remove about 7 round trips: turn.started into gate-begin; turn.completed + the assistant append into gate-commit; the final tool append + completed transition + finish-root into one complete script (it already has the task hash, so no HGETALL); start-task returning the task hash, children and conversation (no MULTI, no LRANGE); the checkpoint folded into gate-begin (it reads the session status).`,
+          ]),
     ];
     return { name: 'throughput', title: '1. Throughput', rows, notes };
   } finally {
