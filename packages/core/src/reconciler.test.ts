@@ -41,8 +41,14 @@ describe('reconciler, orphaned lease', () => {
     const engine = h.engine();
     const { task: first } = await engine.submit({ sessionId: 'orphan', prompt: plan({ result: 'first' }) });
     const { task: second } = await engine.submit({ sessionId: 'orphan', prompt: plan({ result: 'second' }) });
-    // Crash window: a worker recorded the root's end, its job is gone, but finish-root never ran.
-    await engine.tasks.transition({ sessionId: 'orphan', taskId: first.id, to: 'failed', fields: { errorCode: 'X', errorMessage: 'worker died' } });
+    // Crash window: the cancel script ran (the root is cancelled; its lease is kept until its
+    // job stops) but the process died before delivering it, and the job is gone.
+    const { keys } = engine.ctx;
+    await engine.ctx.call(
+      'batonCancel',
+      [keys.session('orphan'), keys.lane('orphan'), keys.parked('orphan'), keys.fence('orphan'), keys.events('orphan'), keys.task('orphan', first.id)],
+      [keys.sessionBase('orphan'), first.id, 'cancelled, then the process died', 10_000, 0],
+    );
     await (await engine.queue.getJob(first.id))!.remove();
     expect((await engine.getSession('orphan')).activeTaskIds).toEqual([first.id]);
 

@@ -4,7 +4,7 @@ import type { Task } from '../model/task';
 import type { Session } from '../model/session';
 import { SessionSchema } from '../model/session';
 import type { TaskStore } from '../store/task-store';
-import type { NewTaskFields } from '../store/task-record';
+import { decodeTask, type NewTaskFields } from '../store/task-record';
 import { newTaskId, payloadHash, SubmitInputSchema, type SubmitInput } from './submission';
 
 export interface SubmitResult {
@@ -68,15 +68,22 @@ export class SessionLanes {
       prompt: input.prompt,
       ...(input.metadata === undefined ? {} : { metadata: JSON.stringify(input.metadata) }),
     };
-    // The index is written first: an orphan entry (refused submit) points at nothing and is removed below.
-    await redis.set(keys.taskIndex(taskId), input.sessionId, 'NX');
-    await this.touch(input.sessionId);
+    // Three commands sent together (one round trip on one connection; no pipeline, so a
+    // cluster can route each to its own slot). The index entries are harmless if the
+    // script refuses: an orphan task-index entry is removed below, and the reconciler
+    // forgets idle sessions. Touching the session index no later than the script keeps
+    // a crash after the script inside the reconciler's view.
     const idem = input.idempotencyKey;
-    const [code, id, dispatched, cancelled] = (await this.ctx.call(
-      'batonSubmitRoot',
-      [k.session, k.lane, k.active, k.events, idem ? keys.idempotency(input.sessionId, input.tenant, idem) : k.session, keys.task(input.sessionId, taskId)],
-      [k.base, taskId, JSON.stringify(fields), payloadHash(input), idem ? '1' : '0', options.idempotencyTtlMs, input.onBusy, options.eventsMaxLen, k.parked, k.fence, input.tenant, options.sessionConcurrency, options.gateTtlMs],
-    )) as [number, string, string[], string[]];
+    const [, , reply] = await Promise.all([
+      redis.set(keys.taskIndex(taskId), input.sessionId, 'NX'),
+      redis.zadd(keys.sessionIndex(), Date.now(), input.sessionId),
+      this.ctx.call(
+        'batonSubmitRoot',
+        [k.session, k.lane, k.active, k.events, idem ? keys.idempotency(input.sessionId, input.tenant, idem) : k.session, keys.task(input.sessionId, taskId)],
+        [k.base, taskId, JSON.stringify(fields), payloadHash(input), idem ? '1' : '0', options.idempotencyTtlMs, input.onBusy, options.eventsMaxLen, k.parked, k.fence, input.tenant, options.sessionConcurrency, options.gateTtlMs],
+      ),
+    ]);
+    const [code, id, dispatched, cancelled, createdAt] = reply as [number, string, string[], string[], number?];
 
     if (code !== ScriptCode.ok) {
       if (!input.taskId || id !== taskId) await redis.del(keys.taskIndex(taskId));
@@ -91,8 +98,9 @@ export class SessionLanes {
       throw codeToError(code, { what: 'submit', detail: id });
     }
     await this.ctx.addRootJobs(input.sessionId, dispatched);
-    const task = await this.tasks.get(input.sessionId, taskId);
-    return { task: task!, replayed: false, cancelled: pairs(cancelled) };
+    // The task as created (no read-back): a worker may already be running it.
+    const task = decodeTask({ ...fields, status: 'queued', createdAt: String(createdAt), turns: '0' }, []);
+    return { task, replayed: false, cancelled: pairs(cancelled) };
   }
 
   /** Releases a root's lease (if held) and dispatches the next roots. Idempotent. */

@@ -12,8 +12,11 @@
   ARGV[2] states from which 'running' may be entered (CSV)
   ARGV[3] events max length
 
-  Output: { code, token, previousStatus }
+  Output: { code, token, previousStatus, taskHashFlat, childIds, conversation }
     0 ok, -1 not found, -7 terminal (token 0), -3 illegal transition
+    The task, its children and its conversation come back with the claim so
+    the runner starts without more round trips (<task>:children, <task>:conv
+    are the keys.ts suffixes of KEYS[1]).
 ]]
 --- @include "includes/common"
 
@@ -32,4 +35,5 @@ if (redis.call('HGET', KEYS[1], 'startedAt') or '') == '' then
 else
   emit(KEYS[3], ARGV[3], 'task.resumed', ARGV[1], cjson.encode({ from = s, token = token }), now)
 end
-return { 0, tostring(token), s }
+return { 0, tostring(token), s, redis.call('HGETALL', KEYS[1]),
+  redis.call('LRANGE', KEYS[1] .. ':children', 0, -1), redis.call('LRANGE', KEYS[1] .. ':conv', 0, -1) }

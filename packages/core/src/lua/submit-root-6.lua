@@ -23,7 +23,7 @@
   ARGV[12] session concurrency (roots holding the lease at once; stored on the session)
   ARGV[13] gate TTL ms for tasks cancelled by an interrupt
 
-  Output: { code, taskId, dispatchedIds, cancelledPairs }
+  Output: { code, taskId, dispatchedIds, cancelledPairs, createdAtMs }
     code 0 created, 1 idempotent replay, -5 idempotency conflict (taskId = existing),
     -6 session busy (taskId = active or first queued root),
     -1 the session belongs to another tenant, -8 the task id is taken
@@ -75,4 +75,4 @@ if ARGV[5] == '1' then
 end
 
 local dispatched = dispatch(KEYS[1], KEYS[2], KEYS[3], base, now)
-return { 0, taskId, dispatched, cancelled }
+return { 0, taskId, dispatched, cancelled, now }

@@ -39,6 +39,8 @@ export class TaskContext {
     readonly logger: Logger,
     /** True once the worker is closing: the task yields its job at the next turn boundary. */
     private readonly closing: () => boolean = () => false,
+    /** The conversation as read with the claim, if it was. */
+    private conversation?: Message[],
   ) {}
 
   get sessionId(): string {
@@ -48,13 +50,27 @@ export class TaskContext {
     return this.task.id;
   }
 
-  messages(): Promise<Message[]> {
-    return this.engine.conversations.read(this.sessionId, this.taskId);
+  /**
+   * The task's conversation. This runner is its only writer (fenced), so it
+   * keeps a copy: loaded with the claim, extended by its own appends, dropped
+   * on any refusal.
+   */
+  async messages(): Promise<Message[]> {
+    this.conversation ??= await this.engine.conversations.read(this.sessionId, this.taskId);
+    return [...this.conversation];
   }
 
   /** CAS append, fenced. */
-  append(expectedLength: number, messages: Message[]): Promise<number> {
-    return this.engine.conversations.append(this.sessionId, this.taskId, this.token, expectedLength, messages);
+  async append(expectedLength: number, messages: Message[]): Promise<number> {
+    try {
+      const length = await this.engine.conversations.append(this.sessionId, this.taskId, this.token, expectedLength, messages);
+      if (this.conversation?.length === expectedLength) this.conversation.push(...messages);
+      else this.conversation = undefined;
+      return length;
+    } catch (err) {
+      this.conversation = undefined;
+      throw err;
+    }
   }
 
   /**

@@ -5,10 +5,19 @@ import { openRedis, type JobData } from '../engine-context';
 import type { Engine } from '../engine';
 import { isBatonError, ScriptCode } from '../errors';
 import { TASK_QUEUE } from '../keys';
-import { isTerminal, taskMachine, type TaskError } from '../model/task';
+import type { Message } from '../model/message';
+import { isTerminal, taskMachine, type Task, type TaskError } from '../model/task';
+import { decodeMessages } from '../store/conversation-store';
+import { decodeTask } from '../store/task-record';
 import { CancelListener } from './cancel-listener';
 import { ParkForChildSignal, PauseSignal, TaskFailure, YieldSignal } from './signals';
 import { TaskContext } from './task-context';
+
+function pairsToHash(flat: string[]): Record<string, string> {
+  const hash: Record<string, string> = {};
+  for (let i = 0; i + 1 < flat.length; i += 2) hash[flat[i]!] = flat[i + 1]!;
+  return hash;
+}
 
 export type TaskOutcome = { status: 'completed'; result: string } | { status: 'failed'; error: TaskError };
 
@@ -93,11 +102,11 @@ export class TaskWorker extends EventEmitter<TaskWorkerEvents> {
     const { taskId, sessionId } = JobDataSchema.parse(job.data);
     const { ctx } = this.engine;
     const log = ctx.logger.child({ taskId, sessionId, jobId: job.id });
-    const [code, token, previous] = (await ctx.call(
+    const [code, token, previous, taskFlat, childIds, conversation] = (await ctx.call(
       'batonStartTask',
       [ctx.keys.task(sessionId, taskId), ctx.keys.fence(sessionId), ctx.keys.events(sessionId), ctx.keys.parked(sessionId)],
       [taskId, taskMachine.sourcesOf('running').join(','), ctx.options.eventsMaxLen],
-    )) as [number, string, string];
+    )) as [number, string, string, string[]?, string[]?, string[]?];
     if (code === ScriptCode.notFound) {
       log.error('job for an unknown task; dropping it');
       return { skipped: 'unknown task' };
@@ -110,13 +119,20 @@ export class TaskWorker extends EventEmitter<TaskWorkerEvents> {
 
     const controller = this.cancels.track(taskId);
     try {
+      // The first pass uses what the claim returned; a pass after an early child end reads again.
+      let claimed: { task: Task; messages: Message[] } | undefined = {
+        task: decodeTask(pairsToHash(taskFlat ?? []), childIds ?? []),
+        messages: decodeMessages(conversation ?? []),
+      };
       for (;;) {
-        const task = await this.engine.tasks.get(sessionId, taskId);
+        const task = claimed ? claimed.task : await this.engine.tasks.get(sessionId, taskId);
         if (!task) return { skipped: 'vanished' };
-        const context = new TaskContext(this.engine, job, task, token, controller.signal, log.child({ token }), () => this.closing);
+        const context = new TaskContext(this.engine, job, task, token, controller.signal, log.child({ token }), () => this.closing, claimed?.messages);
+        claimed = undefined;
         try {
           const outcome = await this.handler(context);
-          await this.finish(sessionId, taskId, token, outcome);
+          // Applied: the lease (for a root) moved on in the same script; nothing left to do.
+          if (await this.finish(sessionId, taskId, token, outcome)) return { done: true };
           break;
         } catch (err) {
           if (err instanceof ParkForChildSignal) {
@@ -145,7 +161,7 @@ export class TaskWorker extends EventEmitter<TaskWorkerEvents> {
           }
           if (isBatonError(err) && err.code !== 'CONVERSATION_CONFLICT') throw err;
           const failure = err instanceof TaskFailure ? { code: err.code, message: err.message } : { code: 'TASK_ERROR', message: err instanceof Error ? err.message : String(err) };
-          await this.finish(sessionId, taskId, token, { status: 'failed', error: failure });
+          if (await this.finish(sessionId, taskId, token, { status: 'failed', error: failure })) return { done: true };
           break;
         }
       }
@@ -163,8 +179,9 @@ export class TaskWorker extends EventEmitter<TaskWorkerEvents> {
     return { done: true };
   }
 
-  private async finish(sessionId: string, taskId: string, token: string, outcome: TaskOutcome): Promise<void> {
-    await this.engine.tasks
+  /** Records the terminal outcome; false when fenced out (cancelled or re-taken meanwhile). */
+  private async finish(sessionId: string, taskId: string, token: string, outcome: TaskOutcome): Promise<boolean> {
+    return this.engine.tasks
       .transition(
         outcome.status === 'completed'
           ? { sessionId, taskId, token, to: 'completed', fields: { result: outcome.result }, event: { type: 'task.completed', data: { result: outcome.result } } }
@@ -177,10 +194,14 @@ export class TaskWorker extends EventEmitter<TaskWorkerEvents> {
               event: { type: 'task.failed', data: { error: outcome.error } },
             },
       )
-      .catch((err: unknown) => {
-        // Fenced out (cancelled or re-taken) between the handler's end and here: the other side wins.
-        if (!isBatonError(err, 'STALE_RUNNER')) throw err;
-      });
+      .then(
+        () => true,
+        (err: unknown) => {
+          // Fenced out (cancelled or re-taken) between the handler's end and here: the other side wins.
+          if (!isBatonError(err, 'STALE_RUNNER')) throw err;
+          return false;
+        },
+      );
   }
 
   /** When a root task is terminal its tree is over: release the lease, dispatch the next root. */

@@ -2,6 +2,10 @@ import type { EngineContext } from '../engine-context';
 import { codeToError, ScriptCode } from '../errors';
 import { MessageSchema, type Message } from '../model/message';
 
+export function decodeMessages(raw: string[]): Message[] {
+  return raw.map((m) => MessageSchema.parse(JSON.parse(m)));
+}
+
 /**
  * A task's conversation: a Redis list of JSON messages. Appends are
  * compare-and-set on the expected length and fenced by the runner token, so
@@ -11,8 +15,7 @@ export class ConversationStore {
   constructor(private readonly ctx: EngineContext) {}
 
   async read(sessionId: string, taskId: string): Promise<Message[]> {
-    const raw = await this.ctx.redis.lrange(this.ctx.keys.conversation(sessionId, taskId), 0, -1);
-    return raw.map((m) => MessageSchema.parse(JSON.parse(m)));
+    return decodeMessages(await this.ctx.redis.lrange(this.ctx.keys.conversation(sessionId, taskId), 0, -1));
   }
 
   /** Returns the new length; throws CONVERSATION_CONFLICT or STALE_RUNNER when refused. */

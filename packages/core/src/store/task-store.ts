@@ -51,13 +51,21 @@ export class TaskStore {
 
   /**
    * Applies a transition inside Redis, guarded by the task state machine and
-   * the runner fence. Refusals are logged and thrown, never applied.
+   * the runner fence. Refusals are logged and thrown, never applied. A root
+   * reaching a terminal state releases its session lease in the same script.
    */
   async transition(req: TransitionRequest): Promise<TaskStatus> {
     const { keys, options } = this.ctx;
-    const [code, previous] = (await this.ctx.call(
+    const [code, previous, dispatched] = (await this.ctx.call(
       'batonTransition',
-      [keys.task(req.sessionId, req.taskId), keys.events(req.sessionId), keys.gate(req.sessionId, req.taskId)],
+      [
+        keys.task(req.sessionId, req.taskId),
+        keys.events(req.sessionId),
+        keys.gate(req.sessionId, req.taskId),
+        keys.session(req.sessionId),
+        keys.lane(req.sessionId),
+        keys.active(req.sessionId),
+      ],
       [
         req.token ?? '',
         req.to,
@@ -68,13 +76,16 @@ export class TaskStore {
         options.eventsMaxLen,
         isTerminal(req.to) ? options.gateTtlMs : 0,
         req.taskId,
+        keys.sessionBase(req.sessionId),
       ],
-    )) as [number, string];
+    )) as [number, string, string[]];
     if (code !== ScriptCode.ok) {
       const err = codeToError(code, { taskId: req.taskId, what: `transition to ${req.to}`, detail: `from ${previous}` });
       this.ctx.logger.warn({ taskId: req.taskId, sessionId: req.sessionId, to: req.to, from: previous, code: err.code }, err.message);
       throw err;
     }
+    // A root that ended handed its session to the next roots: make them jobs.
+    await this.ctx.addRootJobs(req.sessionId, dispatched);
     return previous as TaskStatus;
   }
 }

@@ -1,9 +1,14 @@
 --[[
-  Guarded status change of one task, fenced by the runner token.
+  Guarded status change of one task, fenced by the runner token. When a root
+  task becomes terminal its tree is over: the same step releases its session
+  lease and dispatches the next roots (no crash window between the two).
 
   KEYS[1] task hash
   KEYS[2] events stream
   KEYS[3] gate hash of the task (expires after a terminal transition)
+  KEYS[4] session hash
+  KEYS[5] lane list
+  KEYS[6] active list
 
   ARGV[1] runner token ('' for a system transition: cancel, reconciler, failed job)
   ARGV[2] target status
@@ -14,15 +19,18 @@
   ARGV[7] events max length
   ARGV[8] gate TTL ms after a terminal status (0 keeps it)
   ARGV[9] task id
+  ARGV[10] session key base
 
-  Output: { code, previousStatus }  0 ok, -1 not found, -2 stale token, -3 illegal transition
+  Output: { code, previousStatus, dispatchedIds }
+    0 ok, -1 not found, -2 stale token, -3 illegal transition
 ]]
 --- @include "includes/common"
+--- @include "includes/dispatch"
 
 local s = redis.call('HGET', KEYS[1], 'status')
-if not s then return { -1, '' } end
-if ARGV[1] ~= '' and redis.call('HGET', KEYS[1], 'runner') ~= ARGV[1] then return { -2, s } end
-if not allowedFrom(ARGV[3], s) then return { -3, s } end
+if not s then return { -1, '', {} } end
+if ARGV[1] ~= '' and redis.call('HGET', KEYS[1], 'runner') ~= ARGV[1] then return { -2, s, {} } end
+if not allowedFrom(ARGV[3], s) then return { -3, s, {} } end
 
 local now = nowMs()
 redis.call('HSET', KEYS[1], 'status', ARGV[2])
@@ -32,4 +40,9 @@ if isTerminal(ARGV[2]) then
   if tonumber(ARGV[8]) > 0 then redis.call('PEXPIRE', KEYS[3], ARGV[8]) end
 end
 if ARGV[5] ~= '' then emit(KEYS[2], ARGV[7], ARGV[5], ARGV[9], ARGV[6], now) end
-return { 0, s }
+local dispatched = {}
+if isTerminal(ARGV[2]) and (redis.call('HGET', KEYS[1], 'parentId') or '') == '' then
+  redis.call('LREM', KEYS[6], 0, ARGV[9])
+  dispatched = dispatch(KEYS[4], KEYS[5], KEYS[6], ARGV[10], now)
+end
+return { 0, s, dispatched }
