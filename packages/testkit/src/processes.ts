@@ -179,7 +179,7 @@ export interface ApiProcess extends BatonProcess {
   port: number;
 }
 
-/** Starts the API on 127.0.0.1 (PORT 0: a free port, read back from its "Server listening" log line). */
+/** Starts the API on 127.0.0.1 (PORT 0: a free port, read back from its "Server listening" log line, so LOG_LEVEL must be info or lower). */
 export async function startApi(prefix: string, env: Record<string, string> = {}, options: Omit<StartOptions, 'env' | 'ready'> = {}): Promise<ApiProcess> {
   const api = await startProcess('api', API_MAIN, {
     ...options,
