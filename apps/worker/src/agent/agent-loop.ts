@@ -101,7 +101,7 @@ class AgentRun {
       if (turn > options.maxTurns) {
         throw new TaskFailure('MAX_TURNS', `task reached MAX_TURNS (${options.maxTurns}) without attempt_completion`);
       }
-      await ctx.checkpoint();
+      await ctx.checkpoint(turn);
       const response = await this.callModel(turn, mode);
       const message = withUniqueCallIds(response.message, this.messages, turn);
       await this.append([message]);

@@ -43,6 +43,9 @@ export class TaskContext {
     private conversation?: Message[],
   ) {}
 
+  /** The turn whose `turn.started` the last checkpoint recorded. */
+  private startedTurn: number | undefined;
+
   get sessionId(): string {
     return this.task.sessionId;
   }
@@ -76,19 +79,21 @@ export class TaskContext {
   /**
    * A turn boundary: throws if cancelled, parks (PauseSignal) if the session
    * is paused, hands the job back (YieldSignal) if the worker is closing.
-   * Call before each model request.
+   * Call before each model request, with the turn about to start: the same
+   * script records `turn.started` (so `gate(turn)` need not).
    */
-  async checkpoint(): Promise<void> {
+  async checkpoint(turn?: number): Promise<void> {
     this.signal.throwIfAborted();
     if (this.closing()) throw new YieldSignal(this.taskId);
     const { keys, options } = this.engine.ctx;
     const code = (await this.engine.ctx.call(
-      'batonParkTask',
+      'batonTurnBoundary',
       [keys.session(this.sessionId), keys.task(this.sessionId, this.taskId), keys.parked(this.sessionId), keys.events(this.sessionId)],
-      [this.token, this.taskId, options.eventsMaxLen],
+      [this.token, this.taskId, options.eventsMaxLen, turn ?? ''],
     )) as number;
     if (code === 1) throw new PauseSignal(this.taskId);
-    if (code !== 0) throw codeToError(code, { taskId: this.taskId, what: 'park at turn boundary' });
+    if (code !== 0) throw codeToError(code, { taskId: this.taskId, what: 'turn boundary' });
+    if (turn !== undefined) this.startedTurn = turn;
   }
 
   /**
@@ -103,13 +108,15 @@ export class TaskContext {
   ): Promise<GateResult<T>> {
     const key = { sessionId: this.sessionId, taskId: this.taskId, turn };
     const idempotencyKey = `${this.taskId}:${turn}`;
-    await this.engine.tasks.transition({
-      sessionId: this.sessionId,
-      taskId: this.taskId,
-      token: this.token,
-      to: 'running',
-      event: { type: 'turn.started', data: { turn } },
-    });
+    if (this.startedTurn !== turn) {
+      await this.engine.tasks.transition({
+        sessionId: this.sessionId,
+        taskId: this.taskId,
+        token: this.token,
+        to: 'running',
+        event: { type: 'turn.started', data: { turn } },
+      });
+    }
     const result = await this.engine.gate.run(key, { ...hooks, runnerToken: this.token, signal: this.signal }, (signal) =>
       call(signal, idempotencyKey),
     );

@@ -52,7 +52,7 @@ export function planHandler(hooks: PlanHooks = {}): TaskHandler {
       const callId = `call_${turn}`;
       const assistantAt = 1 + 2 * i;
       if (messages.length === assistantAt) {
-        await ctx.checkpoint();
+        await ctx.checkpoint(turn);
         const { response } = await ctx.gate(turn, async (signal) => {
           const content = await hooks.onCall?.(ctx, turn, signal);
           const msg: Message = {
