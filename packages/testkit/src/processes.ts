@@ -181,13 +181,15 @@ export interface ApiProcess extends BatonProcess {
 
 /** Starts the API on 127.0.0.1 (PORT 0: a free port, read back from its "Server listening" log line, so LOG_LEVEL must be info or lower). */
 export async function startApi(prefix: string, env: Record<string, string> = {}, options: Omit<StartOptions, 'env' | 'ready'> = {}): Promise<ApiProcess> {
-  const api = await startProcess('api', API_MAIN, {
-    ...options,
-    env: { BATON_PREFIX: prefix, HOST: '127.0.0.1', PORT: '0', ...env },
-    ready: /Server listening at (http:\/\/127\.0\.0\.1:\d+)/,
-  });
-  const { match } = await api.waitFor(/Server listening at (http:\/\/127\.0\.0\.1:\d+)/);
-  const url = match![1]!;
+  const api = await startProcess('api', API_MAIN, { ...options, env: { BATON_PREFIX: prefix, HOST: '127.0.0.1', PORT: '0', ...env } });
+  let url: string;
+  try {
+    const { match } = await api.waitFor(/Server listening at (http:\/\/127\.0\.0\.1:\d+)/, options.readyTimeoutMs ?? 20_000);
+    url = match![1]!;
+  } catch (err) {
+    await api.kill('SIGKILL');
+    throw err;
+  }
   return Object.assign(api, { url, port: Number(new URL(url).port) });
 }
 
