@@ -4,7 +4,7 @@
  * Shared by every package's tests (import from @baton/testkit).
  */
 import { randomBytes } from 'node:crypto';
-import { Redis } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
 
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 
@@ -14,19 +14,54 @@ export function testPrefix(name = 't'): string {
 
 /** Deletes every key of a prefix: Baton's (`prefix:*`) and BullMQ's (`{prefix}:*`). */
 export async function cleanupPrefix(prefix: string, url = REDIS_URL): Promise<number> {
+  if (url.startsWith('redis+cluster://')) return cleanupClusterPrefix(prefix, url);
   const redis = new Redis(url);
-  let removed = 0;
   try {
-    for (const pattern of [`${prefix}:*`, `{${prefix}}:*`]) {
-      let cursor = '0';
-      do {
-        const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
-        cursor = next;
-        if (keys.length) removed += await redis.unlink(...keys);
-      } while (cursor !== '0');
-    }
+    return await unlinkMatching(redis, prefix, (keys) => redis.unlink(...keys));
   } finally {
     redis.disconnect();
+  }
+}
+
+/**
+ * The same on a Redis Cluster (`redis+cluster://host:port,...`, the form
+ * @baton/core's `connectionFromUrl` accepts): every master is scanned, and keys
+ * are removed one by one (one UNLINK may not span hash slots).
+ */
+async function cleanupClusterPrefix(prefix: string, url: string): Promise<number> {
+  const seeds = url
+    .slice('redis+cluster://'.length)
+    .split(',')
+    .filter(Boolean)
+    .map((hp) => ({ host: hp.split(':')[0] || '127.0.0.1', port: Number(hp.split(':')[1] || 6379) }));
+  const cluster = new Cluster(seeds);
+  try {
+    await new Promise<void>((resolve, reject) => {
+      cluster.once('ready', () => resolve());
+      cluster.once('error', reject);
+    });
+    let removed = 0;
+    for (const node of cluster.nodes('master')) {
+      removed += await unlinkMatching(node, prefix, async (keys) => {
+        const results = await Promise.all(keys.map((k) => node.unlink(k)));
+        return results.reduce((a, b) => a + b, 0);
+      });
+    }
+    return removed;
+  } finally {
+    cluster.disconnect();
+  }
+}
+
+async function unlinkMatching(redis: Redis, prefix: string, unlink: (keys: string[]) => Promise<number>): Promise<number> {
+  let removed = 0;
+  for (const pattern of [`${prefix}:*`, `{${prefix}}:*`]) {
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+      cursor = next;
+      if (keys.length) removed += await unlink(keys);
+    } while (cursor !== '0');
   }
   return removed;
 }
