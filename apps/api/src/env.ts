@@ -49,7 +49,11 @@ const ApiKeysSchema = z.preprocess(
 );
 
 export const EnvSchema = z.object({
-  REDIS_URL: z.preprocess(emptyAsUndefined, z.url({ protocol: /^rediss?$/ }).default('redis://127.0.0.1:6379')),
+  /** `redis[s]://...`, or `redis+cluster://host:port,host:port` (Redis Cluster seed nodes, see @baton/core connectionFromUrl). */
+  REDIS_URL: z.preprocess(
+    emptyAsUndefined,
+    z.union([z.url({ protocol: /^rediss?$/ }), z.string().regex(/^redis\+cluster:\/\/[A-Za-z0-9.-]+:\d+(,[A-Za-z0-9.-]+:\d+)*$/)]).default('redis://127.0.0.1:6379'),
+  ),
   BATON_PREFIX: z.preprocess(emptyAsUndefined, z.string().regex(/^[A-Za-z0-9._-]+$/).default('baton')),
   HOST: z.preprocess(emptyAsUndefined, z.string().min(1).default('0.0.0.0')),
   PORT: int(0, 65535, 3000),

@@ -9,7 +9,8 @@ import { z } from 'zod';
 const int = (min: number) => z.coerce.number().int().min(min);
 
 export const EnvSchema = z.object({
-  REDIS_URL: z.url({ protocol: /^rediss?$/ }).default('redis://127.0.0.1:6379'),
+  /** `redis[s]://...`, or `redis+cluster://host:port,host:port` (Redis Cluster seed nodes, see @baton/core connectionFromUrl). */
+  REDIS_URL: z.union([z.url({ protocol: /^rediss?$/ }), z.string().regex(/^redis\+cluster:\/\/[A-Za-z0-9.-]+:\d+(,[A-Za-z0-9.-]+:\d+)*$/)]).default('redis://127.0.0.1:6379'),
   BATON_PREFIX: z.string().regex(/^[A-Za-z0-9._-]+$/, 'letters, digits, . _ - only').default('baton'),
   WORKER_CONCURRENCY: int(1).default(16),
   /** OpenAI-compatible base URL (`.../v1`); unset: the built-in demo model. */
