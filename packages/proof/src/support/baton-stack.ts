@@ -56,18 +56,23 @@ export class BatonStack {
     const redisUrl = options.redisUrl ?? REDIS_URL;
     const fake = await startFakeProvider({ apiKey: 'sk-proof', ...options.fake });
     let api: ApiProcess | undefined;
+    let stack: BatonStack | undefined;
     try {
       api = await startApi(
         prefix,
         { REDIS_URL: redisUrl, API_KEYS: `proof:${API_KEY}`, RATE_LIMIT_MAX: '1000000', ...options.apiEnv },
         { keepLogs: options.keepLogs ?? true },
       );
-      const stack = new BatonStack(prefix, redisUrl, fake, api, options);
-      await Promise.all(Array.from({ length: options.workers ?? 2 }, () => stack.addWorker()));
+      stack = new BatonStack(prefix, redisUrl, fake, api, options);
+      await Promise.all(Array.from({ length: options.workers ?? 2 }, () => stack!.addWorker()));
       return stack;
     } catch (err) {
-      await api?.kill('SIGKILL');
-      await fake.close();
+      // Leave nothing running: the API, the workers that did start, the fake.
+      if (stack) await stack.close();
+      else {
+        await api?.kill('SIGKILL');
+        await fake.close();
+      }
       throw err;
     }
   }
