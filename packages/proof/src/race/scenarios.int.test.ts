@@ -1,7 +1,7 @@
 import type { FakeRequest } from '@baton/testkit';
 import { BatonStack } from '../support/baton-stack';
 import { Holds } from '../support/holds';
-import { flatten, runLimited } from '../support/invariants';
+import { checkInvariants, flatten, runLimited } from '../support/invariants';
 import { QueueProbe } from '../support/queue-probe';
 import { taskEvent, waitForEvent, waitForStatus } from '../support/waits';
 import { expectInvariants } from './expect-invariants';
@@ -68,6 +68,40 @@ describe('race scenarios through Baton (api + worker processes)', () => {
     expect(done!.status).toBe('completed');
     expect(stack.fake.stats.requestsByKey[childKey]).toBe(2);
     await expectInvariants(stack, [root.id], { allowedRepeats: { [childKey]: 2 } });
+  });
+
+  it('a stalled worker (SIGSTOP past its job lock): the re-taking runner wins, the frozen one can commit nothing', async () => {
+    // BRIEF section 4: "stalls re-run jobs concurrently". The worker running the child's turn is frozen
+    // (SIGSTOP) with the request in flight; its job lock lapses, the other worker re-takes the job with a
+    // new runner token and, the old lease's holder being fenced out, is granted the turn again. Then
+    // the frozen worker resumes (SIGCONT) and gets its answer: every write it attempts is refused.
+    // KNOWN LIMITATION (pinned here, see the proof report): the provider sees the frozen worker's
+    // request still open while the new one runs, so this session has 2 in flight and the key is sent
+    // twice; a process that is frozen (not dead) cannot abort its socket. What holds: one committed
+    // response, a well-formed conversation, the tree completes once.
+    stack = await BatonStack.start('stall');
+    const { client } = stack;
+    const holds = new Holds(stack.fake);
+    const { task: root } = await client.submit('s-stall', { prompt: 'build it in 1 step' });
+    const childKey = `${root.id}.1.0:1`;
+    const childTurn = holds.key(childKey);
+    const held = await childTurn.arrived;
+    const frozen = BatonStack.pidOfUserAgent(held.headers['user-agent'])!;
+    process.kill(frozen, 'SIGSTOP');
+    try {
+      const retaken = await stack.fake.nextRequest((r) => r.key === childKey && r.attempt === 1);
+      expect(BatonStack.pidOfUserAgent(retaken.headers['user-agent'])).not.toBe(frozen);
+    } finally {
+      process.kill(frozen, 'SIGCONT');
+    }
+    childTurn.release();
+
+    const [done] = await waitForStatus(client, [root.id]);
+    expect(done!.status).toBe('completed');
+    expect(stack.fake.stats.maxInFlightBySession['s-stall']).toBe(2); // the known limitation above
+    const report = await checkInvariants(client, stack.fake, [root.id], { allowedRepeats: { [childKey]: 2 } });
+    expect({ repeatedKeys: report.repeatedKeys, problems: report.conversationProblems, mismatches: report.turnMismatches }).toEqual({ repeatedKeys: {}, problems: {}, mismatches: [] });
+    expect(flatten(await client.getTree(root.id)).map((t) => t.status)).toEqual(['completed', 'completed']);
   });
 
   it('20 messages burst into one session: each counted once, run one tree at a time in lane order', async () => {
