@@ -164,7 +164,13 @@ export class RequestGate {
     const every = Math.max(50, Math.floor(this.ctx.options.gateLeaseMs / 3));
     const renewer = setInterval(() => {
       this.renew(k, token).then(
-        (ok) => ok || controller.abort(new LeaseLostError(turnKeyString(k))),
+        (ok) => {
+          if (ok) return;
+          // Lost (fenced out, or expired and re-granted): abort the request first, then
+          // give the lease back at once so a waiting runner calls only after ours is gone.
+          controller.abort(new LeaseLostError(turnKeyString(k)));
+          void this.abandon(k, token).catch(() => undefined);
+        },
         () => undefined, // a failed renew is retried next tick; the lease outlives two misses
       );
     }, every);

@@ -2,8 +2,11 @@
   Request gate, step 1, for one turn key <taskId>:<turn>.
   Returns the committed response if there is one; else grants a lease with a
   fresh fencing token; else reports the live lease of another caller.
-  A lease is stale when it expired, or when it was taken by a runner that has
-  since been fenced out (its job was re-taken after a stall).
+  A live lease is never taken over, even when its holder's runner has been
+  fenced out (job re-taken after a stall): the fenced-out holder's next renew
+  fails, it aborts its call and abandons the lease, which wakes this caller.
+  So the provider never sees the old and the new request at once while the
+  old process is alive; a dead or frozen holder's lease simply expires.
 
   KEYS[1] gate hash of the task (fields <turn>:state|token|until|runner|response|grants)
   KEYS[2] task hash (runner fence; may not exist for a bare gate)
@@ -30,9 +33,7 @@ if ARGV[2] ~= '' and taskRunner ~= ARGV[2] then return { -2 } end
 local now = nowMs()
 if state == 'inflight' then
   local untilMs = tonumber(redis.call('HGET', KEYS[1], t .. ':until'))
-  local holder = redis.call('HGET', KEYS[1], t .. ':runner') or ''
-  local fencedOut = holder ~= '' and holder ~= taskRunner
-  if untilMs > now and not fencedOut then
+  if untilMs > now then
     return { 3, tostring(untilMs), redis.call('HGET', KEYS[1], t .. ':token') }
   end
 end

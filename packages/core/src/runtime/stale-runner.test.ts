@@ -6,7 +6,8 @@ import { Harness } from '../testing/harness';
 import { plan, planHandler } from '../testing/plan-handler';
 
 describe('stale runner', () => {
-  const h = new Harness('stale');
+  // A short gate lease: the fenced-out holder's renew (every third of it) fails quickly.
+  const h = new Harness('stale', { gateLeaseMs: 900 });
   afterAll(() => h.close());
 
   it('a worker force-closed mid-turn loses the job to another worker and can neither commit nor append', async () => {
@@ -14,16 +15,19 @@ describe('stale runner', () => {
     const firstInCall = deferred<TaskContext>();
     const releaseFirst = deferred();
     let calls = 0;
+    let firstSignal: AbortSignal | undefined;
+    let firstAbortedBeforeSecondCall: boolean | undefined;
     const handler = planHandler({
       onCall: async (ctx, turn, signal) => {
         calls++;
         if (calls === 1) {
+          firstSignal = signal;
           firstInCall.resolve(ctx);
           // The stale runner keeps "calling" even after its lease is gone.
           await releaseFirst.promise;
-          void signal;
           return 'from-stale-runner';
         }
+        firstAbortedBeforeSecondCall ??= firstSignal?.aborted;
         return `from-runner-${ctx.token}-turn-${turn}`;
       },
     });
@@ -36,9 +40,12 @@ describe('stale runner', () => {
     // The worker dies as far as BullMQ is concerned: no lock renewals from now on.
     await w1.close(true);
     await h.worker(handler, fast);
-    // The second worker re-takes the stalled job under a new runner token and finishes the task.
+    // The second worker re-takes the stalled job under a new runner token. It waits for the live
+    // lease: the stale holder's renew fails, it aborts its call and abandons; then the new runner calls.
     const done = await h.settled(engine, task.id);
     expect(done.status).toBe('completed');
+    // The stale request was aborted before the new runner called: never two at once.
+    expect(firstAbortedBeforeSecondCall).toBe(true);
 
     // Now the stale runner's call returns: its commit is refused by the fence.
     releaseFirst.resolve();
