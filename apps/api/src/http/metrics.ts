@@ -1,3 +1,4 @@
+import { Cluster } from 'ioredis';
 import { TASK_STATUSES, type Engine } from '@baton/core';
 import { collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 
@@ -122,16 +123,16 @@ export class ApiMetrics {
     let laneTotal = 0;
     let laneMax = 0;
     let leases = 0;
-    const pipeline = redis.pipeline();
-    for (const id of ids) pipeline.hget(keys.session(id), 'status').llen(keys.lane(id)).llen(keys.active(id));
-    const replies = ids.length ? ((await pipeline.exec()) ?? []) : [];
-    for (let i = 0; i < ids.length; i++) {
-      const status = (replies[3 * i]?.[1] as string | null) ?? 'idle';
-      const laneLength = Number(replies[3 * i + 1]?.[1] ?? 0);
-      byStatus.set(status, (byStatus.get(status) ?? 0) + 1);
+    // Sent together without a pipeline: one flush on a single server, and each command routed to
+    // its own slot on a cluster (a pipeline must stay within one slot there).
+    const replies = await Promise.all(
+      ids.map((id) => Promise.all([redis.hget(keys.session(id), 'status'), redis.llen(keys.lane(id)), redis.llen(keys.active(id))])),
+    );
+    for (const [status, laneLength, active] of replies) {
+      byStatus.set(status ?? 'idle', (byStatus.get(status ?? 'idle') ?? 0) + 1);
       laneTotal += laneLength;
       laneMax = Math.max(laneMax, laneLength);
-      leases += Number(replies[3 * i + 2]?.[1] ?? 0);
+      leases += active;
     }
     return { byStatus, lane: laneTotal, laneMax, leases, truncated: total > ids.length };
   }
@@ -145,22 +146,27 @@ export class ApiMetrics {
     const { redis, keys } = this.engine;
     const counts = new Map<string, number>();
     const pattern = `${keys.prefix}:{s:*}:task:*`;
-    let cursor = '0';
     let scanned = 0;
-    do {
-      const [next, found] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
-      cursor = next;
-      scanned += found.length;
-      // Task hashes end in `:task:<id>` (ids have no ':'); children, conversation and gate keys have a suffix.
-      const taskKeys = found.filter((k) => !k.slice(k.lastIndexOf(':task:') + 6).includes(':'));
-      if (taskKeys.length > 0) {
-        const pipeline = redis.pipeline();
-        for (const k of taskKeys) pipeline.hget(k, 'status');
-        for (const [, status] of (await pipeline.exec()) ?? []) {
+    let truncated = false;
+    // SCAN walks one server: on a cluster, walk every master.
+    const servers = redis instanceof Cluster ? redis.nodes('master') : [redis];
+    for (const server of servers) {
+      let cursor = '0';
+      do {
+        const [next, found] = await server.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+        cursor = next;
+        scanned += found.length;
+        // Task hashes end in `:task:<id>` (ids have no ':'); children, conversation and gate keys have a suffix.
+        const taskKeys = found.filter((k) => !k.slice(k.lastIndexOf(':task:') + 6).includes(':'));
+        for (const status of await Promise.all(taskKeys.map((k) => redis.hget(k, 'status')))) {
           if (typeof status === 'string') counts.set(status, (counts.get(status) ?? 0) + 1);
         }
+      } while (cursor !== '0' && scanned < MAX_SCANNED_KEYS);
+      if (cursor !== '0') {
+        truncated = true;
+        break;
       }
-    } while (cursor !== '0' && scanned < MAX_SCANNED_KEYS);
-    return { counts, truncated: cursor !== '0' };
+    }
+    return { counts, truncated };
   }
 }
