@@ -64,6 +64,9 @@ describe('request gate', () => {
     expect(await gate.renew(key, first.token)).toBe(false);
     expect(await gate.commit(key, second.token, '"fresh"')).toBe(true);
     expect(await gate.committed(key)).toBe('"fresh"');
+    // A re-sent commit (reply lost, e.g. across a Redis restart) is answered as the first one was.
+    expect(await gate.commit(key, second.token, '"fresh"')).toBe(true);
+    expect(await gate.commit(key, first.token, '"stale"')).toBe(false);
   });
 
   it('a failed call is abandoned and a joined duplicate retries as the new holder', async () => {

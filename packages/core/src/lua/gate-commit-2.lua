@@ -15,7 +15,11 @@
   Output: 1 committed, -2 stale token
 ]]
 local t = ARGV[1]
-if redis.call('HGET', KEYS[1], t .. ':state') ~= 'inflight' then return -2 end
+local state = redis.call('HGET', KEYS[1], t .. ':state')
+-- Already committed with this very token: a client re-send (e.g. after a Redis restart) of a
+-- commit whose reply was lost. Answer as the first time did.
+if state == 'committed' and redis.call('HGET', KEYS[1], t .. ':token') == ARGV[2] then return 1 end
+if state ~= 'inflight' then return -2 end
 if redis.call('HGET', KEYS[1], t .. ':token') ~= ARGV[2] then return -2 end
 local holder = redis.call('HGET', KEYS[1], t .. ':runner') or ''
 if holder ~= '' and holder ~= redis.call('HGET', KEYS[2], 'runner') then return -2 end
