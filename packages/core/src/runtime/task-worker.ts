@@ -60,6 +60,7 @@ export class TaskWorker extends EventEmitter<TaskWorkerEvents> {
   private readonly connection: ReturnType<typeof openRedis>;
   private closing = false;
   private closed: Promise<void> | undefined;
+  private readonly running = new Set<Promise<unknown>>();
 
   constructor(
     private readonly engine: Engine,
@@ -71,7 +72,7 @@ export class TaskWorker extends EventEmitter<TaskWorkerEvents> {
     const { ctx } = engine;
     this.cancels = new CancelListener(openRedis(ctx.connection), ctx.keys.cancelChannel());
     this.connection = openRedis(ctx.connection);
-    this.worker = new Worker<JobData>(TASK_QUEUE, (job, token) => this.process(job, token), {
+    this.worker = new Worker<JobData>(TASK_QUEUE, (job, token) => this.track(this.process(job, token)), {
       connection: this.connection,
       prefix: ctx.keys.queuePrefix,
       concurrency: this.options.concurrency,
@@ -96,6 +97,19 @@ export class TaskWorker extends EventEmitter<TaskWorkerEvents> {
   async waitUntilReady(): Promise<void> {
     await this.cancels.start();
     await this.worker.waitUntilReady();
+  }
+
+  /** Counts running processors, so `idle()` can wait for them (a force close does not). */
+  private track<T>(work: Promise<T>): Promise<T> {
+    this.running.add(work);
+    const forget = () => this.running.delete(work);
+    work.then(forget, forget);
+    return work;
+  }
+
+  /** Resolves when no processor of this worker is running (e.g. after a force close). */
+  async idle(): Promise<void> {
+    while (this.running.size > 0) await Promise.allSettled([...this.running]);
   }
 
   private async process(job: Job<JobData>, jobToken?: string): Promise<unknown> {
