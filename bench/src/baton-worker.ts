@@ -2,7 +2,8 @@
  * A Baton worker as users run it (`WorkerApp`: engine, TaskWorker running the
  * agent loop, OpenAI-compatible provider on node:http keep-alive, metrics,
  * reconciler), in this process, with optional instrumentation: the engine's
- * `tasks.transition` is wrapped so a benchmark hears, on a high-resolution
+ * `tasks.transition` (and the turn-boundary script, which records
+ * turn.started) are wrapped so a benchmark hears, on a high-resolution
  * clock, when a transition was committed (the script returned).
  */
 import type { TransitionRequestLike } from './transition-hook';
@@ -42,6 +43,18 @@ export async function startBatonWorker(options: BatonWorkerOptions): Promise<Wor
       const previous = await original(req);
       hook(req, nowMs());
       return previous;
+    };
+    // turn.started is recorded by the turn-boundary script (ctx.checkpoint(turn)), not by a
+    // transition: report it the same way when that script returned "carry on" (0).
+    const ctx = app.engine.ctx as unknown as { call: (command: string, keys: string[], args: (string | number)[]) => Promise<unknown> };
+    const call = ctx.call.bind(ctx);
+    ctx.call = async (command, keys, args) => {
+      const reply = await call(command, keys, args);
+      if (command === 'batonTurnBoundary' && reply === 0 && args[3] !== '' && args[3] !== undefined) {
+        const sessionId = /\{s:([^}]*)\}/.exec(keys[0] ?? '')?.[1] ?? '';
+        hook({ sessionId, taskId: String(args[1]), to: 'running', event: { type: 'turn.started', data: { turn: Number(args[3]) } } }, nowMs());
+      }
+      return reply;
     };
   }
   return app;

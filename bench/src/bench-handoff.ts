@@ -187,7 +187,7 @@ export async function benchHandoff(o: BenchOptions, fake: RemoteFakeProvider): P
     ],
     notes: [
       `${o.handoffSessions} sessions x ${o.handoffRoots} single-turn roots each (mode \`code\`), all submitted up front (Baton: engine.submit, the lane holds them; baseline: queue.add in the same order), worker concurrency ${o.concurrency}. Baton's max requests in flight per session seen by the provider: ${baton.maxInFlight}.`,
-      'Baton: "ends" = the root\'s terminal transition script returned; "starts" = the next root\'s turn 1 turn.started transition returned (after its job was fetched, start-task, the first conversation append and the checkpoint). Baseline: "ends" = the job\'s provider call returned (just before its lock release); "starts" = the next job of that session took the lock.',
+      'Baton: "ends" = the root\'s terminal transition script returned; "starts" = the next root\'s turn 1 turn-boundary script (which records turn.started) returned (after its job was fetched, start-task and the first conversation append). Baseline: "ends" = the job\'s provider call returned (just before its lock release); "starts" = the next job of that session took the lock.',
       ...(baton.toTurn.p99 < 10
         ? []
         : [
