@@ -86,7 +86,7 @@ export async function buildApp(config: ApiConfig, deps: AppDeps = {}, server: Fa
   const app = Fastify({
     bodyLimit: BODY_LIMIT,
     // Ids are up to 128 characters; longer ones must reach the schema (400), not the router's limit (414).
-    maxParamLength: 512,
+    routerOptions: { maxParamLength: 512 },
     trustProxy: config.trustProxy,
     ...(deps.logger ? { loggerInstance: deps.logger } : { logger: { level: config.logLevel } }),
     ...server,

@@ -12,6 +12,7 @@
  * "hang"); by default a scripted orchestrator (see `scriptedReply`).
  * `onRequest` lets a test hold a request in flight on a deferred promise.
  */
+import { setMaxListeners } from 'node:events';
 import { createServer, type IncomingHttpHeaders, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { scriptedReply, type ChatRequestBody } from './fake-provider-script';
@@ -112,6 +113,8 @@ export async function startFakeProvider(options: FakeProviderOptions = {}): Prom
   const watchers: { match: (r: FakeRequest) => boolean; resolve: (r: FakeRequest) => void }[] = [];
   const sockets = new Set<Socket>();
   const closing = new AbortController();
+  // One listener per request in flight: many at once is the point of a load test, not a leak.
+  setMaxListeners(0, closing.signal);
   let seq = 0;
 
   const server: Server = createServer((req, res) => {
