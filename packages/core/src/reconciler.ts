@@ -82,6 +82,8 @@ export class Reconciler {
         await engine.ctx.addRootJobs(sessionId, [rootId]);
         report.redispatched++;
       } else if (state === 'failed' || state === 'completed') {
+        // The terminal transition of a root releases its lease in the same script; only if
+        // it was refused (terminal meanwhile) is the lease released here.
         await engine.tasks
           .transition({
             sessionId,
@@ -90,8 +92,7 @@ export class Reconciler {
             fields: { errorCode: 'JOB_FAILED', errorMessage: job?.failedReason || `job ${state} without finishing the task` },
             event: { type: 'task.failed', data: { reason: 'reconciler' } },
           })
-          .catch(() => undefined);
-        await engine.lanes.finishRoot(sessionId, rootId);
+          .catch(() => engine.lanes.finishRoot(sessionId, rootId));
         report.releasedLeases++;
       }
     }

@@ -1,4 +1,4 @@
-import { IdSchema, MessageSchema, OnBusySchema, TaskErrorSchema, TaskStatusSchema, SessionStatusSchema, type Task, type TaskTree, type Session } from '@baton/core';
+import { IdSchema, MessageSchema, OnBusySchema, TaskSchema, SessionStatusSchema, type Task, type TaskTree, type Session } from '@baton/core';
 import { z } from 'zod';
 
 /**
@@ -44,24 +44,8 @@ export const SubmitHeadersSchema = z.object({
     .describe('Replays with the same key and body return the first task (200, Idempotent-Replayed: true).'),
 });
 
-export const PublicTaskSchema = z
-  .object({
-    id: z.string(),
-    sessionId: z.string(),
-    parentId: z.string().nullable(),
-    rootId: z.string(),
-    mode: z.string(),
-    prompt: z.string(),
-    status: TaskStatusSchema,
-    result: z.string().nullable(),
-    error: TaskErrorSchema.nullable(),
-    childIds: z.array(z.string()),
-    turns: z.number().int(),
-    createdAt: z.string().nullable(),
-    startedAt: z.string().nullable(),
-    finishedAt: z.string().nullable(),
-  })
-  .meta({ id: 'Task' });
+// The engine's Task without what stays inside the API (the owning tenant, the metadata).
+export const PublicTaskSchema = TaskSchema.omit({ tenant: true, metadata: true }).meta({ id: 'Task' });
 export type PublicTask = z.infer<typeof PublicTaskSchema>;
 
 export interface PublicTaskTree extends PublicTask {

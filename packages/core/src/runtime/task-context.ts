@@ -144,8 +144,11 @@ export class TaskContext {
     let child = await this.engine.tasks.raw(this.sessionId, childId);
     if (child.status && isTerminal(child.status as Task['status'])) return outcomeOf(childId, child);
 
+    let spawned = false;
     if (!child.status) {
-      const code = (await this.engine.ctx.call(
+      // The task index is sent with the spawn (one flush); it is harmless if the spawn is refused.
+      const [code] = (await Promise.all([
+        this.engine.ctx.call(
         'batonSpawnChild',
         [keys.task(this.sessionId, this.taskId), keys.task(this.sessionId, childId), keys.children(this.sessionId, this.taskId), keys.events(this.sessionId)],
         [
@@ -163,13 +166,16 @@ export class TaskContext {
           }),
           options.eventsMaxLen,
         ],
-      )) as number;
+        ),
+        this.engine.redis.set(keys.taskIndex(childId), this.sessionId),
+      ])) as [number, unknown];
       if (code === ScriptCode.staleToken) throw new StaleRunnerError(this.taskId, `spawn ${childId}`);
       if (code < 0) throw codeToError(code, { taskId: this.taskId, what: `spawn ${childId}` });
-      await this.engine.redis.set(keys.taskIndex(childId), this.sessionId);
+      spawned = code === 0;
     }
 
-    const job = await queue.getJob(childId);
+    // A child this call just created has no job yet; only a replayed spawn needs to look.
+    const job = spawned ? undefined : await queue.getJob(childId);
     if (job) {
       const state = await job.getState();
       if (state === 'failed' || state === 'completed') {

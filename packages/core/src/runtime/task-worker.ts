@@ -231,6 +231,7 @@ export class TaskWorker extends EventEmitter<TaskWorkerEvents> {
     if (!parsed.success) return;
     const { sessionId, taskId } = parsed.data;
     try {
+      // For a root, this transition also releases the session lease.
       await this.engine.tasks.transition({
         sessionId,
         taskId,
@@ -239,9 +240,9 @@ export class TaskWorker extends EventEmitter<TaskWorkerEvents> {
         event: { type: 'task.failed', data: { error: { code: 'JOB_FAILED', message: err.message } } },
       });
     } catch {
-      // already terminal
+      // Already terminal (e.g. cancelled, whose lease waits for the job to stop): end the tree now.
+      await this.afterTask(sessionId, taskId).catch(() => undefined);
     }
-    await this.afterTask(sessionId, taskId).catch(() => undefined);
   }
 
   /** Stops taking jobs, waits for running ones, closes connections. `force` skips the wait. */

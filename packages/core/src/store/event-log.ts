@@ -49,29 +49,4 @@ export class EventLog {
     if (!reply) return [];
     return reply[0]![1].map((e) => decode(sessionId, e));
   }
-
-  /** The id of the newest event, or '0' when the stream is empty. */
-  async lastId(sessionId: string): Promise<string> {
-    const last = (await this.ctx.redis.xrevrange(this.ctx.keys.events(sessionId), '+', '-', 'COUNT', 1)) as StreamEntry[];
-    return last[0]?.[0] ?? '0';
-  }
-
-  /** Appends an event outside a script (used for turn events written by the runtime). */
-  async append(sessionId: string, type: BatonEvent['type'], taskId: string | null, data: Record<string, unknown>): Promise<string> {
-    return (await this.ctx.redis.xadd(
-      this.ctx.keys.events(sessionId),
-      'MAXLEN',
-      '~',
-      this.ctx.options.eventsMaxLen,
-      '*',
-      'type',
-      type,
-      'task',
-      taskId ?? '',
-      'at',
-      String(Date.now()),
-      'data',
-      JSON.stringify(data),
-    )) as string;
-  }
 }
