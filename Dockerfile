@@ -9,7 +9,7 @@
 # everything and compiles, `runtime` is the slim image: production
 # node_modules plus the compiled dist/ folders, no sources, no toolchain.
 
-ARG NODE_IMAGE=node:20-bookworm-slim
+ARG NODE_IMAGE=node:22-bookworm-slim
 
 FROM ${NODE_IMAGE} AS base
 # The version in package.json's packageManager field.
