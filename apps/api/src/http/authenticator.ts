@@ -46,3 +46,9 @@ export function basicAuthMatches(authorization: string | undefined, user: string
   const expected = digest(`${user}:${password}`);
   return timingSafeEqual(digest(decoded), expected);
 }
+
+/** `Authorization: Bearer <token>` check for a single token (METRICS_TOKEN), in constant time. */
+export function bearerMatches(authorization: string | undefined, token: string): boolean {
+  const match = /^Bearer ([^\s]+)\s*$/i.exec(authorization ?? '');
+  return timingSafeEqual(digest(match?.[1] ?? ''), digest(token));
+}
