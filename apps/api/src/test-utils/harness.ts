@@ -88,7 +88,9 @@ export interface Harness {
 
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
   const prefix = testPrefix('api');
-  const config = parseEnv({ REDIS_URL, BATON_PREFIX: prefix, LOG_LEVEL: 'silent', ...options.env });
+  // Tests without API_KEYS run the API open, explicitly (it refuses to start otherwise).
+  const auth = options.env?.API_KEYS ? {} : { API_AUTH: 'none' };
+  const config = parseEnv({ REDIS_URL, BATON_PREFIX: prefix, LOG_LEVEL: 'silent', ...auth, ...options.env });
   const logger = pino({ level: 'silent' });
   const engine = new Engine(REDIS_URL, { prefix }, logger);
   const model = new ScriptedModel();
