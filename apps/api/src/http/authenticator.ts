@@ -1,7 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { ApiKey } from '../env';
 
-/** The tenant of an API running without API_KEYS. */
+/** The tenant of an API running open (API_AUTH=none, no API_KEYS). */
 export const DEFAULT_TENANT = 'default';
 
 const digest = (s: string): Buffer => createHash('sha256').update(s, 'utf8').digest();
@@ -19,7 +19,7 @@ export class Authenticator {
     this.keys = keys.map((k) => ({ tenant: k.tenant, hash: digest(k.secret) }));
   }
 
-  /** True when no keys are configured: everything is the default tenant. */
+  /** True when no keys are configured (API_AUTH=none): everything is the default tenant. */
   get open(): boolean {
     return this.keys.length === 0;
   }
