@@ -2,10 +2,15 @@
 // REDIS_URL (default redis://127.0.0.1:6379). If nothing answers there and
 // `redis-server` is on the PATH, starts a throwaway one on that port first.
 // Ctrl-C stops everything (SIGTERM to each child: graceful shutdown).
+// The API listens on 127.0.0.1 (unless HOST is set) and needs a key: without
+// API_KEYS (and without API_AUTH=none) one is generated for this run and printed.
 import { spawn, spawnSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
-const env = { ...process.env, REDIS_URL };
+const env = { ...process.env, REDIS_URL, HOST: process.env.HOST || '127.0.0.1' };
+const generatedKey = !env.API_KEYS && env.API_AUTH !== 'none' ? randomBytes(32).toString('hex') : null;
+if (generatedKey) env.API_KEYS = `local:${generatedKey}`;
 const children = [];
 
 function ping() {
@@ -59,4 +64,10 @@ if (!ping()) {
 
 run('api', ['apps/api/dist/main.js'], '36');
 run('worker', ['apps/worker/dist/main.js'], '33');
-console.log(`Baton: API on http://127.0.0.1:${env.PORT ?? 3000} (docs at /docs), worker running; Ctrl-C stops.`);
+const url = `http://${env.HOST === '0.0.0.0' ? '127.0.0.1' : env.HOST}:${env.PORT ?? 3000}`;
+console.log(`Baton: API on ${url} (docs at /docs), worker running; Ctrl-C stops.`);
+if (generatedKey) {
+  console.log(`API key for this run (tenant "local"; set API_KEYS to choose your own):`);
+  console.log(`  export BATON_URL=${url} BATON_API_KEY=${generatedKey}`);
+  console.log(`  curl -H "Authorization: Bearer $BATON_API_KEY" -H 'content-type: application/json' -d '{"prompt":"hello"}' $BATON_URL/v1/sessions/demo/tasks`);
+}

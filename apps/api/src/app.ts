@@ -1,4 +1,4 @@
-import type { Engine } from '@baton/core';
+import { loggerOptions, type Engine } from '@baton/core';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import fp from 'fastify-plugin';
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
@@ -8,6 +8,7 @@ import { ApiMetrics } from './http/metrics';
 import { requireTenant } from './plugins/auth';
 import errorHandler from './plugins/error-handler';
 import external from './plugins/external';
+import rateLimits from './plugins/rate-limit';
 import services from './plugins/services';
 import adminQueues from './routes/admin-queues';
 import eventRoutes from './routes/events';
@@ -17,6 +18,13 @@ import taskRoutes from './routes/tasks';
 
 /** Body limit of every route (issue 4): larger bodies are 413. */
 export const BODY_LIMIT = 1024 * 1024;
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The API's metrics (main.ts serves them on METRICS_PORT too). */
+    metrics: ApiMetrics;
+  }
+}
 
 export interface AppDeps {
   /** Share an engine (tests run a worker on it); by default the app opens its own and closes it. */
@@ -31,8 +39,8 @@ export interface AppOptions {
 
 /**
  * The Baton API as a plugin (it never listens). Order: error handling and
- * body parsing, external plugins (helmet, rate limit, swagger), services
- * (engine, auth), then routes.
+ * body parsing, external plugins (helmet, swagger), services (engine, auth),
+ * the rate limit (counted in Redis), then routes.
  */
 export const batonApp = fp<AppOptions>(
   async function batonApp(app: FastifyInstance, { config, deps = {} }) {
@@ -51,9 +59,11 @@ export const batonApp = fp<AppOptions>(
 
     await app.register(external, { config });
     await app.register(services, { config, ...(deps.engine ? { engine: deps.engine } : {}), ...(deps.logger ? { logger: deps.logger } : {}) });
+    await app.register(rateLimits, { config });
 
     const streams = { count: () => 0 };
     const metrics = new ApiMetrics(app.engine, () => streams.count());
+    app.decorate('metrics', metrics);
     app.addHook('onResponse', async (request, reply) => {
       metrics.httpDuration.observe(
         { method: request.method, route: request.routeOptions.url ?? 'unmatched', status_code: String(reply.statusCode) },
@@ -62,7 +72,7 @@ export const batonApp = fp<AppOptions>(
     });
 
     app.get('/openapi.json', { config: { rateLimit: false }, schema: { hide: true } }, async () => app.swagger());
-    await app.register(healthRoutes, { metrics });
+    await app.register(healthRoutes, { metrics, metricsToken: config.metrics.token });
     await app.register(
       async (v1) => {
         requireTenant(v1);
@@ -75,8 +85,9 @@ export const batonApp = fp<AppOptions>(
     if (config.dashboard) await app.register(adminQueues, config.dashboard);
 
     if (!app.authenticator.open) app.log.info({ tenants: config.apiKeys.map((k) => k.tenant) }, 'API keys configured');
-    else app.log.warn('API_KEYS is not set: the API is open to anyone who can reach it, as the single tenant "default"');
+    else app.log.warn({ host: config.host }, 'API_AUTH=none: the API is open to anyone who can reach it, as the single tenant "default"');
     if (!config.dashboard) app.log.info('DASHBOARD_PASSWORD is not set: /admin/queues is disabled');
+    if (!config.metrics.token) app.log.info('METRICS_TOKEN is not set: /metrics is not served on the API port');
   },
   { name: 'baton-app' },
 );
@@ -88,7 +99,7 @@ export async function buildApp(config: ApiConfig, deps: AppDeps = {}, server: Fa
     // Ids are up to 128 characters; longer ones must reach the schema (400), not the router's limit (414).
     routerOptions: { maxParamLength: 512 },
     trustProxy: config.trustProxy,
-    ...(deps.logger ? { loggerInstance: deps.logger } : { logger: { level: config.logLevel } }),
+    ...(deps.logger ? { loggerInstance: deps.logger } : { logger: loggerOptions('baton-api', config.logLevel) }),
     ...server,
   }).withTypeProvider<ZodTypeProvider>();
   await app.register(batonApp, { config, deps });

@@ -55,14 +55,23 @@ export const EnvSchema = z.object({
     z.union([z.url({ protocol: /^rediss?$/ }), z.string().regex(/^redis\+cluster:\/\/[A-Za-z0-9.-]+:\d+(,[A-Za-z0-9.-]+:\d+)*$/)]).default('redis://127.0.0.1:6379'),
   ),
   BATON_PREFIX: z.preprocess(emptyAsUndefined, z.string().regex(/^[A-Za-z0-9._-]+$/).default('baton')),
-  HOST: z.preprocess(emptyAsUndefined, z.string().min(1).default('0.0.0.0')),
+  /** Unset: 0.0.0.0 with API keys, 127.0.0.1 with API_AUTH=none. */
+  HOST: z.preprocess(emptyAsUndefined, z.string().min(1).optional()),
   PORT: int(0, 65535, 3000),
   API_KEYS: ApiKeysSchema,
+  /** `keys` (default): API_KEYS is required. `none`: the API runs open, as the single tenant `default`. */
+  API_AUTH: z.preprocess(emptyAsUndefined, z.enum(['keys', 'none']).default('keys')),
   DASHBOARD_USER: z.preprocess(emptyAsUndefined, z.string().min(1).default('admin')),
   DASHBOARD_PASSWORD: z.preprocess(emptyAsUndefined, z.string().min(8).optional()),
   LOG_LEVEL: z.preprocess(emptyAsUndefined, z.enum(LOG_LEVELS).default('info')),
   RATE_LIMIT_MAX: int(1, 1_000_000, 600),
   RATE_LIMIT_WINDOW_MS: int(100, 24 * 3600_000, 60_000),
+  /** Requests per window per client address without a valid key (failed authentications count). */
+  RATE_LIMIT_ANON_MAX: int(1, 1_000_000, 120),
+  /** Bearer token for /metrics on the API port; unset: /metrics is 404 there. */
+  METRICS_TOKEN: z.preprocess(emptyAsUndefined, z.string().min(16).optional()),
+  /** A separate listener (on HOST) serving only /metrics; unset: none. */
+  METRICS_PORT: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(0).max(65535).optional()),
   SSE_KEEPALIVE_MS: int(100, 300_000, 15_000),
   REQUEST_TIMEOUT_MS: int(0, 600_000, 30_000),
   SHUTDOWN_TIMEOUT_MS: int(100, 600_000, 10_000),
@@ -76,11 +85,13 @@ export interface ApiConfig {
   prefix: string;
   host: string;
   port: number;
-  /** Empty: the API is open, as the single tenant `default`. */
+  /** Empty only with API_AUTH=none: the API is open, as the single tenant `default`. */
   apiKeys: ApiKey[];
   dashboard: { user: string; password: string } | null;
   logLevel: Env['LOG_LEVEL'];
-  rateLimit: { max: number; windowMs: number };
+  /** `max` per tenant, `anonMax` per client address for requests without a valid key. */
+  rateLimit: { max: number; anonMax: number; windowMs: number };
+  metrics: { token: string | null; port: number | null };
   sseKeepAliveMs: number;
   requestTimeoutMs: number;
   shutdownTimeoutMs: number;
@@ -89,27 +100,40 @@ export interface ApiConfig {
 
 export class EnvError extends Error {
   constructor(readonly problems: string[]) {
-    super(`invalid environment:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    super(problems.length === 1 ? `invalid environment: ${problems[0]}` : `invalid environment:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
     this.name = 'EnvError';
   }
 }
 
-/** Parses an environment (a plain object: tests pass their own). Throws EnvError. */
+/** How to fix a missing API_KEYS, in one line. */
+export const MISSING_API_KEYS =
+  'API_KEYS is required: set API_KEYS=tenant:secret[,tenant:secret] (a secret: `openssl rand -hex 32`), or API_AUTH=none to run open on 127.0.0.1';
+
+/**
+ * Parses an environment (a plain object: tests pass their own). Throws
+ * EnvError. Messages name the variable and the rule, never the value (values
+ * are often secrets: keys, passwords, URLs with credentials).
+ */
 export function parseEnv(source: Record<string, string | undefined>): ApiConfig {
   const parsed = EnvSchema.safeParse(source);
   if (!parsed.success) {
     throw new EnvError(parsed.error.issues.map((i) => `${i.path.join('.') || 'env'}: ${i.message}`));
   }
   const env = parsed.data;
+  const open = env.API_AUTH === 'none';
+  if (!open && env.API_KEYS.length === 0) throw new EnvError([MISSING_API_KEYS]);
+  if (open && env.API_KEYS.length > 0) throw new EnvError(['API_AUTH: "none" contradicts API_KEYS; unset one of them']);
   return {
     redisUrl: env.REDIS_URL,
     prefix: env.BATON_PREFIX,
-    host: env.HOST,
+    // An open API listens on loopback only, unless HOST says otherwise.
+    host: env.HOST ?? (open ? '127.0.0.1' : '0.0.0.0'),
     port: env.PORT,
     apiKeys: env.API_KEYS,
     dashboard: env.DASHBOARD_PASSWORD ? { user: env.DASHBOARD_USER, password: env.DASHBOARD_PASSWORD } : null,
     logLevel: env.LOG_LEVEL,
-    rateLimit: { max: env.RATE_LIMIT_MAX, windowMs: env.RATE_LIMIT_WINDOW_MS },
+    rateLimit: { max: env.RATE_LIMIT_MAX, anonMax: env.RATE_LIMIT_ANON_MAX, windowMs: env.RATE_LIMIT_WINDOW_MS },
+    metrics: { token: env.METRICS_TOKEN ?? null, port: env.METRICS_PORT ?? null },
     sseKeepAliveMs: env.SSE_KEEPALIVE_MS,
     requestTimeoutMs: env.REQUEST_TIMEOUT_MS,
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,

@@ -1,6 +1,8 @@
+import { loggerOptions } from '@baton/core';
 import pino from 'pino';
 import { buildApp } from './app';
 import { loadEnv } from './env';
+import { startMetricsServer, type MetricsServer } from './http/metrics-server';
 
 /**
  * Process entry: configuration, logger, server timeouts, listen, and a
@@ -9,7 +11,7 @@ import { loadEnv } from './env';
  */
 async function main(): Promise<void> {
   const config = loadEnv();
-  const logger = pino({ name: 'baton-api', level: config.logLevel });
+  const logger = pino(loggerOptions('baton-api', config.logLevel));
   const app = await buildApp(
     config,
     { logger },
@@ -24,6 +26,7 @@ async function main(): Promise<void> {
     },
   );
 
+  let metricsServer: MetricsServer | undefined;
   let closing = false;
   const shutdown = (signal: string) => {
     if (closing) return;
@@ -34,7 +37,7 @@ async function main(): Promise<void> {
       process.exit(1);
     }, config.shutdownTimeoutMs);
     timer.unref();
-    app.close().then(
+    Promise.all([app.close(), metricsServer?.close()]).then(
       () => process.exit(0),
       (err: unknown) => {
         logger.error({ err }, 'error while closing');
@@ -46,6 +49,10 @@ async function main(): Promise<void> {
   process.on('SIGTERM', () => shutdown('SIGTERM'));
 
   await app.listen({ host: config.host, port: config.port });
+  if (config.metrics.port !== null) {
+    metricsServer = await startMetricsServer(app.metrics, { host: config.host, port: config.metrics.port, token: config.metrics.token, logger });
+    logger.info({ host: config.host, port: metricsServer.port }, 'metrics at /metrics on their own port');
+  }
 }
 
 main().catch((err: unknown) => {

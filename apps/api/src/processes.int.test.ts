@@ -1,4 +1,4 @@
-import { API_MAIN, cleanupPrefix, startApi, startWorker, testPrefix, type BatonProcess } from '@baton/testkit';
+import { API_MAIN, cleanupPrefix, REDIS_URL, startApi, startWorker, testPrefix, type ApiProcess, type BatonProcess } from '@baton/testkit';
 import { spawnSync } from 'node:child_process';
 import { SseClient } from './test-utils/sse-client';
 
@@ -11,24 +11,57 @@ describe('api and worker processes', () => {
   const procs: BatonProcess[] = [];
   let base = '';
   const auth = { authorization: 'Bearer proc-secret-0001' };
+  const scraper = { authorization: 'Bearer proc-metrics-token-01' };
+  // A password in REDIS_URL (this Redis has none: ioredis warns and goes on), to show it never reaches a log line.
+  const redisUrl = `redis://default:redis-pass-in-url-77@${new URL(REDIS_URL).host}`;
+  let api: ApiProcess;
+  let metricsBase = '';
 
   beforeAll(async () => {
     const env = { BATON_PREFIX: prefix, API_KEYS: 'acme:proc-secret-0001', DASHBOARD_PASSWORD: 'dash-password-1' };
     procs.push(await startWorker(prefix, { ...env, DEMO_MODEL_LATENCY_MS: '10' }));
-    const api = await startApi(prefix, env);
+    api = await startApi(prefix, { ...env, REDIS_URL: redisUrl, LOG_LEVEL: 'trace', METRICS_TOKEN: 'proc-metrics-token-01', METRICS_PORT: '0' });
     procs.push(api);
     base = api.url;
+    const { entry } = await api.waitFor((e) => e.msg === 'metrics at /metrics on their own port');
+    metricsBase = `http://127.0.0.1:${String(entry!.port)}`;
   });
   afterAll(async () => {
     await Promise.all(procs.map((p) => p.kill('SIGKILL')));
     await cleanupPrefix(prefix);
   });
 
-  test('refuses a bad configuration with every problem listed and exit code 1', () => {
-    const r = spawnSync(process.execPath, [API_MAIN], { env: { PATH: process.env.PATH ?? '', PORT: 'x', API_KEYS: 'oops' }, encoding: 'utf8' });
+  const runApi = (env: Record<string, string>) => spawnSync(process.execPath, [API_MAIN], { env: { PATH: process.env.PATH ?? '', ...env }, encoding: 'utf8', timeout: 20_000 });
+
+  test('refuses a bad configuration with every problem listed and exit code 1, echoing no secret', () => {
+    const r = runApi({ PORT: 'x', API_KEYS: 'oops-SECRET-1', REDIS_URL: 'http://u:SECRET-2@h', DASHBOARD_PASSWORD: 'SECRET3', METRICS_TOKEN: 'SECRET-4' });
     expect(r.status).toBe(1);
     expect(r.stderr).toContain('invalid environment');
-    for (const name of ['PORT', 'API_KEYS']) expect(r.stderr).toContain(`${name}:`);
+    for (const name of ['PORT', 'API_KEYS', 'REDIS_URL', 'DASHBOARD_PASSWORD', 'METRICS_TOKEN']) expect(r.stderr).toContain(`${name}:`);
+    expect(r.stderr).not.toMatch(/SECRET/);
+  });
+
+  test('refuses to start without API_KEYS, in one line that says what to set', () => {
+    const r = runApi({ REDIS_URL });
+    expect(r.status).toBe(1);
+    expect(r.stdout).toBe('');
+    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.stderr).toMatch(/API_KEYS is required: set API_KEYS=tenant:secret.*openssl rand -hex 32.*API_AUTH=none/);
+  });
+
+  test('API_AUTH=none starts open on 127.0.0.1 when HOST is not set', async () => {
+    const openPrefix = testPrefix('api-open');
+    const open = await startApi(openPrefix, { API_AUTH: 'none', HOST: '' });
+    try {
+      expect(open.url).toMatch(/^http:\/\/127\.0\.0\.1:/);
+      expect(open.logs.find((e) => e.msg === 'Server listening at ' + open.url)).toBeDefined();
+      expect(open.output).not.toMatch(/Server listening at http:\/\/(?!127\.0\.0\.1)/);
+      expect(open.logs.some((e) => e.level === 40 && String(e.msg).startsWith('API_AUTH=none'))).toBe(true);
+      expect((await fetch(`${open.url}/v1/tasks/t-none`)).status).toBe(404);
+    } finally {
+      await open.kill('SIGKILL');
+      await cleanupPrefix(openPrefix);
+    }
   });
 
   test('submit over HTTP, watch the events to the end, read the finished tree', async () => {
@@ -63,11 +96,27 @@ describe('api and worker processes', () => {
     expect(replay.headers.get('idempotent-replayed')).toBe('true');
   });
 
-  test('dashboard, docs and metrics are served by the built process', async () => {
+  test('dashboard, docs and metrics are served by the built process (metrics with the token, and on METRICS_PORT)', async () => {
     const dash = await fetch(`${base}/admin/queues/api/queues`, { headers: { authorization: `Basic ${Buffer.from('admin:dash-password-1').toString('base64')}` } });
     expect(dash.status).toBe(200);
     expect((await fetch(`${base}/openapi.json`)).status).toBe(200);
-    expect(await (await fetch(`${base}/metrics`)).text()).toMatch(/baton_queue_jobs\{queue="tasks",state="completed"\}/);
+    expect((await fetch(`${base}/metrics`)).status).toBe(401);
+    expect(await (await fetch(`${base}/metrics`, { headers: scraper })).text()).toMatch(/baton_queue_jobs\{queue="tasks",state="completed"\}/);
+    expect((await fetch(`${metricsBase}/metrics`)).status).toBe(401);
+    expect(await (await fetch(`${metricsBase}/metrics`, { headers: scraper })).text()).toMatch(/baton_tasks_ended_total\{status="completed"\} [1-9]/);
+  });
+
+  test('no log line carries a key, a token or the Redis password', async () => {
+    await fetch(`${base}/v1/tasks/t-x?probe=redis://u:query-pass-in-url-88@h`, { headers: { authorization: 'Bearer wrong-secret-in-header-99' } });
+    await fetch(`${base}/v1/tasks/t-x`, { headers: auth });
+    await fetch(`${base}/metrics`, { headers: scraper });
+    // Output arrives in order: once the last request's line is here, the earlier ones are too.
+    await fetch(`${base}/healthz?last=1`);
+    await api.waitFor((e) => (e.req as { url?: string } | undefined)?.url === '/healthz?last=1');
+    expect(api.output).toContain('probe=redis://u:[redacted]@h');
+    for (const secret of ['redis-pass-in-url-77', 'query-pass-in-url-88', 'wrong-secret-in-header-99', 'proc-secret-0001', 'proc-metrics-token-01', 'dash-password-1']) {
+      expect(api.output).not.toContain(secret);
+    }
   });
 
   test('SIGTERM closes the API gracefully (open event streams are ended) with exit code 0', async () => {

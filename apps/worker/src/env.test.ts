@@ -27,4 +27,16 @@ describe('env', () => {
     expect(problems.map((p) => p.split(':')[0])).toEqual(['REDIS_URL', 'BATON_PREFIX', 'WORKER_CONCURRENCY', 'LLM_TIMEOUT_MS', 'METRICS_PORT']);
     expect(problems[2]).toContain('(got "0")');
   });
+
+  it('never echoes values that may carry a secret (Redis URL, LLM URL)', () => {
+    let error: unknown;
+    try {
+      parseEnv({ REDIS_URL: 'http://user:SECRET-redis@x', LLM_BASE_URL: 'ftp://user:SECRET-llm@x', LLM_API_KEY: 'sk-SECRET-key' });
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(EnvError);
+    expect((error as EnvError).problems.map((p) => p.split(':')[0])).toEqual(['REDIS_URL', 'LLM_BASE_URL']);
+    expect((error as EnvError).message).not.toMatch(/SECRET/);
+  });
 });

@@ -43,6 +43,9 @@ export const EnvSchema = z.object({
 });
 export type Env = z.output<typeof EnvSchema>;
 
+/** Variables whose values an error message must not repeat. */
+const SECRET_VARIABLES = new Set(['REDIS_URL', 'LLM_BASE_URL', 'LLM_API_KEY']);
+
 export class EnvError extends Error {
   constructor(readonly problems: string[]) {
     super(`invalid worker configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
@@ -58,7 +61,9 @@ export function parseEnv(source: Record<string, string | undefined>): Env {
   const problems = parsed.error.issues.map((issue) => {
     const name = issue.path.join('.') || '(environment)';
     const value = source[name];
-    return `${name}: ${issue.message}${value === undefined ? '' : ` (got ${JSON.stringify(value)})`}`;
+    // Values that may carry a secret (a key, a URL with a password) are never echoed.
+    const echo = value !== undefined && !SECRET_VARIABLES.has(name);
+    return `${name}: ${issue.message}${echo ? ` (got ${JSON.stringify(value)})` : ''}`;
   });
   throw new EnvError(problems);
 }

@@ -3,6 +3,7 @@
  * the environment (see .env.example). SIGTERM/SIGINT: graceful shutdown
  * within SHUTDOWN_TIMEOUT_MS; a second signal exits at once.
  */
+import { loggerOptions } from '@baton/core';
 import pino from 'pino';
 import { EnvError, loadEnv } from './env';
 import { WorkerApp } from './worker-app';
@@ -18,7 +19,7 @@ async function main(): Promise<void> {
     }
     throw err;
   }
-  const logger = pino({ name: 'baton-worker', level: env.LOG_LEVEL });
+  const logger = pino(loggerOptions('baton-worker', env.LOG_LEVEL));
   const app = await WorkerApp.start({ env, logger });
 
   let signals = 0;

@@ -1,5 +1,4 @@
-import { hostname } from 'node:os';
-import { Engine, Reconciler, TaskWorker } from '@baton/core';
+import { Engine, loggerOptions, Reconciler, TaskWorker } from '@baton/core';
 import pino, { type Logger } from 'pino';
 import { createAgentHandler } from './agent/agent-loop';
 import type { Env } from './env';
@@ -42,7 +41,7 @@ export class WorkerApp {
 
   static async start(options: WorkerAppOptions): Promise<WorkerApp> {
     const { env } = options;
-    const logger = options.logger ?? pino({ name: 'baton-worker', level: env.LOG_LEVEL });
+    const logger = options.logger ?? pino(loggerOptions('baton-worker', env.LOG_LEVEL));
     const modes = options.modes ?? loadModes(env.MODES_FILE);
     const tools = new ToolRegistry(options.tools ?? []);
     const missing = modes.unknownTools((name) => tools.has(name));
@@ -122,6 +121,7 @@ function makeProvider(env: Env, metrics: WorkerMetrics): ModelProvider {
     maxAttempts: env.LLM_MAX_ATTEMPTS,
     backoff: { baseMs: env.LLM_BACKOFF_BASE_MS, maxMs: env.LLM_BACKOFF_MAX_MS },
     observer: metrics,
-    userAgent: `baton-worker (${hostname()}; pid ${process.pid})`,
+    // The pid tells apart this host's workers in the provider's logs; the hostname would describe the deployment to a third party.
+    userAgent: `baton-worker (pid ${process.pid})`,
   });
 }

@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import { spawnSync } from 'node:child_process';
 import { Engine, isTerminal, type BatonEvent } from '@baton/core';
 import { resolve } from 'node:path';
@@ -94,6 +95,8 @@ describe('worker process', () => {
 
     const pidOf = (ua: unknown) => /pid (\d+)/.exec(String(ua))?.[1];
     const firstTwo = fake.requests.slice(0, 2).map((r) => pidOf(r.headers['user-agent']));
+    // The provider learns which worker process asked, not the host's name.
+    for (const r of fake.requests) expect(String(r.headers['user-agent'])).not.toContain(hostname());
     expect(new Set(firstTwo)).toEqual(new Set([String(a.pid), String(b.pid)]));
     for (const id of roots) {
       const tree = (await e.getTree(id))!;

@@ -12,6 +12,7 @@ import type { Session } from './model/session';
 import type { Task, TaskTree } from './model/task';
 import { ConversationStore } from './store/conversation-store';
 import { EventLog } from './store/event-log';
+import { TaskStats } from './store/task-stats';
 import { TaskStore } from './store/task-store';
 
 export interface CancelResult {
@@ -31,6 +32,7 @@ export class Engine {
   readonly lanes: SessionLanes;
   readonly conversations: ConversationStore;
   readonly events: EventLog;
+  readonly stats: TaskStats;
   private gateInstance: RequestGate | undefined;
   private notifier: GateNotifier | undefined;
 
@@ -40,6 +42,7 @@ export class Engine {
     this.lanes = new SessionLanes(this.ctx, this.tasks);
     this.conversations = new ConversationStore(this.ctx);
     this.events = new EventLog(this.ctx);
+    this.stats = new TaskStats(this.ctx);
   }
 
   get keys() {
@@ -67,6 +70,7 @@ export class Engine {
   /** Submits a root task; with `onBusy: interrupt`, also delivers the cancellations it made (aborts, lease). */
   async submit(input: SubmitInput): Promise<SubmitResult> {
     const result = await this.lanes.submit(input);
+    if (!result.replayed) await Promise.all([this.stats.created('root'), this.stats.ended('cancelled', result.cancelled.length)]);
     if (result.cancelled.length > 0) await this.afterCancel(result.task.sessionId, result.cancelled);
     return result;
   }
@@ -113,6 +117,7 @@ export class Engine {
     )) as [number, string, string[]];
     if (code !== ScriptCode.ok) throw codeToError(code, { taskId, what: 'cancel', detail: previous });
     const cancelled = pairs(flat);
+    await this.stats.ended('cancelled', cancelled.length);
     await this.afterCancel(sessionId, cancelled);
     const task = await this.tasks.get(sessionId, taskId);
     return { task: task!, cancelled };

@@ -33,8 +33,10 @@ export {
 export { EventSchema, EventType, EventTypeSchema, GateOutcomeSchema, type BatonEvent, type GateOutcome } from './model/event';
 export { SubmitInputSchema, OnBusySchema, newTaskId, type SubmitInput, type OnBusy } from './lanes/submission';
 export type { SubmitResult } from './lanes/session-lanes';
+export type { TaskTotals } from './store/task-stats';
 export { RequestGate, LeaseLostError, turnKeyString, type TurnKey, type GateBegin, type GateResult, type GateRunOptions } from './gate/request-gate';
 export { TaskWorker, TaskWorkerOptionsSchema, JobDataSchema, type TaskHandler, type TaskOutcome, type TaskWorkerOptions } from './runtime/task-worker';
 export { TaskContext, type SubtaskSpec } from './runtime/task-context';
 export { TaskFailure, ParkForChildSignal, PauseSignal, YieldSignal } from './runtime/signals';
 export { Reconciler, type ReconcileReport, type ReconcilerOptions } from './reconciler';
+export { loggerOptions, scrubSecrets, REDACT_PATHS, REDACTED } from './logging';

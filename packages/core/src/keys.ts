@@ -74,6 +74,17 @@ export class Keys {
   gateChannel(): string {
     return `${this.prefix}:chan:gate`;
   }
+  /**
+   * Prefix of the API's rate-limit counters (one expiring key per tenant or
+   * client address and window, shared by every API replica).
+   */
+  rateLimitPrefix(): string {
+    return `${this.prefix}:ratelimit:`;
+  }
+  /** Totals kept as work happens (tasks created and ended), so that a metrics scrape reads one hash. */
+  stats(): string {
+    return `${this.prefix}:stats`;
+  }
   /** Pattern matching every key of this prefix (test clean-up, tooling). */
   everything(): string {
     return `${this.prefix}:*`;

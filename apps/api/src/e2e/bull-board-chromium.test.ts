@@ -36,7 +36,7 @@ describeWithChromium('Bull Board in headless Chromium', () => {
 
   beforeAll(async () => {
     prefix = testPrefix('board');
-    app = await buildApp(parseEnv({ REDIS_URL, BATON_PREFIX: prefix, DASHBOARD_PASSWORD: PASSWORD, LOG_LEVEL: 'silent' }));
+    app = await buildApp(parseEnv({ REDIS_URL, BATON_PREFIX: prefix, API_AUTH: 'none', DASHBOARD_PASSWORD: PASSWORD, LOG_LEVEL: 'silent' }));
     baseUrl = await app.listen({ host: '127.0.0.1', port: 0 });
     // A root task with no worker running: its job waits in the queue, so the board has something to show.
     await app.engine.submit({ sessionId: 'board-s1', prompt: 'shown on the board', taskId: 'board-task-1' });

@@ -1,7 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { ApiKey } from '../env';
 
-/** The tenant of an API running without API_KEYS. */
+/** The tenant of an API running open (API_AUTH=none, no API_KEYS). */
 export const DEFAULT_TENANT = 'default';
 
 const digest = (s: string): Buffer => createHash('sha256').update(s, 'utf8').digest();
@@ -19,7 +19,7 @@ export class Authenticator {
     this.keys = keys.map((k) => ({ tenant: k.tenant, hash: digest(k.secret) }));
   }
 
-  /** True when no keys are configured: everything is the default tenant. */
+  /** True when no keys are configured (API_AUTH=none): everything is the default tenant. */
   get open(): boolean {
     return this.keys.length === 0;
   }
@@ -45,4 +45,10 @@ export function basicAuthMatches(authorization: string | undefined, user: string
   const decoded = Buffer.from(match[1]!, 'base64').toString('utf8');
   const expected = digest(`${user}:${password}`);
   return timingSafeEqual(digest(decoded), expected);
+}
+
+/** `Authorization: Bearer <token>` check for a single token (METRICS_TOKEN), in constant time. */
+export function bearerMatches(authorization: string | undefined, token: string): boolean {
+  const match = /^Bearer ([^\s]+)\s*$/i.exec(authorization ?? '');
+  return timingSafeEqual(digest(match?.[1] ?? ''), digest(token));
 }

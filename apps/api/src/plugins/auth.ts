@@ -12,12 +12,13 @@ async function authenticate(this: FastifyInstance, request: FastifyRequest, repl
 
 /**
  * The /v1 gate: resolves the caller's tenant from `Authorization: Bearer`
- * (or `default` when the API runs open) and refuses everything else with 401
+ * (or `default` when the API runs open, API_AUTH=none) and refuses everything else with 401
  * before the body is read and before any Redis access.
  *
  * Added as a route hook after the rate limiter's (which is also a route
- * hook, and route hooks run after scope hooks), so that guessing keys is
- * rate limited too.
+ * hook, and route hooks run after scope hooks), so that a failed
+ * authentication is counted against the client's address first: guessing
+ * keys is rate limited.
  */
 export function requireTenant(app: FastifyInstance): void {
   app.addHook('onRoute', (route: RouteOptions) => {

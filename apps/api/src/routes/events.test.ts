@@ -15,7 +15,7 @@ afterAll(async () => h.close());
 const submit = async (sessionId: string, prompt: string) =>
   (await h.app.inject({ method: 'POST', url: `/v1/sessions/${sessionId}/tasks`, payload: { prompt } })).json() as { id: string };
 
-const openStreams = async () => /baton_api_sse_streams (\d+)/.exec((await h.app.inject('/metrics')).body)?.[1];
+const openStreams = async () => /baton_api_sse_streams (\d+)/.exec(await h.scrape())?.[1];
 
 describe('GET /v1/sessions/{id}/events (SSE)', () => {
   test('streams live events; a reconnect with Last-Event-ID loses nothing and repeats nothing', async () => {

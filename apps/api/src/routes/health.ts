@@ -1,12 +1,17 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { bearerMatches } from '../http/authenticator';
 import { ApiError, ProblemSchema } from '../http/error-catalog';
 import type { ApiMetrics } from '../http/metrics';
 
 const PING_TIMEOUT_MS = 1000;
 
-/** Probes and metrics: no auth, no rate limit (orchestrators and scrapers call them often). */
-const healthRoutes: FastifyPluginAsyncZod<{ metrics: ApiMetrics }> = async (app, { metrics }) => {
+/**
+ * Probes and metrics, without the rate limit (orchestrators and scrapers call
+ * them often). Probes need no auth; `/metrics` exists on this port only with
+ * METRICS_TOKEN and needs it as a bearer token (or use METRICS_PORT).
+ */
+const healthRoutes: FastifyPluginAsyncZod<{ metrics: ApiMetrics; metricsToken: string | null }> = async (app, { metrics, metricsToken }) => {
   const config = { rateLimit: false } as const;
 
   app.get(
@@ -39,10 +44,19 @@ const healthRoutes: FastifyPluginAsyncZod<{ metrics: ApiMetrics }> = async (app,
     },
   );
 
-  app.get('/metrics', { config, schema: { tags: ['ops'], summary: 'Prometheus metrics', hide: false } }, async (_request, reply) => {
-    const body = await metrics.registry.metrics();
-    return reply.type(metrics.registry.contentType).send(body);
-  });
+  if (metricsToken === null) return;
+  app.get(
+    '/metrics',
+    { config, schema: { tags: ['ops'], summary: 'Prometheus metrics (Authorization: Bearer METRICS_TOKEN)', security: [{ metricsToken: [] }], hide: false } },
+    async (request, reply) => {
+      if (!bearerMatches(request.headers.authorization, metricsToken)) {
+        reply.header('www-authenticate', 'Bearer realm="baton-metrics"');
+        throw new ApiError('UNAUTHORIZED', 'a valid "Authorization: Bearer <METRICS_TOKEN>" header is required');
+      }
+      const body = await metrics.render();
+      return reply.type(metrics.registry.contentType).send(body);
+    },
+  );
 };
 
 export default healthRoutes;

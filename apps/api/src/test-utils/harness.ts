@@ -81,14 +81,23 @@ export interface Harness {
   model: ScriptedModel;
   prefix: string;
   redis: Redis;
-  /** Every Redis key of this test's prefix (Baton's and BullMQ's). */
+  /** Every Redis key of this test's prefix (Baton's and BullMQ's), except the rate-limit counters (most requests write one). */
   keys(): Promise<string[]>;
+  /** The rate-limit counters of this test's prefix. */
+  rateLimitCounters(): Promise<string[]>;
+  /** One /metrics scrape with the harness's METRICS_TOKEN. */
+  scrape(): Promise<string>;
   close(): Promise<void>;
 }
 
+/** The /metrics bearer token of every harness app (unless the test's env sets another). */
+export const HARNESS_METRICS_TOKEN = 'harness-metrics-token-1';
+
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
   const prefix = testPrefix('api');
-  const config = parseEnv({ REDIS_URL, BATON_PREFIX: prefix, LOG_LEVEL: 'silent', ...options.env });
+  // Tests without API_KEYS run the API open, explicitly (it refuses to start otherwise).
+  const auth = options.env?.API_KEYS ? {} : { API_AUTH: 'none' };
+  const config = parseEnv({ REDIS_URL, BATON_PREFIX: prefix, LOG_LEVEL: 'silent', METRICS_TOKEN: HARNESS_METRICS_TOKEN, ...auth, ...options.env });
   const logger = pino({ level: 'silent' });
   const engine = new Engine(REDIS_URL, { prefix }, logger);
   const model = new ScriptedModel();
@@ -112,7 +121,16 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     model,
     prefix,
     redis,
-    keys: async () => [...(await scan(`${prefix}:*`)), ...(await scan(`{${prefix}}:*`))].sort(),
+    keys: async () => {
+      const counters = engine.keys.rateLimitPrefix();
+      return [...(await scan(`${prefix}:*`)), ...(await scan(`{${prefix}}:*`))].filter((k) => !k.startsWith(counters)).sort();
+    },
+    rateLimitCounters: async () => (await scan(`${engine.keys.rateLimitPrefix()}*`)).sort(),
+    scrape: async () => {
+      const res = await app.inject({ url: '/metrics', headers: { authorization: `Bearer ${config.metrics.token}` } });
+      if (res.statusCode !== 200) throw new Error(`/metrics answered ${res.statusCode}`);
+      return res.body;
+    },
     async close() {
       await app.close();
       await worker?.close(true);

@@ -172,6 +172,7 @@ export class TaskContext {
       if (code === ScriptCode.staleToken) throw new StaleRunnerError(this.taskId, `spawn ${childId}`);
       if (code < 0) throw codeToError(code, { taskId: this.taskId, what: `spawn ${childId}` });
       spawned = code === 0;
+      if (spawned) await this.engine.stats.created('child');
     }
 
     // A child this call just created has no job yet; only a replayed spawn needs to look.

@@ -3,6 +3,7 @@ import { codeToError, ScriptCode } from '../errors';
 import { EventType } from '../model/event';
 import { isTerminal, taskMachine, type Task, type TaskStatus, type TaskTree } from '../model/task';
 import { decodeTask, type TaskHash } from './task-record';
+import { TaskStats } from './task-stats';
 
 export interface TransitionRequest {
   sessionId: string;
@@ -16,7 +17,11 @@ export interface TransitionRequest {
 
 /** Reads tasks and applies guarded, fenced status transitions. */
 export class TaskStore {
-  constructor(private readonly ctx: EngineContext) {}
+  private readonly stats: TaskStats;
+
+  constructor(private readonly ctx: EngineContext) {
+    this.stats = new TaskStats(ctx);
+  }
 
   async sessionOf(taskId: string): Promise<string | null> {
     return this.ctx.redis.get(this.ctx.keys.taskIndex(taskId));
@@ -85,7 +90,7 @@ export class TaskStore {
       throw err;
     }
     // A root that ended handed its session to the next roots: make them jobs.
-    await this.ctx.addRootJobs(req.sessionId, dispatched);
+    await Promise.all([this.ctx.addRootJobs(req.sessionId, dispatched), isTerminal(req.to) ? this.stats.ended(req.to) : undefined]);
     return previous as TaskStatus;
   }
 }

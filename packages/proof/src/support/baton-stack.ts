@@ -20,6 +20,8 @@ import {
 } from '@baton/testkit';
 
 export const API_KEY = 'proof-secret-0001';
+/** Bearer token of the stack API's /metrics. */
+export const METRICS_TOKEN = 'proof-metrics-token-0001';
 
 export interface StackOptions {
   /** Worker processes to start (default 2). */
@@ -60,7 +62,7 @@ export class BatonStack {
     try {
       api = await startApi(
         prefix,
-        { REDIS_URL: redisUrl, API_KEYS: `proof:${API_KEY}`, RATE_LIMIT_MAX: '1000000', ...options.apiEnv },
+        { REDIS_URL: redisUrl, API_KEYS: `proof:${API_KEY}`, METRICS_TOKEN, RATE_LIMIT_MAX: '1000000', ...options.apiEnv },
         { keepLogs: options.keepLogs ?? true },
       );
       stack = new BatonStack(prefix, redisUrl, fake, api, options);

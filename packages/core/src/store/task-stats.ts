@@ -1,0 +1,37 @@
+import type { EngineContext } from '../engine-context';
+import { TERMINAL_STATUSES, type TaskStatus } from '../model/task';
+
+/** Totals since the prefix was first used: tasks created (roots, children) and tasks ended, by terminal status (each present). */
+export interface TaskTotals {
+  created: { root: number; child: number };
+  ended: Partial<Record<TaskStatus, number>>;
+}
+
+/**
+ * Totals kept as work happens, in one small hash (`keys.stats()`), so that a
+ * metrics scrape reads one key whatever the number of tasks and sessions.
+ *
+ * Counted by the engine after the script that made the change succeeded (the
+ * hash is outside the session's hash slot, so on a cluster no script can
+ * update both): a process killed between the two loses that one count. The
+ * totals never go down when data expires or is deleted.
+ */
+export class TaskStats {
+  constructor(private readonly ctx: EngineContext) {}
+
+  async created(kind: 'root' | 'child'): Promise<void> {
+    await this.ctx.redis.hincrby(this.ctx.keys.stats(), `created:${kind}`, 1);
+  }
+
+  async ended(status: TaskStatus, count = 1): Promise<void> {
+    if (count > 0) await this.ctx.redis.hincrby(this.ctx.keys.stats(), `ended:${status}`, count);
+  }
+
+  /** One HGETALL. */
+  async read(): Promise<TaskTotals> {
+    const hash = await this.ctx.redis.hgetall(this.ctx.keys.stats());
+    const n = (field: string) => Number(hash[field] ?? 0);
+    const ended = Object.fromEntries(TERMINAL_STATUSES.map((s) => [s, n(`ended:${s}`)]));
+    return { created: { root: n('created:root'), child: n('created:child') }, ended };
+  }
+}
