@@ -41,7 +41,17 @@ export function mapError(err: unknown): Mapped {
     const code = apiCodeForEngine(err.code);
     if (code === 'INTERNAL') return { code, detail: 'internal error' };
     const taskId = typeof err.details.taskId === 'string' && err.details.taskId ? { taskId: err.details.taskId } : {};
-    return { code, detail: err.message, extensions: taskId };
+    // A refusal by a limit says which limit, so clients can tell it from a rate limit.
+    const limit = typeof err.details.limit === 'number' ? { limit: err.details.limit } : {};
+    if (code === 'SESSION_QUEUE_FULL') {
+      const max = String(err.details.limit);
+      return {
+        code,
+        detail: `the session already has ${max} queued root tasks (MAX_QUEUED_ROOTS_PER_SESSION); submit again once some have run, or use onBusy "interrupt" to replace them`,
+        extensions: limit,
+      };
+    }
+    return { code, detail: err.message, extensions: { ...taskId, ...limit } };
   }
   const fe = err as Partial<FastifyError>;
   if (fe.validation) {
