@@ -1,5 +1,6 @@
 import { MAX_DEPTH_CAP } from '@baton/core';
 import { performance } from 'node:perf_hooks';
+import { parseEnv } from './env';
 import { startHarness, waitForTask, type Harness } from './test-utils/harness';
 
 /**
@@ -114,5 +115,16 @@ describe('a tree at the deepest allowed level', () => {
     expect(chain).toHaveLength(MAX_DEPTH_CAP + 1);
     expect(node).toMatchObject({ status: 'failed', error: { code: 'MAX_DEPTH_EXCEEDED' }, childIds: [] });
     expect(chain[MAX_DEPTH_CAP - 1]).toMatchObject({ status: 'completed', result: 'children: failed' });
+  });
+});
+
+describe('MAX_QUEUED_ROOTS_PER_SESSION in the environment', () => {
+  test('defaults to 100; 1 to 10000; anything else stops the API with a message naming it', () => {
+    expect(parseEnv({}).maxQueuedRootsPerSession).toBe(100);
+    expect(parseEnv({ MAX_QUEUED_ROOTS_PER_SESSION: '' }).maxQueuedRootsPerSession).toBe(100);
+    expect(parseEnv({ MAX_QUEUED_ROOTS_PER_SESSION: '7' }).maxQueuedRootsPerSession).toBe(7);
+    for (const bad of ['0', '10001', 'many', '1.5']) {
+      expect(() => parseEnv({ MAX_QUEUED_ROOTS_PER_SESSION: bad })).toThrow(/MAX_QUEUED_ROOTS_PER_SESSION:/);
+    }
   });
 });

@@ -1,6 +1,7 @@
 import { conversationProblems, Engine, type Message } from '@baton/core';
 import { cleanupPrefix, REDIS_URL, startFakeProvider, testPrefix, type FakeProvider } from '@baton/testkit';
 import { flatten, jobEnded, startTestWorker, treeProblems } from '../test-utils/harness';
+import { parseEnv } from '../env';
 import type { WorkerApp } from '../worker-app';
 
 /**
@@ -60,5 +61,15 @@ describe('subtask limits in the agent loop (fake provider)', () => {
     expect(contents.slice(0, 2)).toEqual(['done: Step 1 of 3: ship it steps=3', 'done: Step 2 of 3: ship it steps=3']);
     expect(contents[2]).toMatch(/^error: new_task refused: this task has already spawned 2 subtasks.*\(MAX_CHILDREN_PER_TASK=2\)/);
     expect(conversationProblems((await engine.getMessages(taskId))!)).toEqual([]);
+  });
+});
+
+describe('MAX_DEPTH and MAX_CHILDREN_PER_TASK in the environment', () => {
+  it('default to 8 and 100; MAX_DEPTH is at most 32; bad values name the variable', () => {
+    expect(parseEnv({})).toMatchObject({ MAX_DEPTH: 8, MAX_CHILDREN_PER_TASK: 100 });
+    expect(parseEnv({ MAX_DEPTH: '32', MAX_CHILDREN_PER_TASK: '1' })).toMatchObject({ MAX_DEPTH: 32, MAX_CHILDREN_PER_TASK: 1 });
+    for (const [name, value] of [['MAX_DEPTH', '33'], ['MAX_DEPTH', '0'], ['MAX_CHILDREN_PER_TASK', '0'], ['MAX_CHILDREN_PER_TASK', 'lots']] as const) {
+      expect(() => parseEnv({ [name]: value })).toThrow(new RegExp(`${name}: .*\\(got "${value}"\\)`));
+    }
   });
 });
