@@ -60,7 +60,12 @@ export async function startBatonWorker(options: BatonWorkerOptions): Promise<Wor
   return app;
 }
 
-/** The parent of a subtask id `<parentId>.<turn>.<i>`, or null for a root. */
+/**
+ * The parent of a subtask id `<parentId>.<turn>.<i>`, or null for a root. Ids past 128
+ * characters take a digest form (`<rootId>..<digest>`, see core's `childTaskId`) whose parent
+ * cannot be read from the id; this returns the root for those, which is still non-null, so
+ * "is it a subtask" stays right. The benchmarks' trees are far shallower than that.
+ */
 export function parentOf(taskId: string): string | null {
   const parts = taskId.split('.');
   return parts.length >= 3 ? parts.slice(0, -2).join('.') : null;

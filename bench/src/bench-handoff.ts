@@ -36,7 +36,8 @@ function inversions(started: Map<string, number[]>): number {
 
 async function batonSide(o: BenchOptions, fake: RemoteFakeProvider) {
   const prefix = testPrefix('bench-handoff');
-  const engine = new Engine(o.redisUrl, { prefix }, pino({ level: 'silent' }));
+  // Every root of a session is submitted up front: the lane must hold them all (within the engine's cap).
+  const engine = new Engine(o.redisUrl, { prefix, maxQueuedRootsPerSession: Math.min(10_000, Math.max(100, o.handoffRoots)) }, pino({ level: 'silent' }));
   const lastEnd = new Map<string, number>();
   const indexOf = new Map<string, number>();
   const started = new Map<string, number[]>();

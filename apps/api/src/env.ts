@@ -76,6 +76,7 @@ export const EnvSchema = z.object({
   REQUEST_TIMEOUT_MS: int(0, 600_000, 30_000),
   SHUTDOWN_TIMEOUT_MS: int(100, 600_000, 10_000),
   TRUST_PROXY: z.preprocess(emptyAsUndefined, z.enum(['true', 'false']).default('false').transform((v) => v === 'true')),
+  MAX_QUEUED_ROOTS_PER_SESSION: int(1, 10_000, 100),
 });
 
 export type Env = z.output<typeof EnvSchema>;
@@ -96,6 +97,8 @@ export interface ApiConfig {
   requestTimeoutMs: number;
   shutdownTimeoutMs: number;
   trustProxy: boolean;
+  /** Roots waiting in one session's lane; a submission past it is 429 SESSION_QUEUE_FULL. */
+  maxQueuedRootsPerSession: number;
 }
 
 export class EnvError extends Error {
@@ -138,6 +141,7 @@ export function parseEnv(source: Record<string, string | undefined>): ApiConfig 
     requestTimeoutMs: env.REQUEST_TIMEOUT_MS,
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
     trustProxy: env.TRUST_PROXY,
+    maxQueuedRootsPerSession: env.MAX_QUEUED_ROOTS_PER_SESSION,
   };
 }
 

@@ -1,3 +1,4 @@
+import { MAX_DEPTH_CAP } from '@baton/core';
 import { z } from 'zod';
 
 /**
@@ -27,6 +28,10 @@ export const EnvSchema = z.object({
   MODES_FILE: z.string().optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   MAX_TURNS: int(1).default(50),
+  /** Deepest subtask level (a root is depth 0); a deeper new_task is answered with a tool error. Same on every worker. */
+  MAX_DEPTH: int(1).max(MAX_DEPTH_CAP).default(8),
+  /** Subtasks one task may spawn; one more new_task is answered with a tool error. Same on every worker. */
+  MAX_CHILDREN_PER_TASK: int(1).max(10_000).default(100),
   METRICS_PORT: z.coerce.number().int().min(0).max(65535).optional(),
   RECONCILE_INTERVAL_MS: int(100).default(5000),
   /** BullMQ job lock; a worker whose event loop blocks longer loses the job. */

@@ -55,7 +55,11 @@ export class WorkerApp {
       logger.info({ provider: provider.name, baseUrl: env.LLM_BASE_URL, model: env.LLM_MODEL }, 'model provider configured');
     }
 
-    const engine = new Engine(env.REDIS_URL, { prefix: env.BATON_PREFIX, gateLeaseMs: env.GATE_LEASE_MS }, logger);
+    const engine = new Engine(
+      env.REDIS_URL,
+      { prefix: env.BATON_PREFIX, gateLeaseMs: env.GATE_LEASE_MS, maxDepth: env.MAX_DEPTH, maxChildrenPerTask: env.MAX_CHILDREN_PER_TASK },
+      logger,
+    );
     const handler = createAgentHandler({ modes, tools, provider, defaultModel: env.LLM_MODEL, maxTurns: env.MAX_TURNS, metrics });
     const taskWorker = new TaskWorker(engine, handler, {
       concurrency: env.WORKER_CONCURRENCY,

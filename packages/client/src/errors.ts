@@ -6,7 +6,7 @@ import type { Problem } from './schemas';
  * problem), so callers switch on `status` / `problem.type`, not on text.
  */
 export class BatonApiError extends Error {
-  override readonly name = 'BatonApiError';
+  override readonly name: string = 'BatonApiError';
   readonly status: number;
   readonly problem: Problem;
   /** Seconds from a `Retry-After` header (429, 503), when the server sent one. */
@@ -28,6 +28,37 @@ export class BatonApiError extends Error {
   get detail(): string | undefined {
     return this.problem.detail;
   }
+  /** The API's stable error code (`problem.code`, e.g. `SESSION_QUEUE_FULL`), when the server sent one. */
+  get code(): string | null {
+    return typeof this.problem.code === 'string' ? this.problem.code : null;
+  }
+}
+
+/**
+ * `429 SESSION_QUEUE_FULL`: the session already holds MAX_QUEUED_ROOTS_PER_SESSION
+ * queued root tasks. Not a rate limit (no Retry-After): it frees up as the
+ * session's roots run; `onBusy: 'interrupt'` replaces the queued roots instead.
+ */
+export class SessionQueueFullError extends BatonApiError {
+  override readonly name = 'SessionQueueFullError';
+  /** The server's MAX_QUEUED_ROOTS_PER_SESSION, when it said. */
+  readonly limit: number | null;
+
+  constructor(problem: Problem, retryAfterSeconds: number | null = null) {
+    super(problem, retryAfterSeconds);
+    this.limit = typeof problem.limit === 'number' ? problem.limit : null;
+  }
+}
+
+/** The problem codes that have their own error class. */
+const byCode: Record<string, new (problem: Problem, retryAfterSeconds: number | null) => BatonApiError> = {
+  SESSION_QUEUE_FULL: SessionQueueFullError,
+};
+
+/** The BatonApiError (or its subclass for a known `code`) for a problem. */
+export function apiErrorFor(problem: Problem, retryAfterSeconds: number | null): BatonApiError {
+  const Class = typeof problem.code === 'string' ? byCode[problem.code] : undefined;
+  return new (Class ?? BatonApiError)(problem, retryAfterSeconds);
 }
 
 /** The server could not be reached (refused, reset, DNS, timeout). */

@@ -1,4 +1,4 @@
-import { BatonApiError } from './errors';
+import { apiErrorFor, type BatonApiError } from './errors';
 import { ProblemSchema, type Problem } from './schemas';
 
 /**
@@ -22,7 +22,7 @@ export function problemFromBody(status: number, statusText: string, contentType:
     status,
     detail: body.trim().slice(0, 500) || undefined,
   };
-  return new BatonApiError(problem, parseRetryAfter(retryAfter));
+  return apiErrorFor(problem, parseRetryAfter(retryAfter));
 }
 
 /** `Retry-After` is either delay-seconds or an HTTP-date (RFC 9110 10.2.3). */

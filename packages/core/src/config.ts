@@ -1,5 +1,12 @@
 import { z } from 'zod';
 
+/**
+ * Highest MAX_DEPTH one may configure. Child ids stay within the 128 characters of an
+ * id whatever the depth (see runtime/child-id.ts); the cap bounds the work of walking
+ * a tree (cancel, tree reads) along one branch.
+ */
+export const MAX_DEPTH_CAP = 32;
+
 /** Engine options, parsed once (zod) when an Engine is built. */
 export const EngineOptionsSchema = z.object({
   /** Key prefix; BullMQ uses `{prefix}` so its keys share one cluster slot. */
@@ -18,6 +25,15 @@ export const EngineOptionsSchema = z.object({
   jobAttempts: z.number().int().min(1).default(5),
   /** Completed jobs kept in BullMQ (dashboard) before removal. */
   keepCompletedJobs: z.number().int().min(0).default(1000),
+  /** Deepest subtask level: a root is depth 0, its subtasks 1, ...; a deeper spawn is refused (MAX_DEPTH_EXCEEDED). */
+  maxDepth: z.number().int().min(1).max(MAX_DEPTH_CAP).default(8),
+  /** Subtasks one task may spawn over its life; one more is refused (MAX_CHILDREN_EXCEEDED). */
+  maxChildrenPerTask: z.number().int().min(1).max(10_000).default(100),
+  /**
+   * Roots waiting in one session's lane; a submission past it is refused (SESSION_QUEUE_FULL).
+   * Also bounds the work of `onBusy: interrupt`, which cancels the whole lane in one script.
+   */
+  maxQueuedRootsPerSession: z.number().int().min(1).max(10_000).default(100),
 });
 export type EngineOptions = z.input<typeof EngineOptionsSchema>;
 export type ResolvedEngineOptions = z.output<typeof EngineOptionsSchema>;

@@ -129,8 +129,11 @@ export class Engine {
     await this.ctx.redis.publish(this.ctx.keys.cancelChannel(), JSON.stringify(cancelled.map((c) => c.taskId)));
     const active = new Set(await this.ctx.redis.lrange(this.ctx.keys.active(sessionId), 0, -1));
     for (const { taskId, previous } of cancelled) {
-      const job = await this.ctx.queue.getJob(taskId);
       const isRoot = active.has(taskId);
+      // Only these two cases act on a job. Roots cancelled in the lane never had one: skipping
+      // them keeps an interrupt of a full lane at a few round trips, not one per queued root.
+      if (!(isRoot && previous === 'queued') && previous !== 'paused') continue;
+      const job = await this.ctx.queue.getJob(taskId);
       if (isRoot && previous === 'queued') {
         // Dispatched but not started: nothing runs it, so the lease can move now.
         // If the job is already locked by a worker, remove() fails and that worker ends it.

@@ -12,6 +12,10 @@ export const ScriptCode = {
   sessionBusy: -6,
   alreadyFinal: -7,
   taskExists: -8,
+  // Limits (a range of their own, clear of the codes above).
+  maxDepthExceeded: -20,
+  maxChildrenExceeded: -21,
+  sessionQueueFull: -22,
 } as const;
 
 export type BatonErrorCode =
@@ -23,7 +27,10 @@ export type BatonErrorCode =
   | 'SESSION_BUSY'
   | 'TASK_ALREADY_FINAL'
   | 'INVALID_INPUT'
-  | 'INVALID_CONFIG';
+  | 'INVALID_CONFIG'
+  | 'MAX_DEPTH_EXCEEDED'
+  | 'MAX_CHILDREN_EXCEEDED'
+  | 'SESSION_QUEUE_FULL';
 
 export class BatonError extends Error {
   constructor(
@@ -79,6 +86,20 @@ export function codeToError(code: number, context: { taskId?: string; what: stri
       });
     case ScriptCode.taskExists:
       return new BatonError('INVALID_INPUT', `task id ${context.detail ?? id} is already taken`, { taskId: context.detail });
+    case ScriptCode.maxDepthExceeded:
+      return new BatonError('MAX_DEPTH_EXCEEDED', `task ${id}: ${context.what} refused: subtasks nest at most ${context.detail ?? '?'} levels deep`, {
+        taskId: id,
+        limit: Number(context.detail),
+      });
+    case ScriptCode.maxChildrenExceeded:
+      return new BatonError('MAX_CHILDREN_EXCEEDED', `task ${id}: ${context.what} refused: a task spawns at most ${context.detail ?? '?'} subtasks`, {
+        taskId: id,
+        limit: Number(context.detail),
+      });
+    case ScriptCode.sessionQueueFull:
+      return new BatonError('SESSION_QUEUE_FULL', `${context.what} refused: the session already has ${context.detail ?? '?'} queued root tasks`, {
+        limit: Number(context.detail),
+      });
     default:
       return new BatonError('ILLEGAL_TRANSITION', `${context.what}: unexpected script code ${code}`);
   }

@@ -1,6 +1,6 @@
 /** Public API of @baton/core: the engine, its model, and the runtime for workers. */
 export { Engine, type CancelResult } from './engine';
-export { EngineOptionsSchema, type EngineOptions, type ResolvedEngineOptions } from './config';
+export { EngineOptionsSchema, MAX_DEPTH_CAP, type EngineOptions, type ResolvedEngineOptions } from './config';
 export { openRedis, connectionFromUrl, type Connection, type ClusterConnection, type RedisClient, type JobData } from './engine-context';
 export { Keys, TASK_QUEUE } from './keys';
 export { BatonError, StaleRunnerError, isBatonError, type BatonErrorCode } from './errors';
@@ -37,6 +37,7 @@ export type { TaskTotals } from './store/task-stats';
 export { RequestGate, LeaseLostError, turnKeyString, type TurnKey, type GateBegin, type GateResult, type GateRunOptions } from './gate/request-gate';
 export { TaskWorker, TaskWorkerOptionsSchema, JobDataSchema, type TaskHandler, type TaskOutcome, type TaskWorkerOptions } from './runtime/task-worker';
 export { TaskContext, type SubtaskSpec } from './runtime/task-context';
+export { childTaskId, MAX_TASK_ID_LENGTH, SUBTASK_KEY_PATTERN, SUBTASK_KEY_MAX_LENGTH } from './runtime/child-id';
 export { TaskFailure, ParkForChildSignal, PauseSignal, YieldSignal } from './runtime/signals';
 export { Reconciler, type ReconcileReport, type ReconcilerOptions } from './reconciler';
 export { loggerOptions, scrubSecrets, REDACT_PATHS, REDACTED } from './logging';

@@ -20,6 +20,7 @@ export const ErrorCatalog = {
   UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'Unsupported media type' },
   IDEMPOTENCY_CONFLICT: { status: 422, title: 'Idempotency key reused with another payload' },
   RATE_LIMITED: { status: 429, title: 'Too many requests' },
+  SESSION_QUEUE_FULL: { status: 429, title: 'Session queue full' },
   INTERNAL: { status: 500, title: 'Internal server error' },
   UNAVAILABLE: { status: 503, title: 'Service unavailable' },
 } as const satisfies Record<string, { status: number; title: string }>;
@@ -33,6 +34,7 @@ const fromEngine: Partial<Record<BatonErrorCode, ApiErrorCode>> = {
   SESSION_BUSY: 'SESSION_BUSY',
   TASK_ALREADY_FINAL: 'TASK_ALREADY_FINAL',
   INVALID_INPUT: 'INVALID_INPUT',
+  SESSION_QUEUE_FULL: 'SESSION_QUEUE_FULL',
 };
 
 export function apiCodeForEngine(code: BatonErrorCode): ApiErrorCode {

@@ -1,6 +1,7 @@
 import { isBatonError } from '@baton/core';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
+import { drainRequest } from '../http/drain-request';
 import { ApiError, apiCodeForEngine, ErrorCatalog, problem, type ApiErrorCode } from '../http/error-catalog';
 
 /** Fastify's own 4xx errors, by code, and what they are in our catalog. */
@@ -41,7 +42,17 @@ export function mapError(err: unknown): Mapped {
     const code = apiCodeForEngine(err.code);
     if (code === 'INTERNAL') return { code, detail: 'internal error' };
     const taskId = typeof err.details.taskId === 'string' && err.details.taskId ? { taskId: err.details.taskId } : {};
-    return { code, detail: err.message, extensions: taskId };
+    // A refusal by a limit says which limit, so clients can tell it from a rate limit.
+    const limit = typeof err.details.limit === 'number' ? { limit: err.details.limit } : {};
+    if (code === 'SESSION_QUEUE_FULL') {
+      const max = String(err.details.limit);
+      return {
+        code,
+        detail: `the session already has ${max} queued root tasks (MAX_QUEUED_ROOTS_PER_SESSION); submit again once some have run, or use onBusy "interrupt" to replace them`,
+        extensions: limit,
+      };
+    }
+    return { code, detail: err.message, extensions: { ...taskId, ...limit } };
   }
   const fe = err as Partial<FastifyError>;
   if (fe.validation) {
@@ -66,15 +77,20 @@ export function sendProblem(reply: FastifyReply, code: ApiErrorCode, detail: str
  */
 export default fp(
   async function errorHandler(app: FastifyInstance) {
-    app.setErrorHandler((err: unknown, request: FastifyRequest, reply: FastifyReply) => {
+    app.setErrorHandler(async (err: unknown, request: FastifyRequest, reply: FastifyReply) => {
       const mapped = mapError(err);
       const status = ErrorCatalog[mapped.code].status;
       if (status >= 500) request.log.error({ err }, 'request failed');
       else request.log.info({ code: mapped.code, detail: mapped.detail }, 'request refused');
       if (err instanceof ApiError) reply.headers(err.headers);
+      // Refused before its body was read (413, 401, 415, ...): read a bounded amount first, so the answer is not lost to a reset.
+      await drainRequest(request.raw);
       return sendProblem(reply, mapped.code, mapped.detail, mapped.extensions);
     });
-    app.setNotFoundHandler((request, reply) => sendProblem(reply, 'NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`));
+    app.setNotFoundHandler(async (request, reply) => {
+      await drainRequest(request.raw);
+      return sendProblem(reply, 'NOT_FOUND', `no route ${request.method} ${request.url.split('?')[0]}`);
+    });
   },
   { name: 'baton-error-handler' },
 );

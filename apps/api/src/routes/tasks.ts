@@ -35,7 +35,8 @@ const taskRoutes: FastifyPluginAsyncZod = async (app) => {
         description:
           'onBusy: `enqueue` (default) waits its turn in the session lane; `reject` answers 409 naming the active task when a root runs or waits; ' +
           '`interrupt` cancels the running tree and the queued roots, then runs this one. With `Idempotency-Key`, a replay with the same body ' +
-          'answers 200 with the first task and `Idempotent-Replayed: true`; another body answers 422.',
+          'answers 200 with the first task and `Idempotent-Replayed: true`; another body answers 422. A session holds at most ' +
+          'MAX_QUEUED_ROOTS_PER_SESSION queued roots: past it, `enqueue` answers 429 `session-queue-full` (no Retry-After: it frees up as roots run).',
         security,
         params: SessionParamsSchema,
         headers: SubmitHeadersSchema,

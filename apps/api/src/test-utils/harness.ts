@@ -1,4 +1,4 @@
-import { Engine, TaskWorker, type TaskContext, type TaskHandler } from '@baton/core';
+import { Engine, TaskWorker, type EngineOptions, type TaskContext, type TaskHandler } from '@baton/core';
 import { cleanupPrefix, deferred, REDIS_URL, testPrefix, type Deferred } from '@baton/testkit';
 import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
@@ -12,7 +12,8 @@ import { parseEnv } from '../env';
  * `echo: <prompt>`. A prompt `hold:<name>` waits until the test calls
  * `release(name)` (or the task is cancelled); `fail:<msg>` fails the task;
  * `spawn:<n>[:<child prompt>]` runs n sequential `code` subtasks first (prompt `child <i>` by default)
- * and completes with their results.
+ * and completes with their results; `nest:<n>:<leaf prompt>` builds a chain n subtasks deep whose
+ * deepest task runs `<leaf prompt>`.
  */
 export class ScriptedModel {
   private readonly holds = new Map<string, Deferred<void>>();
@@ -40,7 +41,13 @@ export class ScriptedModel {
     const messages = await ctx.messages();
     if (messages.length === 0) await ctx.append(0, [{ role: 'user', content: prompt }]);
     const spawn = /^spawn:(\d+)(?::(.*))?$/.exec(prompt);
+    const nest = /^nest:(\d+):(.*)$/.exec(prompt);
     const results: string[] = [];
+    if (nest) {
+      const below = Number(nest[1]) - 1;
+      const outcome = await ctx.subtask({ key: '1.0', mode: 'code', prompt: below > 0 ? `nest:${below}:${nest[2]!}` : nest[2]! });
+      results.push(outcome.status === 'completed' ? outcome.result : outcome.status);
+    }
     if (spawn) {
       for (let i = 0; i < Number(spawn[1]); i++) {
         const outcome = await ctx.subtask({ key: `1.${i}`, mode: 'code', prompt: spawn[2] ?? `child ${i}` });
@@ -60,7 +67,7 @@ export class ScriptedModel {
           void this.hold(name).promise.then(resolve);
         });
       }
-      return spawn ? `children: ${results.join(', ')}` : `echo: ${prompt}`;
+      return spawn || nest ? `children: ${results.join(', ')}` : `echo: ${prompt}`;
     });
     const length = (await ctx.messages()).length;
     await ctx.append(length, [{ role: 'assistant', content: response }]);
@@ -73,6 +80,8 @@ export interface HarnessOptions {
   env?: Record<string, string>;
   /** Start an in-process TaskWorker running ScriptedModel. */
   worker?: boolean;
+  /** Engine options of the shared engine (limits, ...); the prefix is the harness's. */
+  engine?: EngineOptions;
 }
 
 export interface Harness {
@@ -99,7 +108,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const auth = options.env?.API_KEYS ? {} : { API_AUTH: 'none' };
   const config = parseEnv({ REDIS_URL, BATON_PREFIX: prefix, LOG_LEVEL: 'silent', METRICS_TOKEN: HARNESS_METRICS_TOKEN, ...auth, ...options.env });
   const logger = pino({ level: 'silent' });
-  const engine = new Engine(REDIS_URL, { prefix }, logger);
+  const engine = new Engine(REDIS_URL, { maxQueuedRootsPerSession: config.maxQueuedRootsPerSession, ...options.engine, prefix }, logger);
   const model = new ScriptedModel();
   const worker = options.worker ? new TaskWorker(engine, model.handler, { concurrency: 4 }) : null;
   if (worker) await worker.waitUntilReady();

@@ -1,4 +1,4 @@
-import type { TaskContext, ToolCall } from '@baton/core';
+import { isBatonError, type BatonError, type TaskContext, type ToolCall } from '@baton/core';
 import type { Logger } from 'pino';
 import type { z } from 'zod';
 import type { Mode } from '../modes/modes';
@@ -48,7 +48,15 @@ export class ToolCallRunner {
       const { mode, message } = NewTaskArgsSchema.parse(parsed.data);
       if (!this.options.modes.get(mode)) return `error: unknown mode "${mode}". Available modes: ${this.options.modes.names().join(', ')}.`;
       const key = `${turn}.${index}`;
-      const outcome = await this.ctx.subtask({ key, mode, prompt: message });
+      let outcome;
+      try {
+        outcome = await this.ctx.subtask({ key, mode, prompt: message });
+      } catch (err) {
+        const refusal = limitRefusal(err);
+        if (!refusal) throw err;
+        log.warn({ tool: name, code: (err as BatonError).code }, 'new_task refused by a limit');
+        return refusal;
+      }
       log.info({ childId: outcome.taskId, child: outcome.status }, 'subtask ended');
       switch (outcome.status) {
         case 'completed':
@@ -79,6 +87,30 @@ export class ToolCallRunner {
       return `error: tool ${name} failed: ${(err as Error).message}`;
     }
   }
+}
+
+/**
+ * The tool result for a `new_task` the engine refused (MAX_DEPTH, MAX_CHILDREN_PER_TASK):
+ * it says which limit and what the model can do instead, and the task goes on.
+ * The engine checks the limits in the spawn script, where a replayed spawn of an
+ * existing child always passes, so the worker need not count anything itself.
+ */
+export function limitRefusal(err: unknown): string | undefined {
+  if (isBatonError(err, 'MAX_DEPTH_EXCEEDED')) {
+    const limit = String(err.details.limit);
+    return (
+      `error: new_task refused: subtasks nest at most ${limit} levels deep (MAX_DEPTH=${limit}) and this task is at the deepest level. ` +
+      'Do this step yourself in this task, or finish with attempt_completion and describe the work that is left.'
+    );
+  }
+  if (isBatonError(err, 'MAX_CHILDREN_EXCEEDED')) {
+    const limit = String(err.details.limit);
+    return (
+      `error: new_task refused: this task has already spawned ${limit} subtasks, the most one task may (MAX_CHILDREN_PER_TASK=${limit}). ` +
+      'Do the remaining steps yourself, or finish with attempt_completion and describe the work that is left.'
+    );
+  }
+  return undefined;
 }
 
 function describeIssues(error: z.ZodError): string {

@@ -80,7 +80,7 @@ export class SessionLanes {
       this.ctx.call(
         'batonSubmitRoot',
         [k.session, k.lane, k.active, k.events, idem ? keys.idempotency(input.sessionId, input.tenant, idem) : k.session, keys.task(input.sessionId, taskId)],
-        [k.base, taskId, JSON.stringify(fields), payloadHash(input), idem ? '1' : '0', options.idempotencyTtlMs, input.onBusy, options.eventsMaxLen, k.parked, k.fence, input.tenant, options.sessionConcurrency, options.gateTtlMs],
+        [k.base, taskId, JSON.stringify(fields), payloadHash(input), idem ? '1' : '0', options.idempotencyTtlMs, input.onBusy, options.eventsMaxLen, k.parked, k.fence, input.tenant, options.sessionConcurrency, options.gateTtlMs, options.maxQueuedRootsPerSession],
       ),
     ]);
     const [code, id, dispatched, cancelled, createdAt] = reply as [number, string, string[], string[], number?];
@@ -94,6 +94,11 @@ export class SessionLanes {
       }
       if (code === ScriptCode.notFound) {
         throw new BatonError('TASK_NOT_FOUND', `session ${input.sessionId} not found`, { sessionId: input.sessionId });
+      }
+      if (code === ScriptCode.sessionQueueFull) {
+        const err = codeToError(code, { what: `submit to session ${input.sessionId}`, detail: String(options.maxQueuedRootsPerSession) });
+        err.details.sessionId = input.sessionId;
+        throw err;
       }
       throw codeToError(code, { what: 'submit', detail: id });
     }

@@ -22,11 +22,14 @@
   ARGV[11] tenant (a session belongs to the tenant that created it)
   ARGV[12] session concurrency (roots holding the lease at once; stored on the session)
   ARGV[13] gate TTL ms for tasks cancelled by an interrupt
+  ARGV[14] max queued roots per session (lane length)
 
   Output: { code, taskId, dispatchedIds, cancelledPairs, createdAtMs }
     code 0 created, 1 idempotent replay, -5 idempotency conflict (taskId = existing),
     -6 session busy (taskId = active or first queued root),
-    -1 the session belongs to another tenant, -8 the task id is taken
+    -1 the session belongs to another tenant, -8 the task id is taken,
+    -22 the lane already holds max queued roots (checked after the busy policy:
+    an interrupt empties the lane first, an idempotent replay is answered before)
 ]]
 --- @include "includes/common"
 --- @include "includes/dispatch"
@@ -54,10 +57,15 @@ if ARGV[7] == 'reject' then
 elseif ARGV[7] == 'interrupt' then
   local roots = redis.call('LRANGE', KEYS[3], 0, -1)
   for _, id in ipairs(redis.call('LRANGE', KEYS[2], 0, -1)) do roots[#roots + 1] = id end
+  -- Every queued root is cancelled below: empty the lane at once, so that cancelTree's
+  -- LREM per root is O(1) and a full lane costs O(n), not O(n^2).
+  redis.call('DEL', KEYS[2])
   for _, id in ipairs(roots) do
     cancelTree(base, id, KEYS[2], ARGV[9], ARGV[10], KEYS[4], maxlen, 'interrupted by ' .. taskId, now, ARGV[13], cancelled)
   end
 end
+
+if redis.call('LLEN', KEYS[2]) >= tonumber(ARGV[14]) then return { -22, '', {}, {} } end
 
 local fields = cjson.decode(ARGV[3])
 redis.call('HSETNX', KEYS[1], 'tenant', ARGV[11])

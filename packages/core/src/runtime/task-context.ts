@@ -7,10 +7,15 @@ import type { GateResult, GateRunOptions } from '../gate/request-gate';
 import type { Message } from '../model/message';
 import { isTerminal, type ChildOutcome, type Task } from '../model/task';
 import type { TaskHash } from '../store/task-record';
+import { childTaskId } from './child-id';
 import { ParkForChildSignal, PauseSignal, YieldSignal } from './signals';
 
 export interface SubtaskSpec {
-  /** Stable within the parent (e.g. `<turn>.<callIndex>`): the child id is `<parentId>.<key>`. */
+  /**
+   * Stable within the parent (e.g. `<turn>.<callIndex>`; dot-separated `A-Z a-z 0-9 _ -`, at most
+   * 64 characters): the child id is `<parentId>.<key>`, or a bounded digest form past 128 characters
+   * (`childTaskId`).
+   */
   key: string;
   mode: string;
   prompt: string;
@@ -139,7 +144,7 @@ export class TaskContext {
    * its conversation, calls this again with the same key: now it returns.
    */
   async subtask(spec: SubtaskSpec): Promise<ChildOutcome> {
-    const childId = `${this.taskId}.${spec.key}`;
+    const childId = childTaskId(this.task.rootId, this.taskId, spec.key);
     const { keys, options, queue } = this.engine.ctx;
     let child = await this.engine.tasks.raw(this.sessionId, childId);
     if (child.status && isTerminal(child.status as Task['status'])) return outcomeOf(childId, child);
@@ -165,11 +170,19 @@ export class TaskContext {
             ...(spec.metadata === undefined ? {} : { metadata: JSON.stringify(spec.metadata) }),
           }),
           options.eventsMaxLen,
+          options.maxDepth,
+          options.maxChildrenPerTask,
         ],
         ),
         this.engine.redis.set(keys.taskIndex(childId), this.sessionId),
       ])) as [number, unknown];
       if (code === ScriptCode.staleToken) throw new StaleRunnerError(this.taskId, `spawn ${childId}`);
+      if (code === ScriptCode.maxDepthExceeded || code === ScriptCode.maxChildrenExceeded) {
+        // Refused for good: the index entry sent with the spawn must not outlive it.
+        await this.engine.redis.del(keys.taskIndex(childId));
+        const limit = code === ScriptCode.maxDepthExceeded ? options.maxDepth : options.maxChildrenPerTask;
+        throw codeToError(code, { taskId: this.taskId, what: 'new subtask', detail: String(limit) });
+      }
       if (code < 0) throw codeToError(code, { taskId: this.taskId, what: `spawn ${childId}` });
       spawned = code === 0;
       if (spawned) await this.engine.stats.created('child');

@@ -3,7 +3,7 @@ import { DelayedError, WaitingChildrenError, Worker, type Job } from 'bullmq';
 import { z } from 'zod';
 import { openRedis, type JobData } from '../engine-context';
 import type { Engine } from '../engine';
-import { isBatonError, ScriptCode } from '../errors';
+import { isBatonError, ScriptCode, type BatonError } from '../errors';
 import { TASK_QUEUE } from '../keys';
 import type { Message } from '../model/message';
 import { isTerminal, taskMachine, type Task, type TaskError } from '../model/task';
@@ -173,8 +173,13 @@ export class TaskWorker extends EventEmitter<TaskWorkerEvents> {
             log.info({ reason: String(err) }, 'runner fenced out or task cancelled; stopping');
             break;
           }
-          if (isBatonError(err) && err.code !== 'CONVERSATION_CONFLICT') throw err;
-          const failure = err instanceof TaskFailure ? { code: err.code, message: err.message } : { code: 'TASK_ERROR', message: err instanceof Error ? err.message : String(err) };
+          // A refused subtask (a limit) is final for this task, not an infrastructure error to retry.
+          const limit = isBatonError(err, 'MAX_DEPTH_EXCEEDED') || isBatonError(err, 'MAX_CHILDREN_EXCEEDED');
+          if (isBatonError(err) && err.code !== 'CONVERSATION_CONFLICT' && !limit) throw err;
+          const failure =
+            err instanceof TaskFailure || limit
+              ? { code: (err as TaskFailure | BatonError).code, message: (err as Error).message }
+              : { code: 'TASK_ERROR', message: err instanceof Error ? err.message : String(err) };
           if (await this.finish(sessionId, taskId, token, { status: 'failed', error: failure })) return { done: true };
           break;
         }
