@@ -1,4 +1,5 @@
 import type { AddressInfo } from 'node:net';
+import { waitUntil } from '@baton/testkit';
 import { SseClient } from './test-utils/sse-client';
 import { startHarness, waitForTask, type Harness } from './test-utils/harness';
 
@@ -36,6 +37,9 @@ describe('API keys and tenants', () => {
     expect(res.statusCode).toBe(201);
     task = res.json();
     await waitForTask(h.engine, task.id, ['completed']);
+    // The task is completed before its worker has finished the job (BullMQ moves it to the
+    // completed set, the lease is released): wait for that, so the key list below is stable.
+    await waitUntil(async () => (await h.engine.queue.getJobState(task.id)) === 'completed');
   });
 
   test('every /v1 route is 401 without a key, with a wrong key or a malformed header, and touches nothing', async () => {
