@@ -76,6 +76,25 @@ describe('deleteSession and deleteTree', () => {
     expect((await h.settled(engine, fresh.id)).result).toBe('new life');
   });
 
+  it('deletes a paused session whose root is parked', async () => {
+    const { task } = await engine.submit({ sessionId: 'paused', prompt: plan({ children: [{ hold: 'paused' }, { result: 'second' }] }) });
+    await once(started, 'paused').promise;
+    await engine.pause('paused');
+    once(holds, 'paused').resolve();
+    // The root resumes after its first child and parks at its next turn boundary.
+    await h.event(engine, 'paused', (e) => e.type === 'task.paused' && e.taskId === task.id);
+
+    // Its parked job is promoted by the cancellation and ends; until then the call answers 'stopping'.
+    await waitUntil(async () => {
+      const { state } = await engine.deleteSession('paused');
+      expect(state).not.toBe('not_found');
+      return state === 'deleted';
+    }, 10_000);
+    expect(await scanSession(engine, 'paused')).toEqual([]);
+    expect(await existing(engine, outside([task.id, `${task.id}.1.0`]))).toEqual([]);
+    expect(await engine.deleteSession('paused')).toEqual({ state: 'not_found' });
+  });
+
   it('deleteTree refuses a running tree and a subtask, then deletes the finished tree only', async () => {
     const { task: other } = await engine.submit({ sessionId: 'trees', prompt: plan({ result: 'kept' }) });
     await h.settled(engine, other.id);
