@@ -1,3 +1,4 @@
+import type { EngineOptions } from '@baton/core';
 import { z } from 'zod';
 
 /**
@@ -77,6 +78,10 @@ export const EnvSchema = z.object({
   SHUTDOWN_TIMEOUT_MS: int(100, 600_000, 10_000),
   TRUST_PROXY: z.preprocess(emptyAsUndefined, z.enum(['true', 'false']).default('false').transform((v) => v === 'true')),
   MAX_QUEUED_ROOTS_PER_SESSION: int(1, 10_000, 100),
+  /** Finished trees, then idle sessions, expire this long after they end; 0 keeps them forever. */
+  RETENTION_MS: int(0, 10 * 365 * 24 * 3600_000, 7 * 24 * 3600_000),
+  EVENTS_MAX_LEN: int(100, 10_000_000, 10_000),
+  EVENTS_MAX_AGE_MS: int(0, 10 * 365 * 24 * 3600_000, 7 * 24 * 3600_000),
 });
 
 export type Env = z.output<typeof EnvSchema>;
@@ -99,6 +104,8 @@ export interface ApiConfig {
   trustProxy: boolean;
   /** Roots waiting in one session's lane; a submission past it is 429 SESSION_QUEUE_FULL. */
   maxQueuedRootsPerSession: number;
+  /** Data lifecycle options of the engine (retention, event stream bounds); unset: the engine's defaults. */
+  engine?: Pick<EngineOptions, 'retentionMs' | 'eventsMaxLen' | 'eventsMaxAgeMs'>;
 }
 
 export class EnvError extends Error {
@@ -142,6 +149,7 @@ export function parseEnv(source: Record<string, string | undefined>): ApiConfig 
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
     trustProxy: env.TRUST_PROXY,
     maxQueuedRootsPerSession: env.MAX_QUEUED_ROOTS_PER_SESSION,
+    engine: { retentionMs: env.RETENTION_MS, eventsMaxLen: env.EVENTS_MAX_LEN, eventsMaxAgeMs: env.EVENTS_MAX_AGE_MS },
   };
 }
 

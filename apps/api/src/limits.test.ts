@@ -119,12 +119,13 @@ describe('a tree at the deepest allowed level', () => {
 });
 
 describe('MAX_QUEUED_ROOTS_PER_SESSION in the environment', () => {
+  const KEYS = { API_KEYS: 'acme:acme-secret-0001' };
   test('defaults to 100; 1 to 10000; anything else stops the API with a message naming it', () => {
-    expect(parseEnv({}).maxQueuedRootsPerSession).toBe(100);
-    expect(parseEnv({ MAX_QUEUED_ROOTS_PER_SESSION: '' }).maxQueuedRootsPerSession).toBe(100);
-    expect(parseEnv({ MAX_QUEUED_ROOTS_PER_SESSION: '7' }).maxQueuedRootsPerSession).toBe(7);
+    expect(parseEnv(KEYS).maxQueuedRootsPerSession).toBe(100);
+    expect(parseEnv({ ...KEYS, MAX_QUEUED_ROOTS_PER_SESSION: '' }).maxQueuedRootsPerSession).toBe(100);
+    expect(parseEnv({ ...KEYS, MAX_QUEUED_ROOTS_PER_SESSION: '7' }).maxQueuedRootsPerSession).toBe(7);
     for (const bad of ['0', '10001', 'many', '1.5']) {
-      expect(() => parseEnv({ MAX_QUEUED_ROOTS_PER_SESSION: bad })).toThrow(/MAX_QUEUED_ROOTS_PER_SESSION:/);
+      expect(() => parseEnv({ ...KEYS, MAX_QUEUED_ROOTS_PER_SESSION: bad })).toThrow(/MAX_QUEUED_ROOTS_PER_SESSION:/);
     }
   });
 });

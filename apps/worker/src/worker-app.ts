@@ -57,7 +57,15 @@ export class WorkerApp {
 
     const engine = new Engine(
       env.REDIS_URL,
-      { prefix: env.BATON_PREFIX, gateLeaseMs: env.GATE_LEASE_MS, maxDepth: env.MAX_DEPTH, maxChildrenPerTask: env.MAX_CHILDREN_PER_TASK },
+      {
+        prefix: env.BATON_PREFIX,
+        gateLeaseMs: env.GATE_LEASE_MS,
+        maxDepth: env.MAX_DEPTH,
+        maxChildrenPerTask: env.MAX_CHILDREN_PER_TASK,
+        retentionMs: env.RETENTION_MS,
+        eventsMaxLen: env.EVENTS_MAX_LEN,
+        eventsMaxAgeMs: env.EVENTS_MAX_AGE_MS,
+      },
       logger,
     );
     const handler = createAgentHandler({ modes, tools, provider, defaultModel: env.LLM_MODEL, maxTurns: env.MAX_TURNS, metrics });

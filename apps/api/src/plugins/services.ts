@@ -30,7 +30,11 @@ export default fp<ServicesOptions>(
     const owned = !opts.engine;
     const engine =
       opts.engine ??
-      new Engine(opts.config.redisUrl, { prefix: opts.config.prefix, maxQueuedRootsPerSession: opts.config.maxQueuedRootsPerSession }, opts.logger);
+      new Engine(
+        opts.config.redisUrl,
+        { prefix: opts.config.prefix, maxQueuedRootsPerSession: opts.config.maxQueuedRootsPerSession, ...opts.config.engine },
+        opts.logger,
+      );
     app.decorate('config', opts.config);
     app.decorate('engine', engine);
     app.decorate('authenticator', new Authenticator(opts.config.apiKeys));

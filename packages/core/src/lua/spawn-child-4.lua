@@ -10,7 +10,7 @@
   ARGV[1] parent runner token
   ARGV[2] child id
   ARGV[3] child fields (JSON object)
-  ARGV[4] events max length
+  ARGV[4] events trim (`<maxLen>:<maxAgeMs>`, see emit)
   ARGV[5] max depth (a root is depth 0; the child's depth is its parent's + 1)
   ARGV[6] max children per task
 
