@@ -140,7 +140,7 @@ describe('baton CLI against the api and worker processes', () => {
       const file = join(dir, 'tree.json');
       const exported = await baton(['export', task.id, '--out', file], env);
       expect(exported).toMatchObject({ code: 0, stdout: '' });
-      expect(exported.stderr).toMatch(new RegExp(`^exported ${task.id} to ${file}: 3 task\(s\), \d+ message\(s\), \d+ event\(s\)\n$`));
+      expect(exported.stderr).toMatch(new RegExp(`^exported ${task.id} to ${file}: 3 task\\(s\\), \\d+ message\\(s\\), \\d+ event\\(s\\)\\n$`));
       const doc = JSON.parse(readFileSync(file, 'utf8')) as { version: number; root: TaskTree; conversations: Record<string, unknown[]>; events: { taskId: string }[] };
       expect(doc.root).toEqual(await client.getTree(task.id));
       const ids = flatten(doc.root).map((t) => t.id);
