@@ -1,3 +1,4 @@
+import type { EngineOptions } from '@baton/core';
 import { z } from 'zod';
 
 /**
@@ -67,6 +68,10 @@ export const EnvSchema = z.object({
   REQUEST_TIMEOUT_MS: int(0, 600_000, 30_000),
   SHUTDOWN_TIMEOUT_MS: int(100, 600_000, 10_000),
   TRUST_PROXY: z.preprocess(emptyAsUndefined, z.enum(['true', 'false']).default('false').transform((v) => v === 'true')),
+  /** Finished trees, then idle sessions, expire this long after they end; 0 keeps them forever. */
+  RETENTION_MS: int(0, 10 * 365 * 24 * 3600_000, 7 * 24 * 3600_000),
+  EVENTS_MAX_LEN: int(100, 10_000_000, 10_000),
+  EVENTS_MAX_AGE_MS: int(0, 10 * 365 * 24 * 3600_000, 7 * 24 * 3600_000),
 });
 
 export type Env = z.output<typeof EnvSchema>;
@@ -85,6 +90,8 @@ export interface ApiConfig {
   requestTimeoutMs: number;
   shutdownTimeoutMs: number;
   trustProxy: boolean;
+  /** Data lifecycle options of the engine (retention, event stream bounds); unset: the engine's defaults. */
+  engine?: Pick<EngineOptions, 'retentionMs' | 'eventsMaxLen' | 'eventsMaxAgeMs'>;
 }
 
 export class EnvError extends Error {
@@ -114,6 +121,7 @@ export function parseEnv(source: Record<string, string | undefined>): ApiConfig 
     requestTimeoutMs: env.REQUEST_TIMEOUT_MS,
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
     trustProxy: env.TRUST_PROXY,
+    engine: { retentionMs: env.RETENTION_MS, eventsMaxLen: env.EVENTS_MAX_LEN, eventsMaxAgeMs: env.EVENTS_MAX_AGE_MS },
   };
 }
 

@@ -38,6 +38,12 @@ export const EnvSchema = z.object({
   GATE_LEASE_MS: int(200).default(15_000),
   /** Graceful shutdown: how long in-flight jobs may take before the worker closes anyway. */
   SHUTDOWN_TIMEOUT_MS: int(0).default(30_000),
+  /** Finished trees, then idle sessions, expire this long after they end; 0 keeps them forever. Same on API and workers. */
+  RETENTION_MS: int(0).default(7 * 24 * 3600_000),
+  /** Events kept per session stream (approximate). */
+  EVENTS_MAX_LEN: int(100).default(10_000),
+  /** Events older than this leave the stream (approximate); 0: by count only. */
+  EVENTS_MAX_AGE_MS: int(0).default(7 * 24 * 3600_000),
   /** Simulated latency of the demo model, so the dashboard shows it working. */
   DEMO_MODEL_LATENCY_MS: int(0).default(300),
 });

@@ -56,7 +56,17 @@ export class WorkerApp {
       logger.info({ provider: provider.name, baseUrl: env.LLM_BASE_URL, model: env.LLM_MODEL }, 'model provider configured');
     }
 
-    const engine = new Engine(env.REDIS_URL, { prefix: env.BATON_PREFIX, gateLeaseMs: env.GATE_LEASE_MS }, logger);
+    const engine = new Engine(
+      env.REDIS_URL,
+      {
+        prefix: env.BATON_PREFIX,
+        gateLeaseMs: env.GATE_LEASE_MS,
+        retentionMs: env.RETENTION_MS,
+        eventsMaxLen: env.EVENTS_MAX_LEN,
+        eventsMaxAgeMs: env.EVENTS_MAX_AGE_MS,
+      },
+      logger,
+    );
     const handler = createAgentHandler({ modes, tools, provider, defaultModel: env.LLM_MODEL, maxTurns: env.MAX_TURNS, metrics });
     const taskWorker = new TaskWorker(engine, handler, {
       concurrency: env.WORKER_CONCURRENCY,

@@ -8,6 +8,14 @@ export const EngineOptionsSchema = z.object({
   sessionConcurrency: z.number().int().min(1).max(64).default(1),
   /** Events kept per session stream (approximate cap, MAXLEN ~). */
   eventsMaxLen: z.number().int().min(100).default(10_000),
+  /** Events older than this leave the stream (approximate, MINID ~); 0 trims by count only. */
+  eventsMaxAgeMs: z.number().int().min(0).default(7 * 24 * 3600_000),
+  /**
+   * How long a finished tree is kept: when a root and all its descendants are
+   * terminal, every key of the tree (and, once nothing else is left, of its
+   * session) expires this long after. 0 keeps everything forever.
+   */
+  retentionMs: z.number().int().min(0).default(7 * 24 * 3600_000),
   /** How long an idempotency key maps to its task. */
   idempotencyTtlMs: z.number().int().positive().default(24 * 3600_000),
   /** Request-gate lease; the holder renews it every third of this while the call runs. */

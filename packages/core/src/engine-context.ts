@@ -87,12 +87,20 @@ export class EngineContext {
     });
   }
 
+  /** The events-trim argument of every script that emits: `<maxLen>:<maxAgeMs>` (see lua/includes/common emit). */
+  get eventsTrim(): string {
+    return `${this.options.eventsMaxLen}:${this.options.eventsMaxAgeMs}`;
+  }
+
   jobOptions() {
+    // BullMQ removes finished jobs older than the retention when later jobs finish; the
+    // reconciler's sweep removes the rest (a quiet queue finishes no later job).
+    const ageSeconds = Math.ceil(this.options.retentionMs / 1000);
     return {
       attempts: this.options.jobAttempts,
       backoff: { type: 'exponential', delay: 500 },
-      removeOnComplete: { count: this.options.keepCompletedJobs },
-      removeOnFail: { age: 7 * 24 * 3600 },
+      removeOnComplete: ageSeconds > 0 ? { age: ageSeconds, count: this.options.keepCompletedJobs } : { count: this.options.keepCompletedJobs },
+      removeOnFail: { age: ageSeconds > 0 ? ageSeconds : 7 * 24 * 3600 },
     };
   }
 

@@ -5,6 +5,9 @@ import { BatonError, codeToError, ScriptCode } from './errors';
 import { GateNotifier } from './gate/gate-notifier';
 import { RequestGate } from './gate/request-gate';
 import { pairs, SessionLanes, type SubmitResult } from './lanes/session-lanes';
+import { Deletion, type DeleteSessionState, type DeleteTreeResult } from './lifecycle/deletion';
+import { followTaskIndex } from './lifecycle/task-index';
+import { exportTree, type TreeExport } from './lifecycle/tree-export';
 import type { SubmitInput } from './lanes/submission';
 import type { BatonEvent } from './model/event';
 import type { Message } from './model/message';
@@ -31,6 +34,7 @@ export class Engine {
   readonly lanes: SessionLanes;
   readonly conversations: ConversationStore;
   readonly events: EventLog;
+  private readonly deletion: Deletion;
   private gateInstance: RequestGate | undefined;
   private notifier: GateNotifier | undefined;
 
@@ -40,6 +44,7 @@ export class Engine {
     this.lanes = new SessionLanes(this.ctx, this.tasks);
     this.conversations = new ConversationStore(this.ctx);
     this.events = new EventLog(this.ctx);
+    this.deletion = new Deletion(this);
   }
 
   get keys() {
@@ -106,11 +111,16 @@ export class Engine {
     const sessionId = await this.tasks.sessionOf(taskId);
     if (!sessionId) throw new BatonError('TASK_NOT_FOUND', `task ${taskId} not found`, { taskId });
     const { keys, options } = this.ctx;
-    const [code, previous, flat] = (await this.ctx.call(
-      'batonCancel',
-      [keys.session(sessionId), keys.lane(sessionId), keys.parked(sessionId), keys.fence(sessionId), keys.events(sessionId), keys.task(sessionId, taskId)],
-      [keys.sessionBase(sessionId), taskId, reason, options.eventsMaxLen, options.gateTtlMs],
-    )) as [number, string, string[]];
+    // Into the reconciler's index with the script: a tree it closes has task-index entries to follow.
+    const [, reply] = await Promise.all([
+      this.ctx.redis.zadd(keys.sessionIndex(), Date.now(), sessionId),
+      this.ctx.call(
+        'batonCancel',
+        [keys.session(sessionId), keys.lane(sessionId), keys.parked(sessionId), keys.fence(sessionId), keys.events(sessionId), keys.task(sessionId, taskId)],
+        [keys.sessionBase(sessionId), taskId, reason, this.ctx.eventsTrim, options.gateTtlMs],
+      ),
+    ]);
+    const [code, previous, flat] = reply as [number, string, string[]];
     if (code !== ScriptCode.ok) throw codeToError(code, { taskId, what: 'cancel', detail: previous });
     const cancelled = pairs(flat);
     await this.afterCancel(sessionId, cancelled);
@@ -135,6 +145,29 @@ export class Engine {
         await job.promote().catch(() => undefined);
       }
     }
+    // Trees the cancellation left all terminal now expire: their task-index entries follow.
+    await followTaskIndex(this.ctx, sessionId);
+  }
+
+  /**
+   * Deletes a session: cancels every tree that is not over (as `cancel`
+   * does), then every key of the session, its trees, task-index entries and
+   * BullMQ jobs. 'stopping' while a runner still holds a task of it: call
+   * again later (the reconciler also finishes it); submits to it are refused
+   * meanwhile. 'not_found' when nothing of it exists. Idempotent.
+   */
+  deleteSession(sessionId: string): Promise<{ state: DeleteSessionState }> {
+    return this.deletion.deleteSession(sessionId);
+  }
+
+  /** Deletes a terminal root's whole tree; refused while any task of it is not terminal, and on a subtask. */
+  deleteTree(taskId: string): Promise<DeleteTreeResult> {
+    return this.deletion.deleteTree(taskId);
+  }
+
+  /** The tree under `taskId` (root or subtask) with its conversations and events; null when not found. */
+  exportTree(taskId: string): Promise<TreeExport | null> {
+    return exportTree(this, taskId);
   }
 
   async pause(sessionId: string): Promise<Session> {

@@ -1,5 +1,7 @@
 /** Public API of @baton/core: the engine, its model, and the runtime for workers. */
 export { Engine, type CancelResult } from './engine';
+export { TreeExportSchema, type TreeExport } from './lifecycle/tree-export';
+export type { DeleteSessionState, DeleteTreeResult } from './lifecycle/deletion';
 export { EngineOptionsSchema, type EngineOptions, type ResolvedEngineOptions } from './config';
 export { openRedis, connectionFromUrl, type Connection, type ClusterConnection, type RedisClient, type JobData } from './engine-context';
 export { Keys, TASK_QUEUE } from './keys';
@@ -12,6 +14,7 @@ export {
   TERMINAL_STATUSES,
   TaskSchema,
   TaskErrorSchema,
+  TaskTreeSchema,
   IdSchema,
   isTerminal,
   taskMachine,

@@ -41,6 +41,14 @@ export class Keys {
   events(sessionId: string): string {
     return `${this.sessionBase(sessionId)}:events`;
   }
+  /** Root ids of the session's trees (score: expiry ms of a finished tree, +inf while open). */
+  roots(sessionId: string): string {
+    return `${this.sessionBase(sessionId)}:roots`;
+  }
+  /** Task ids whose task-index entry (outside the slot) must still follow its task's expiry or deletion. */
+  unindexed(sessionId: string): string {
+    return `${this.sessionBase(sessionId)}:unindexed`;
+  }
   idempotency(sessionId: string, tenant: string, key: string): string {
     return `${this.sessionBase(sessionId)}:idem:${tenant}:${key}`;
   }

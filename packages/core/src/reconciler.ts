@@ -1,4 +1,5 @@
 import type { Engine } from './engine';
+import { followTaskIndex } from './lifecycle/task-index';
 import { isTerminal, type TaskStatus } from './model/task';
 
 export interface ReconcileReport {
@@ -11,7 +12,16 @@ export interface ReconcileReport {
   promoted: number;
   /** Sessions dropped from the index (idle, empty). */
   forgotten: number;
+  /** Sessions whose deletion (left 'stopping') this pass finished. */
+  deletedSessions: number;
+  /** Task-index entries made to follow their task's expiry or deletion (after a crash in between). */
+  followedIndexEntries: number;
+  /** Finished BullMQ jobs older than the retention, removed. */
+  removedJobs: number;
 }
+
+/** Finished jobs removed per set and pass: bounds the pass; the next one goes on. */
+const JOB_SWEEP_LIMIT = 1000;
 
 export interface ReconcilerOptions {
   /** A root dispatched more recently than this is left alone (its add is probably in flight). */
@@ -48,7 +58,16 @@ export class Reconciler {
   /** One pass over the sessions index; returns what it repaired. */
   async reconcile(): Promise<ReconcileReport> {
     const { redis, keys } = this.engine.ctx;
-    const report: ReconcileReport = { sessions: 0, redispatched: 0, releasedLeases: 0, promoted: 0, forgotten: 0 };
+    const report: ReconcileReport = {
+      sessions: 0,
+      redispatched: 0,
+      releasedLeases: 0,
+      promoted: 0,
+      forgotten: 0,
+      deletedSessions: 0,
+      followedIndexEntries: 0,
+      removedJobs: 0,
+    };
     let cursor = '0';
     do {
       const [next, flat] = await redis.zscan(keys.sessionIndex(), cursor, 'COUNT', 200);
@@ -58,14 +77,38 @@ export class Reconciler {
         await this.reconcileSession(flat[i]!, flat[i + 1]!, report);
       }
     } while (cursor !== '0');
+    report.removedJobs = await this.sweepJobs();
     if (report.redispatched + report.releasedLeases + report.promoted > 0) {
       this.engine.logger.warn({ report }, 'reconciler repaired state');
     }
     return report;
   }
 
+  /**
+   * Removes finished jobs older than the retention. BullMQ does so itself when
+   * a later job finishes; on a quiet queue none does. Bounded per pass.
+   */
+  private async sweepJobs(): Promise<number> {
+    const { queue, options } = this.engine.ctx;
+    if (options.retentionMs <= 0) return 0;
+    const completed = await queue.clean(options.retentionMs, JOB_SWEEP_LIMIT, 'completed');
+    const failed = await queue.clean(options.retentionMs, JOB_SWEEP_LIMIT, 'failed');
+    return completed.length + failed.length;
+  }
+
   private async reconcileSession(sessionId: string, score: string, report: ReconcileReport): Promise<void> {
     const { engine } = this;
+    const { keys, options } = engine.ctx;
+    if ((await engine.redis.hexists(keys.session(sessionId), 'deleting')) === 1) {
+      // A deletion answered 'stopping': finish it once its runners have stopped.
+      if ((await engine.deleteSession(sessionId)).state !== 'stopping') report.deletedSessions++;
+      return;
+    }
+    report.followedIndexEntries += await followTaskIndex(engine.ctx, sessionId);
+    if (options.eventsMaxAgeMs > 0) {
+      // Emits trim by age too; this covers a stream that nothing writes to any more.
+      await engine.redis.xtrim(keys.events(sessionId), 'MINID', '~', String(Date.now() - options.eventsMaxAgeMs));
+    }
     const session = await engine.lanes.session(sessionId);
     for (const rootId of session.activeTaskIds) {
       const raw = await engine.tasks.raw(sessionId, rootId);

@@ -28,7 +28,7 @@ export interface ServicesOptions {
 export default fp<ServicesOptions>(
   async function services(app: FastifyInstance, opts: ServicesOptions) {
     const owned = !opts.engine;
-    const engine = opts.engine ?? new Engine(opts.config.redisUrl, { prefix: opts.config.prefix }, opts.logger);
+    const engine = opts.engine ?? new Engine(opts.config.redisUrl, { prefix: opts.config.prefix, ...opts.config.engine }, opts.logger);
     app.decorate('config', opts.config);
     app.decorate('engine', engine);
     app.decorate('authenticator', new Authenticator(opts.config.apiKeys));

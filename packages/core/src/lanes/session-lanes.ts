@@ -80,7 +80,7 @@ export class SessionLanes {
       this.ctx.call(
         'batonSubmitRoot',
         [k.session, k.lane, k.active, k.events, idem ? keys.idempotency(input.sessionId, input.tenant, idem) : k.session, keys.task(input.sessionId, taskId)],
-        [k.base, taskId, JSON.stringify(fields), payloadHash(input), idem ? '1' : '0', options.idempotencyTtlMs, input.onBusy, options.eventsMaxLen, k.parked, k.fence, input.tenant, options.sessionConcurrency, options.gateTtlMs],
+        [k.base, taskId, JSON.stringify(fields), payloadHash(input), idem ? '1' : '0', options.idempotencyTtlMs, input.onBusy, this.ctx.eventsTrim, k.parked, k.fence, input.tenant, options.sessionConcurrency, options.gateTtlMs, options.retentionMs],
       ),
     ]);
     const [code, id, dispatched, cancelled, createdAt] = reply as [number, string, string[], string[], number?];
@@ -126,7 +126,7 @@ export class SessionLanes {
     const [changed, dispatched, parked] = (await this.ctx.call(
       'batonSetPaused',
       [k.session, k.lane, k.active, k.parked, k.events],
-      [k.base, paused ? '1' : '0', this.ctx.options.eventsMaxLen],
+      [k.base, paused ? '1' : '0', this.ctx.eventsTrim],
     )) as [number, string[], string[]];
     await this.ctx.addRootJobs(sessionId, dispatched);
     return { changed: changed === 1, parked };

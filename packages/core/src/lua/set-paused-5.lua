@@ -10,7 +10,7 @@
 
   ARGV[1] session key base
   ARGV[2] '1' pause, '0' resume
-  ARGV[3] events max length
+  ARGV[3] events trim (`<maxLen>:<maxAgeMs>`, see emit)
 
   Output: { changed (0|1), dispatchedIds, parkedIds }
 ]]
@@ -21,6 +21,8 @@ local now = nowMs()
 local status = redis.call('HGET', KEYS[1], 'status') or 'idle'
 if ARGV[2] == '1' then
   if status == 'paused' then return { 0, {}, {} } end
+  -- A paused session is kept, even with nothing in it (a resume lets it expire again).
+  persistSession(ARGV[1], now)
   redis.call('HSET', KEYS[1], 'status', 'paused')
   emit(KEYS[5], ARGV[3], 'session.paused', '', '{}', now)
   return { 1, {}, {} }

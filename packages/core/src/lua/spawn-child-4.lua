@@ -10,7 +10,7 @@
   ARGV[1] parent runner token
   ARGV[2] child id
   ARGV[3] child fields (JSON object)
-  ARGV[4] events max length
+  ARGV[4] events trim (`<maxLen>:<maxAgeMs>`, see emit)
 
   Output: 0 created, 1 already existed, -2 stale token, -3 parent not running
 ]]

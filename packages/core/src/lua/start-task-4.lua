@@ -10,7 +10,7 @@
 
   ARGV[1] task id
   ARGV[2] states from which 'running' may be entered (CSV)
-  ARGV[3] events max length
+  ARGV[3] events trim (`<maxLen>:<maxAgeMs>`, see emit)
 
   Output: { code, token, previousStatus, taskHashFlat, childIds, conversation }
     0 ok, -1 not found, -7 terminal (token 0), -3 illegal transition

@@ -17,16 +17,17 @@
   ARGV[5] '1' when an idempotency key is given
   ARGV[6] idempotency TTL ms
   ARGV[7] onBusy: enqueue | reject | interrupt
-  ARGV[8] events max length
+  ARGV[8] events trim (`<maxLen>:<maxAgeMs>`, see emit)
   ARGV[9] parked set key (interrupt), ARGV[10] fence key (interrupt)
   ARGV[11] tenant (a session belongs to the tenant that created it)
   ARGV[12] session concurrency (roots holding the lease at once; stored on the session)
   ARGV[13] gate TTL ms for tasks cancelled by an interrupt
+  ARGV[14] retention ms of finished trees (0 keeps them; stored on the session, see includes/lifecycle)
 
   Output: { code, taskId, dispatchedIds, cancelledPairs, createdAtMs }
     code 0 created, 1 idempotent replay, -5 idempotency conflict (taskId = existing),
     -6 session busy (taskId = active or first queued root),
-    -1 the session belongs to another tenant, -8 the task id is taken
+    -1 the session belongs to another tenant or is being deleted, -8 the task id is taken
 ]]
 --- @include "includes/common"
 --- @include "includes/dispatch"
@@ -38,6 +39,7 @@ local now = nowMs()
 if redis.call('EXISTS', KEYS[6]) == 1 then return { -8, taskId, {}, {} } end
 local owner = redis.call('HGET', KEYS[1], 'tenant')
 if owner and owner ~= ARGV[11] then return { -1, '', {}, {} } end
+if redis.call('HEXISTS', KEYS[1], 'deleting') == 1 then return { -1, '', {}, {} } end
 
 if ARGV[5] == '1' then
   local existing = redis.call('HMGET', KEYS[5], 'taskId', 'hash')
@@ -65,6 +67,7 @@ redis.call('HSET', KEYS[1], 'concurrency', ARGV[12])
 local seq = redis.call('HINCRBY', KEYS[1], 'seq', 1)
 setFields(KEYS[6], fields)
 redis.call('HSET', KEYS[6], 'status', 'queued', 'createdAt', now, 'seq', seq, 'turns', 0, 'runner', 0)
+openTree(base, taskId, ARGV[5] == '1' and KEYS[5] or '', ARGV[14], now)
 redis.call('RPUSH', KEYS[2], taskId)
 emit(KEYS[4], maxlen, 'task.created', taskId,
   cjson.encode({ mode = fields.mode, parentId = cjson.null, rootId = taskId, seq = seq }), now)

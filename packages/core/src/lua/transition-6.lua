@@ -16,13 +16,15 @@
   ARGV[4] extra fields (JSON object)
   ARGV[5] event type ('' for none)
   ARGV[6] event data (JSON)
-  ARGV[7] events max length
+  ARGV[7] events trim (`<maxLen>:<maxAgeMs>`, see emit)
   ARGV[8] gate TTL ms after a terminal status (0 keeps it)
   ARGV[9] task id
   ARGV[10] session key base
 
-  Output: { code, previousStatus, dispatchedIds }
+  Output: { code, previousStatus, dispatchedIds, closed }
     0 ok, -1 not found, -2 stale token, -3 illegal transition
+    closed: task ids this transition handed to the session's unindexed set
+    (its tree became all terminal and now expires, see includes/lifecycle)
 ]]
 --- @include "includes/common"
 --- @include "includes/dispatch"
@@ -41,8 +43,10 @@ if isTerminal(ARGV[2]) then
 end
 if ARGV[5] ~= '' then emit(KEYS[2], ARGV[7], ARGV[5], ARGV[9], ARGV[6], now) end
 local dispatched = {}
+local closed = 0
+if isTerminal(ARGV[2]) then closed = closeTreeOf(ARGV[10], ARGV[9], now) end
 if isTerminal(ARGV[2]) and (redis.call('HGET', KEYS[1], 'parentId') or '') == '' then
   redis.call('LREM', KEYS[6], 0, ARGV[9])
   dispatched = dispatch(KEYS[4], KEYS[5], KEYS[6], ARGV[10], now)
 end
-return { 0, s, dispatched }
+return { 0, s, dispatched, closed }

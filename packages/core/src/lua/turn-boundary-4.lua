@@ -11,7 +11,7 @@
 
   ARGV[1] runner token
   ARGV[2] task id
-  ARGV[3] events max length
+  ARGV[3] events trim (`<maxLen>:<maxAgeMs>`, see emit)
   ARGV[4] turn about to start ('' for none: no turn.started event)
 
   Output: 1 parked, 0 session not paused (carry on), -2 stale token, -3 task not running

@@ -76,3 +76,8 @@ export type ChildOutcome =
 export interface TaskTree extends Task {
   children: TaskTree[];
 }
+
+/** A task with its subtasks, recursively (what `getTree` returns). */
+export const TaskTreeSchema: z.ZodType<TaskTree> = TaskSchema.extend({
+  children: z.lazy(() => z.array(TaskTreeSchema)),
+});

@@ -89,7 +89,7 @@ export class TaskContext {
     const code = (await this.engine.ctx.call(
       'batonTurnBoundary',
       [keys.session(this.sessionId), keys.task(this.sessionId, this.taskId), keys.parked(this.sessionId), keys.events(this.sessionId)],
-      [this.token, this.taskId, options.eventsMaxLen, turn ?? ''],
+      [this.token, this.taskId, this.engine.ctx.eventsTrim, turn ?? ''],
     )) as number;
     if (code === 1) throw new PauseSignal(this.taskId);
     if (code !== 0) throw codeToError(code, { taskId: this.taskId, what: 'turn boundary' });
@@ -164,7 +164,7 @@ export class TaskContext {
             prompt: spec.prompt,
             ...(spec.metadata === undefined ? {} : { metadata: JSON.stringify(spec.metadata) }),
           }),
-          options.eventsMaxLen,
+          this.engine.ctx.eventsTrim,
         ],
         ),
         this.engine.redis.set(keys.taskIndex(childId), this.sessionId),

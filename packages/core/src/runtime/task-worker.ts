@@ -119,7 +119,7 @@ export class TaskWorker extends EventEmitter<TaskWorkerEvents> {
     const [code, token, previous, taskFlat, childIds, conversation] = (await ctx.call(
       'batonStartTask',
       [ctx.keys.task(sessionId, taskId), ctx.keys.fence(sessionId), ctx.keys.events(sessionId), ctx.keys.parked(sessionId)],
-      [taskId, taskMachine.sourcesOf('running').join(','), ctx.options.eventsMaxLen],
+      [taskId, taskMachine.sourcesOf('running').join(','), ctx.eventsTrim],
     )) as [number, string, string, string[]?, string[]?, string[]?];
     if (code === ScriptCode.notFound) {
       log.error('job for an unknown task; dropping it');

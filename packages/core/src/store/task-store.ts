@@ -2,6 +2,7 @@ import type { EngineContext } from '../engine-context';
 import { codeToError, ScriptCode } from '../errors';
 import { EventType } from '../model/event';
 import { isTerminal, taskMachine, type Task, type TaskStatus, type TaskTree } from '../model/task';
+import { followTaskIndex } from '../lifecycle/task-index';
 import { decodeTask, type TaskHash } from './task-record';
 
 export interface TransitionRequest {
@@ -55,30 +56,37 @@ export class TaskStore {
    * reaching a terminal state releases its session lease in the same script.
    */
   async transition(req: TransitionRequest): Promise<TaskStatus> {
-    const { keys, options } = this.ctx;
-    const [code, previous, dispatched] = (await this.ctx.call(
-      'batonTransition',
-      [
-        keys.task(req.sessionId, req.taskId),
-        keys.events(req.sessionId),
-        keys.gate(req.sessionId, req.taskId),
-        keys.session(req.sessionId),
-        keys.lane(req.sessionId),
-        keys.active(req.sessionId),
-      ],
-      [
-        req.token ?? '',
-        req.to,
-        taskMachine.sourcesOf(req.to).join(','),
-        JSON.stringify(req.fields ?? {}),
-        req.event?.type ?? '',
-        JSON.stringify(req.event?.data ?? {}),
-        options.eventsMaxLen,
-        isTerminal(req.to) ? options.gateTtlMs : 0,
-        req.taskId,
-        keys.sessionBase(req.sessionId),
-      ],
-    )) as [number, string, string[]];
+    const { keys, options, redis } = this.ctx;
+    const terminal = isTerminal(req.to);
+    // A terminal transition may close the tree, whose task-index entries then follow (below);
+    // the session goes into the reconciler's index first, so a crash in between is repaired.
+    const [, reply] = await Promise.all([
+      terminal ? redis.zadd(keys.sessionIndex(), Date.now(), req.sessionId) : undefined,
+      this.ctx.call(
+        'batonTransition',
+        [
+          keys.task(req.sessionId, req.taskId),
+          keys.events(req.sessionId),
+          keys.gate(req.sessionId, req.taskId),
+          keys.session(req.sessionId),
+          keys.lane(req.sessionId),
+          keys.active(req.sessionId),
+        ],
+        [
+          req.token ?? '',
+          req.to,
+          taskMachine.sourcesOf(req.to).join(','),
+          JSON.stringify(req.fields ?? {}),
+          req.event?.type ?? '',
+          JSON.stringify(req.event?.data ?? {}),
+          this.ctx.eventsTrim,
+          terminal ? options.gateTtlMs : 0,
+          req.taskId,
+          keys.sessionBase(req.sessionId),
+        ],
+      ),
+    ]);
+    const [code, previous, dispatched, closed] = reply as [number, string, string[], number?];
     if (code !== ScriptCode.ok) {
       const err = codeToError(code, { taskId: req.taskId, what: `transition to ${req.to}`, detail: `from ${previous}` });
       this.ctx.logger.warn({ taskId: req.taskId, sessionId: req.sessionId, to: req.to, from: previous, code: err.code }, err.message);
@@ -86,6 +94,7 @@ export class TaskStore {
     }
     // A root that ended handed its session to the next roots: make them jobs.
     await this.ctx.addRootJobs(req.sessionId, dispatched);
+    if (closed) await followTaskIndex(this.ctx, req.sessionId);
     return previous as TaskStatus;
   }
 }

@@ -3,9 +3,13 @@
   Each cancelled task gets a fresh runner fence so that whatever still runs
   it can no longer write; queued roots leave the lane; parked tasks leave the
   parked set; committed gate responses expire `gateTtl` ms later (0 keeps
-  them). Appends {id, previousStatus} pairs to `out`.
+  them). Appends {id, previousStatus} pairs to `out`. When that leaves the
+  whole tree terminal, the tree is closed (lifecycle: its keys expire).
 ]]
+--- @include "includes/lifecycle"
+
 local function cancelTree(base, rootId, laneKey, parkedKey, fenceKey, eventsKey, maxlen, reason, now, gateTtl, out)
+  local before = #out
   local stack = { rootId }
   while #stack > 0 do
     local id = table.remove(stack)
@@ -25,4 +29,5 @@ local function cancelTree(base, rootId, laneKey, parkedKey, fenceKey, eventsKey,
     local kids = redis.call('LRANGE', childrenKey(base, id), 0, -1)
     for _, k in ipairs(kids) do stack[#stack + 1] = k end
   end
+  if #out > before then closeTreeOf(base, rootId, now) end
 end

@@ -1,7 +1,7 @@
 --[[
   Shared helpers, inlined into every script by the loader (lua-scripts.ts).
   Task keys are built from the session base exactly as keys.ts does:
-    <base>:task:<id>, <base>:task:<id>:children, <base>:task:<id>:gate
+    <base>:task:<id>, <base>:task:<id>:children, <base>:task:<id>:gate, <base>:task:<id>:conv
 ]]
 local function nowMs()
   local t = redis.call('TIME')
@@ -11,6 +11,7 @@ end
 local function taskKey(base, id) return base .. ':task:' .. id end
 local function childrenKey(base, id) return base .. ':task:' .. id .. ':children' end
 local function gateKey(base, id) return base .. ':task:' .. id .. ':gate' end
+local function convKey(base, id) return base .. ':task:' .. id .. ':conv' end
 
 local function isTerminal(s) return s == 'completed' or s == 'failed' or s == 'cancelled' end
 
@@ -22,10 +23,19 @@ local function allowedFrom(csv, s)
   return false
 end
 
--- Append one event to the session stream (capped, approximate trimming).
-local function emit(eventsKey, maxlen, etype, taskId, data, now)
-  return redis.call('XADD', eventsKey, 'MAXLEN', '~', maxlen, '*',
+-- Append one event to the session stream. `trim` is `<maxLen>` or `<maxLen>:<maxAgeMs>`
+-- (EngineContext.eventsTrim): the stream is capped by count (MAXLEN ~) and, with an age,
+-- events older than that leave too (MINID ~). Both approximate, so the cost stays O(1)
+-- amortised: Redis drops whole stream nodes only.
+local function emit(eventsKey, trim, etype, taskId, data, now)
+  local maxlen, maxAge = string.match(tostring(trim), '^(%d+):(%d+)$')
+  if not maxlen then maxlen, maxAge = trim, '0' end
+  local id = redis.call('XADD', eventsKey, 'MAXLEN', '~', maxlen, '*',
     'type', etype, 'task', taskId or '', 'at', tostring(now), 'data', data or '{}')
+  if tonumber(maxAge) > 0 then
+    redis.call('XTRIM', eventsKey, 'MINID', '~', string.format('%d', now - tonumber(maxAge)))
+  end
+  return id
 end
 
 local function setFields(key, fields)

@@ -1,8 +1,11 @@
 --[[
   Hand the session lease to lane heads while the session has room.
   Returns the ids of the root tasks that must now become BullMQ jobs.
-  A paused session dispatches nothing. Also recomputes idle/running.
+  A paused session dispatches nothing. Also recomputes idle/running; a
+  session left idle with no open tree starts to expire (lifecycle).
 ]]
+--- @include "includes/lifecycle"
+
 local function dispatch(sessionKey, laneKey, activeKey, base, now)
   local out = {}
   local status = redis.call('HGET', sessionKey, 'status')
@@ -21,6 +24,7 @@ local function dispatch(sessionKey, laneKey, activeKey, base, now)
     end
     local busy = redis.call('LLEN', activeKey) > 0 or redis.call('LLEN', laneKey) > 0
     redis.call('HSET', sessionKey, 'status', busy and 'running' or 'idle')
+    if not busy then expireSessionIfDone(base, now) end
   end
   return out
 end
