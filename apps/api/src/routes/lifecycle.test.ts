@@ -64,6 +64,15 @@ async function deleteUntilGone(sessionId: string, timeoutMs = 10_000): Promise<{
   }
 }
 
+/** Polls `check` every 25 ms until it holds; bounded, so a condition that never comes fails the test. */
+async function until(check: () => Promise<boolean>, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
 function expectProblem(res: { statusCode: number; headers: Record<string, unknown>; json: () => unknown }, status: number, type: string) {
   expect(res.statusCode).toBe(status);
   expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
@@ -181,7 +190,13 @@ describe('DELETE /v1/tasks/{taskId}', () => {
     await h.model.started('del-cancel');
     expect((await call('POST', `/v1/tasks/${root.id}/cancel`)).statusCode).toBe(202);
     await waitForTask(h.engine, root.id, ['cancelled']);
-    expect((await call('DELETE', `/v1/tasks/${root.id}`)).statusCode).toBe(204);
+    // A cancelled root keeps the session until its runner has stopped; until then the delete is refused.
+    const stopping = await call('DELETE', `/v1/tasks/${root.id}`);
+    if (stopping.statusCode === 409) {
+      expect(stopping.json()).toMatchObject({ code: 'TASK_NOT_TERMINAL', status: 409, detail: expect.stringContaining('retry in a moment') });
+      await until(async () => (await call('GET', '/v1/sessions/s-del-cancel')).json().status === 'idle');
+      expect((await call('DELETE', `/v1/tasks/${root.id}`)).statusCode).toBe(204);
+    } else expect(stopping.statusCode).toBe(204);
     expectProblem(await call('DELETE', '/v1/tasks/t_nope'), 404, 'task-not-found');
   });
 });

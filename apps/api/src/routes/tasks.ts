@@ -1,4 +1,4 @@
-import type { Task } from '@baton/core';
+import { isTerminal, type Task } from '@baton/core';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { ApiError, ProblemSchema } from '../http/error-catalog';
@@ -155,9 +155,13 @@ const taskRoutes: FastifyPluginAsyncZod = async (app) => {
         case 'not_found':
           throw new ApiError('TASK_NOT_FOUND', `task ${task.id} not found`);
         case 'not_terminal':
-          throw new ApiError('TASK_NOT_TERMINAL', `the tree of task ${task.id} has not finished (the task is ${task.status}): cancel it first, or wait until it ends`, {
-            taskId: task.id,
-          });
+          throw new ApiError(
+            'TASK_NOT_TERMINAL',
+            isTerminal(task.status)
+              ? `task ${task.id} is ${task.status} but its worker has not stopped yet: retry in a moment`
+              : `the tree of task ${task.id} has not finished (the task is ${task.status}): cancel it first, or wait until it ends`,
+            { taskId: task.id, status: task.status },
+          );
         case 'not_root':
           throw new ApiError('TASK_NOT_ROOT', `task ${task.id} is a subtask of ${task.rootId}: delete the root task, which deletes its whole tree`, {
             taskId: task.id,
