@@ -122,6 +122,8 @@ describe('DELETE /v1/sessions/{sessionId}', () => {
     const again = await call('DELETE', '/v1/sessions/s-del-run');
     expect(again.statusCode).toBe(202);
     expect(again.json()).toEqual({ sessionId: 's-del-run', state: 'stopping' });
+    // A session being deleted takes no new work.
+    expectProblem(await call('POST', '/v1/sessions/s-del-run/tasks', ACME, { prompt: 'too late' }), 404, 'session-not-found');
     // Whatever is left is cancelled: nothing of the session runs again.
     for (const id of [running.id, queued.id]) {
       const task = await h.engine.getTask(id);
@@ -139,6 +141,12 @@ describe('DELETE /v1/sessions/{sessionId}', () => {
     expect(await indexEntriesOf('s-del-run', [running.id, queued.id])).toEqual([]);
     // The queued root never reached the model.
     expect(h.model.everCalled(queued.id)).toBe(false);
+
+    // The id is free again: a submit starts a new, empty session.
+    const fresh = await submit('s-del-run', 'afresh');
+    await waitForTask(h.engine, fresh.id, ['completed']);
+    expect((await call('GET', '/v1/sessions/s-del-run')).json()).toEqual({ id: 's-del-run', status: 'idle', activeTaskId: null, queuedTaskIds: [] });
+    expect((await h.engine.readEvents('s-del-run')).every((e) => e.taskId === null || e.taskId === fresh.id)).toBe(true);
   });
 
   test("another tenant's session is 404 and is left alone; an unknown session is 404", async () => {

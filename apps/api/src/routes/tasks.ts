@@ -1,4 +1,4 @@
-import { isTerminal, type Task } from '@baton/core';
+import { isBatonError, isTerminal, type Task } from '@baton/core';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { ApiError, ProblemSchema } from '../http/error-catalog';
@@ -58,7 +58,7 @@ const taskRoutes: FastifyPluginAsyncZod = async (app) => {
         tenant: request.tenant,
         ...(metadata === undefined ? {} : { metadata }),
         ...(idempotencyKey === undefined ? {} : { idempotencyKey }),
-      });
+      }).catch(asSessionNotFound(sessionId));
       if (cancelled.length > 0) request.log.info({ sessionId, taskId: task.id, cancelled }, 'interrupt cancelled tasks');
       if (replayed) reply.header('idempotent-replayed', 'true');
       return reply.code(replayed ? 200 : 201).send(toPublicTask(task));
@@ -197,6 +197,19 @@ const taskRoutes: FastifyPluginAsyncZod = async (app) => {
     },
   );
 };
+
+/**
+ * The engine refuses a submit to a session of another tenant, or to one being
+ * deleted, as "not found": one answer for both, so it tells another tenant nothing.
+ */
+function asSessionNotFound(sessionId: string): (err: unknown) => never {
+  return (err) => {
+    if (isBatonError(err, 'TASK_NOT_FOUND') && err.details.sessionId === sessionId) {
+      throw new ApiError('SESSION_NOT_FOUND', `session ${sessionId} not found (it belongs to another tenant, or is being deleted)`);
+    }
+    throw err;
+  };
+}
 
 function assertNever(value: never): never {
   throw new Error(`unexpected outcome ${String(value)}`);
