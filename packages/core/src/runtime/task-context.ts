@@ -85,11 +85,11 @@ export class TaskContext {
   async checkpoint(turn?: number): Promise<void> {
     this.signal.throwIfAborted();
     if (this.closing()) throw new YieldSignal(this.taskId);
-    const { keys, options } = this.engine.ctx;
+    const { keys, eventsTrim } = this.engine.ctx;
     const code = (await this.engine.ctx.call(
       'batonTurnBoundary',
       [keys.session(this.sessionId), keys.task(this.sessionId, this.taskId), keys.parked(this.sessionId), keys.events(this.sessionId)],
-      [this.token, this.taskId, this.engine.ctx.eventsTrim, turn ?? ''],
+      [this.token, this.taskId, eventsTrim, turn ?? ''],
     )) as number;
     if (code === 1) throw new PauseSignal(this.taskId);
     if (code !== 0) throw codeToError(code, { taskId: this.taskId, what: 'turn boundary' });
@@ -140,7 +140,7 @@ export class TaskContext {
    */
   async subtask(spec: SubtaskSpec): Promise<ChildOutcome> {
     const childId = `${this.taskId}.${spec.key}`;
-    const { keys, options, queue } = this.engine.ctx;
+    const { keys, eventsTrim, queue } = this.engine.ctx;
     let child = await this.engine.tasks.raw(this.sessionId, childId);
     if (child.status && isTerminal(child.status as Task['status'])) return outcomeOf(childId, child);
 
@@ -164,7 +164,7 @@ export class TaskContext {
             prompt: spec.prompt,
             ...(spec.metadata === undefined ? {} : { metadata: JSON.stringify(spec.metadata) }),
           }),
-          this.engine.ctx.eventsTrim,
+          eventsTrim,
         ],
         ),
         this.engine.redis.set(keys.taskIndex(childId), this.sessionId),

@@ -93,9 +93,11 @@ local function expireSessionIfDone(base, now)
   if redis.call('LLEN', base .. ':active') > 0 or redis.call('LLEN', base .. ':lane') > 0 then return end
   local roots = base .. ':roots'
   if redis.call('ZCOUNT', roots, '+inf', '+inf') > 0 then return end
+  -- The deadline of the session's last tree, so that calling this again (a later dispatch)
+  -- does not push it back; now + retention when no tree is left to go by.
   local at = now + retention
   local last = redis.call('ZREVRANGEBYSCORE', roots, '(+inf', '-inf', 'WITHSCORES', 'LIMIT', 0, 1)
-  if last[2] and tonumber(last[2]) > at then at = tonumber(last[2]) end
+  if last[2] and tonumber(last[2]) > now then at = tonumber(last[2]) end
   for _, suffix in ipairs(SESSION_SUFFIXES) do
     redis.call('PEXPIREAT', base .. ':' .. suffix, string.format('%d', at))
   end
