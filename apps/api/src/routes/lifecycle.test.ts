@@ -263,6 +263,21 @@ describe('GET /v1/tasks/{taskId}/export', () => {
   });
 });
 
+test('the deletes and the export need a valid key (401) and delete nothing without one', async () => {
+  const task = await submit('s-auth', 'mine');
+  await waitForTask(h.engine, task.id, ['completed']);
+  const anonymous: Record<string, string>[] = [{}, { authorization: 'Bearer wrong-secret-0001' }];
+  for (const [method, url] of [
+    ['DELETE', '/v1/sessions/s-auth'],
+    ['DELETE', `/v1/tasks/${task.id}`],
+    ['GET', `/v1/tasks/${task.id}/export`],
+  ] as const) {
+    for (const headers of anonymous) expectProblem(await call(method, url, headers), 401, 'unauthorized');
+  }
+  expect((await call('GET', `/v1/tasks/${task.id}`)).json()).toMatchObject({ status: 'completed' });
+  expect((await call('GET', '/v1/sessions/s-auth')).statusCode).toBe(200);
+});
+
 test('the OpenAPI document lists the deletes and the export with their statuses', async () => {
   const doc = (await h.app.inject({ method: 'GET', url: '/openapi.json' })).json();
   expect(Object.keys(doc.paths['/v1/sessions/{sessionId}'].delete.responses)).toEqual(expect.arrayContaining(['202', '204', '404']));
