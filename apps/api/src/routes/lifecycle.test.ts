@@ -73,6 +73,15 @@ async function until(check: () => Promise<boolean>, timeoutMs = 10_000): Promise
   }
 }
 
+/**
+ * A root's status turns terminal first; then its worker releases the session's
+ * lease and its job ends. Deleting before that is refused (or 'stopping'), so
+ * tests that delete a finished tree wait for it.
+ */
+async function settled(sessionId: string, rootId: string): Promise<void> {
+  await until(async () => (await call('GET', `/v1/sessions/${sessionId}`)).json().status === 'idle' && (await h.engine.queue.getJobState(rootId)) !== 'active');
+}
+
 function expectProblem(res: { statusCode: number; headers: Record<string, unknown>; json: () => unknown }, status: number, type: string) {
   expect(res.statusCode).toBe(status);
   expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
@@ -85,6 +94,7 @@ describe('DELETE /v1/sessions/{sessionId}', () => {
     await waitForTask(h.engine, first.id, ['completed']);
     const second = await submit('s-del-idle', 'spawn:1');
     await waitForTask(h.engine, second.id, ['completed']);
+    await settled('s-del-idle', second.id);
     const child = (await call('GET', `/v1/tasks/${second.id}`)).json().childIds[0] as string;
     const ids = [first.id, second.id, child];
     expect((await keysOf('s-del-idle', ids)).length).toBeGreaterThan(0);
@@ -177,6 +187,7 @@ describe('DELETE /v1/tasks/{taskId}', () => {
 
     h.model.release('del-tree');
     await waitForTask(h.engine, root.id, ['completed']);
+    await settled('s-del-tree', root.id);
     expectProblem(await call('DELETE', `/v1/tasks/${childId}`), 409, 'task-not-root');
     expectProblem(await call('DELETE', `/v1/tasks/${root.id}`, GLOBEX), 404, 'task-not-found');
 
