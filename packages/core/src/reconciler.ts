@@ -99,9 +99,12 @@ export class Reconciler {
   private async reconcileSession(sessionId: string, score: string, report: ReconcileReport): Promise<void> {
     const { engine } = this;
     const { keys, options } = engine.ctx;
-    if ((await engine.redis.hexists(keys.session(sessionId), 'deleting')) === 1) {
-      // A deletion answered 'stopping': finish it once its runners have stopped.
-      if ((await engine.deleteSession(sessionId)).state !== 'stopping') report.deletedSessions++;
+    // A deletion that answered 'stopping': finish it once its runners have stopped. Until
+    // then the repairs below still run (a lease left by a lost job must be released for the
+    // deletion to finish), but the session stays in the index.
+    const deleting = (await engine.redis.hexists(keys.session(sessionId), 'deleting')) === 1;
+    if (deleting && (await engine.deleteSession(sessionId)).state !== 'stopping') {
+      report.deletedSessions++;
       return;
     }
     report.followedIndexEntries += await followTaskIndex(engine.ctx, sessionId);
@@ -152,7 +155,7 @@ export class Reconciler {
       }
     }
     const after = await engine.lanes.session(sessionId);
-    if (after.status === 'idle' && after.activeTaskIds.length === 0 && after.queuedTaskIds.length === 0) {
+    if (!deleting && after.status === 'idle' && after.activeTaskIds.length === 0 && after.queuedTaskIds.length === 0) {
       const removed = await engine.ctx.call('batonForgetSession', [engine.keys.sessionIndex()], [sessionId, score]);
       if (removed === 1) report.forgotten++;
     }

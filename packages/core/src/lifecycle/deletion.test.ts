@@ -116,3 +116,20 @@ describe('deleteSession and deleteTree', () => {
     expect(await engine.deleteTree(task.id)).toBe('deleted');
   });
 });
+
+describe('deleteSession, nothing started (no worker runs here)', () => {
+  const h = new Harness('delete-unstarted');
+  afterAll(() => h.close());
+
+  it('deletes at once a session whose roots never started, with their jobs', async () => {
+    const engine = h.engine();
+    const { task } = await engine.submit({ sessionId: 'unstarted', prompt: plan({}) });
+    const { task: queued } = await engine.submit({ sessionId: 'unstarted', prompt: plan({}) });
+    expect(await engine.queue.getJobState(task.id)).toBe('waiting');
+    expect(await engine.deleteSession('unstarted')).toEqual({ state: 'deleted' });
+    expect(await scanSession(engine, 'unstarted')).toEqual([]);
+    const outside = [task.id, queued.id].flatMap((id) => [engine.keys.taskIndex(id), jobKey(engine, id)]);
+    expect(await existing(engine, outside)).toEqual([]);
+    expect(await engine.queue.getWaitingCount()).toBe(0);
+  });
+});

@@ -185,3 +185,40 @@ describe('retention: an idle session disappears', () => {
     await waitUntil(async () => (await scanSession(engine, 'race')).length === 0, 10_000);
   });
 });
+
+describe('retention: crash repairs (no worker runs here)', () => {
+  const h = new Harness('retain-crash', { retentionMs: 60_000 });
+  afterAll(() => h.close());
+
+  it('the reconciler makes index entries follow a tree closed (or deleted) by a process that then died', async () => {
+    const engine = h.engine();
+    const { keys } = engine;
+    const { task } = await engine.submit({ sessionId: 'crash', prompt: plan({}) });
+    // The closing transition as a process runs it, minus what follows the script: it died there.
+    await engine.ctx.call(
+      'batonTransition',
+      [keys.task('crash', task.id), keys.events('crash'), keys.gate('crash', task.id), keys.session('crash'), keys.lane('crash'), keys.active('crash')],
+      ['', 'failed', 'queued', '{}', '', '{}', engine.ctx.eventsTrim, 0, task.id, keys.sessionBase('crash')],
+    );
+    expect(await engine.redis.pttl(keys.task('crash', task.id))).toBeGreaterThan(0);
+    expect(await engine.redis.pttl(keys.taskIndex(task.id))).toBe(-1);
+    expect(await engine.redis.smembers(keys.unindexed('crash'))).toEqual([task.id]);
+
+    const report = await new Reconciler(engine, { graceMs: 0 }).reconcile();
+    expect(report.followedIndexEntries).toBe(1);
+    expect(await engine.redis.pttl(keys.taskIndex(task.id))).toBeGreaterThan(0);
+    expect(await engine.redis.exists(keys.unindexed('crash'))).toBe(0);
+
+    // The same for a deletion: the tree's keys went, the process died before the index entry.
+    await engine.ctx.call(
+      'batonDeleteTree',
+      [keys.task('crash', task.id), keys.roots('crash'), keys.active('crash'), keys.unindexed('crash'), keys.session('crash')],
+      [keys.sessionBase('crash'), task.id],
+    );
+    expect(await engine.redis.exists(keys.taskIndex(task.id))).toBe(1);
+    await engine.redis.zadd(keys.sessionIndex(), Date.now(), 'crash');
+    expect((await new Reconciler(engine, { graceMs: 0 }).reconcile()).followedIndexEntries).toBe(1);
+    expect(await engine.redis.exists(keys.taskIndex(task.id))).toBe(0);
+    expect(await engine.getTask(task.id)).toBeNull();
+  });
+});
