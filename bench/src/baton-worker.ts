@@ -18,6 +18,8 @@ export interface BatonWorkerOptions {
   prefix: string;
   providerUrl: string;
   concurrency: number;
+  /** More worker environment (RETENTION_MS, RECONCILE_INTERVAL_MS, ...), over the defaults above. */
+  env?: Record<string, string>;
   /** Called after a transition script returned ok. */
   onTransition?: (req: TransitionRequestLike, at: number) => void;
 }
@@ -33,6 +35,7 @@ export async function startBatonWorker(options: BatonWorkerOptions): Promise<Wor
     LLM_TIMEOUT_MS: '30000',
     LOG_LEVEL: 'silent',
     SHUTDOWN_TIMEOUT_MS: '5000',
+    ...options.env,
   });
   const app = await WorkerApp.start({ env, logger: pino({ level: 'silent' }) });
   const hook = options.onTransition;

@@ -4,7 +4,7 @@
  * (under ~15 minutes on 2 cores). `--only=throughput,resume` runs a subset.
  */
 
-export const BENCH_NAMES = ['throughput', 'resume', 'handoff', 'enqueue', 'scale', 'duplicates'] as const;
+export const BENCH_NAMES = ['throughput', 'resume', 'handoff', 'enqueue', 'scale', 'duplicates', 'soak'] as const;
 export type BenchName = (typeof BENCH_NAMES)[number];
 
 export interface BenchOptions {
@@ -35,6 +35,13 @@ export interface BenchOptions {
   scaleWorkerProcesses: number;
   /** Duplicates: sessions per side. */
   duplicateSessions: number;
+  /** Soak: single-turn tasks, over how many sessions, with what RETENTION_MS and reconciler interval. */
+  soakTasks: number;
+  soakSessions: number;
+  soakRetentionMs: number;
+  soakReconcileMs: number;
+  /** Soak: how long after RETENTION_MS the data may take to be gone before the row is MISSED. */
+  soakExpiryTimeoutMs: number;
   /** Where RESULTS.md goes ('' = do not write). */
   resultsFile: string;
 }
@@ -55,6 +62,11 @@ const FULL = {
   scaleCheckConversations: 1000,
   scaleWorkerProcesses: 0,
   duplicateSessions: 20,
+  soakTasks: 20_000,
+  soakSessions: 2000,
+  soakRetentionMs: 5000,
+  soakReconcileMs: 1000,
+  soakExpiryTimeoutMs: 60_000,
 };
 
 const QUICK: typeof FULL = {
@@ -67,6 +79,8 @@ const QUICK: typeof FULL = {
   scaleSessions: 1000,
   scaleCheckConversations: 200,
   duplicateSessions: 10,
+  soakTasks: 4000,
+  soakSessions: 400,
 };
 
 function camelToUpper(name: string): string {

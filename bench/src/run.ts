@@ -1,5 +1,6 @@
 /**
- * `pnpm bench`: runs the benchmarks of issue 5 against REDIS_URL, prints a
+ * `pnpm bench`: runs the benchmarks of issue 5 against REDIS_URL (the soak
+ * starts a private redis-server of its own), prints a
  * table and writes RESULTS.md (machine, versions, date, every figure side
  * by side with its target). Flags: see options.ts (`--quick`, `--only=...`).
  */
@@ -10,6 +11,7 @@ import { benchDuplicates } from './bench-duplicates';
 import { benchEnqueue } from './bench-enqueue';
 import { benchHandoff } from './bench-handoff';
 import { benchScale } from './bench-scale';
+import { benchSoak } from './bench-soak';
 import { benchResume } from './bench-resume';
 import { benchThroughput } from './bench-throughput';
 import { RemoteFakeProvider } from './fake-provider-client';
@@ -26,6 +28,7 @@ const RUNNERS: Partial<Record<BenchName, Runner>> = {
   enqueue: benchEnqueue,
   scale: benchScale,
   duplicates: benchDuplicates,
+  soak: benchSoak,
 };
 
 async function main(): Promise<void> {

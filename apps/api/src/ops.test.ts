@@ -106,6 +106,7 @@ describe('probes, metrics, docs', () => {
         '/v1/sessions/{sessionId}/tasks',
         '/v1/tasks/{taskId}',
         '/v1/tasks/{taskId}/cancel',
+        '/v1/tasks/{taskId}/export',
         '/v1/tasks/{taskId}/messages',
         '/v1/tasks/{taskId}/tree',
       ].sort(),

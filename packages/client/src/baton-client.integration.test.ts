@@ -121,6 +121,33 @@ describe('BatonClient against the API process', () => {
     expect((await acme.getTask(task.id)).status).toBe('queued'); // globex's cancel did nothing
   });
 
+  it('exportTask gives the typed document; deleteTask is a 409 problem until the root finished, then deletes it; deleteSession deletes, then 404', async () => {
+    const { task } = await acme.submit('s-life', { prompt: 'archive me', mode: 'code' });
+    const doc = await acme.exportTask(task.id);
+    expect(doc).toMatchObject({ version: 1, root: { ...task, children: [] } });
+    expect(Date.parse(doc.exportedAt)).toBeGreaterThan(0);
+    expect(doc.conversations[task.id] ?? []).toEqual([]);
+    expect(doc.events.map((e) => [e.type, e.taskId])).toContainEqual(['task.created', task.id]);
+    expect((await problemOf(globex.exportTask(task.id))).status).toBe(404);
+
+    const running = await problemOf(acme.deleteTask(task.id));
+    expect(running.status).toBe(409);
+    expect(running.type).toBe('urn:baton:problem:task-not-terminal');
+    await acme.cancel(task.id);
+    expect((await problemOf(globex.deleteTask(task.id))).status).toBe(404);
+    await expect(acme.deleteTask(task.id)).resolves.toBeUndefined();
+    expect((await problemOf(acme.getTask(task.id))).status).toBe(404);
+    expect((await problemOf(acme.deleteTask(task.id))).status).toBe(404);
+
+    // No worker: the next root is dispatched but never started, so nothing holds it and the deletion is immediate.
+    const { task: next } = await acme.submit('s-life', { prompt: 'never runs' });
+    expect((await problemOf(globex.deleteSession('s-life'))).status).toBe(404);
+    expect(await acme.deleteSession('s-life')).toEqual({ sessionId: 's-life', state: 'deleted' });
+    expect((await problemOf(acme.deleteSession('s-life'))).status).toBe(404);
+    expect((await problemOf(acme.getSession('s-life'))).status).toBe(404);
+    expect((await problemOf(acme.getTask(next.id))).status).toBe(404);
+  });
+
   it('reports an unreachable server as BatonConnectionError', async () => {
     const closed = new BatonClient({ baseUrl: 'http://127.0.0.1:9' });
     await expect(closed.getTask('t1')).rejects.toThrow(BatonConnectionError);

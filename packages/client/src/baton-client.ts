@@ -4,14 +4,18 @@ import { sessionEvents, type EventStreamOptions, type SessionEvent } from './eve
 import { problemFromBody } from './problem';
 import {
   MessagesResponseSchema,
+  SessionDeletionSchema,
   SessionSchema,
   TaskSchema,
   TaskTreeSchema,
+  TreeExportSchema,
   type Message,
   type OnBusy,
   type Session,
+  type SessionDeletion,
   type Task,
   type TaskTree,
+  type TreeExport,
 } from './schemas';
 
 export interface BatonClientOptions {
@@ -118,6 +122,32 @@ export class BatonClient {
   }
 
   /**
+   * `DELETE /v1/sessions/{sessionId}`: cancels whatever runs in the session, then deletes all its data.
+   * `deleted` (204) when everything is gone; `stopping` (202) while a worker still holds one of its
+   * tasks: the deletion completes by itself, call again to follow it. Once deleted: 404 (`BatonApiError`).
+   */
+  async deleteSession(sessionId: string, options: CallOptions = {}): Promise<SessionDeletion> {
+    const { data, response } = await this.call('DELETE', `/v1/sessions/${seg(sessionId)}`, SessionDeletionSchema, { ...options, allowEmpty: true });
+    if (response.status === 204) return { sessionId, state: 'deleted' };
+    if (!data) throw new BatonProtocolError(`${this.baseUrl}/v1/sessions/${seg(sessionId)}`, `${response.status} without a body`);
+    return data;
+  }
+
+  /**
+   * `DELETE /v1/tasks/{taskId}`: deletes a finished root task and its whole tree (204).
+   * 409 while the tree runs (`task-not-terminal`) or for a subtask (`task-not-root`); 404 once deleted.
+   */
+  async deleteTask(taskId: string, options: CallOptions = {}): Promise<void> {
+    const { response } = await this.call('DELETE', `/v1/tasks/${seg(taskId)}`, z.never(), { ...options, allowEmpty: true });
+    if (response.status !== 204) throw new BatonProtocolError(`${this.baseUrl}/v1/tasks/${seg(taskId)}`, `expected 204, got ${response.status}`);
+  }
+
+  /** `GET /v1/tasks/{taskId}/export`: the tree, every conversation and the events, as one document (for archiving). */
+  async exportTask(taskId: string, options: CallOptions = {}): Promise<TreeExport> {
+    return (await this.call('GET', `/v1/tasks/${seg(taskId)}/export`, TreeExportSchema, options)).data;
+  }
+
+  /**
    * `GET /v1/sessions/{sessionId}/events` as an async iterator that reconnects
    * with `Last-Event-ID` after a drop, so a consumer sees every event once, in
    * order. It ends only when `signal` aborts or the consumer stops iterating;
@@ -132,11 +162,23 @@ export class BatonClient {
   }
 
   private async call<S extends z.ZodType>(
-    method: 'GET' | 'POST',
+    method: 'GET' | 'POST' | 'DELETE',
     path: string,
     schema: S,
     options: CallOptions & { body?: unknown; headers?: Record<string, string> },
-  ): Promise<{ data: z.output<S>; response: Response }> {
+  ): Promise<{ data: z.output<S>; response: Response }>;
+  private async call<S extends z.ZodType>(
+    method: 'GET' | 'POST' | 'DELETE',
+    path: string,
+    schema: S,
+    options: CallOptions & { body?: unknown; headers?: Record<string, string>; allowEmpty: true },
+  ): Promise<{ data: z.output<S> | undefined; response: Response }>;
+  private async call<S extends z.ZodType>(
+    method: 'GET' | 'POST' | 'DELETE',
+    path: string,
+    schema: S,
+    options: CallOptions & { body?: unknown; headers?: Record<string, string>; allowEmpty?: boolean },
+  ): Promise<{ data: z.output<S> | undefined; response: Response }> {
     const url = `${this.baseUrl}${path}`;
     const headers: Record<string, string> = { accept: 'application/json', ...this.authHeaders(), ...options.headers };
     const init: RequestInit = { method, headers };
@@ -160,6 +202,8 @@ export class BatonClient {
     if (!response.ok) {
       throw problemFromBody(response.status, response.statusText, response.headers.get('content-type') ?? '', text, response.headers.get('retry-after'));
     }
+    // 204 No Content (the deletes) has no body to validate.
+    if (options.allowEmpty && response.status === 204) return { data: undefined, response };
     let json: unknown;
     try {
       json = JSON.parse(text);

@@ -1,4 +1,7 @@
 import { execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { CLI_MAIN, cleanupPrefix, runScript, spawnScript, startApi, startWorker, testPrefix, type ApiProcess, type BatonProcess } from '@baton/testkit';
 import { BatonClient } from './baton-client';
@@ -127,6 +130,47 @@ describe('baton CLI against the api and worker processes', () => {
     expect(last[1]).toMatch(/^├─ /);
     expect(last[2]).toMatch(/^└─ /);
     expect(last[3]).toMatch(new RegExp(`^${task.id} completed in`));
+  });
+
+  it('baton export writes the tree document; baton delete refuses a subtask and deletes the root; baton delete-session deletes a running session', async () => {
+    const task = JSON.parse((await baton(['submit', 'cli-s6', 'Plan it. Build it'], env)).stdout) as Task;
+    expect((await baton(['watch', task.id], env)).code).toBe(0);
+    const dir = mkdtempSync(join(tmpdir(), 'baton-cli-'));
+    try {
+      const file = join(dir, 'tree.json');
+      const exported = await baton(['export', task.id, '--out', file], env);
+      expect(exported).toMatchObject({ code: 0, stdout: '' });
+      expect(exported.stderr).toMatch(new RegExp(`^exported ${task.id} to ${file}: 3 task\\(s\\), \\d+ message\\(s\\), \\d+ event\\(s\\)\\n$`));
+      const doc = JSON.parse(readFileSync(file, 'utf8')) as { version: number; root: TaskTree; conversations: Record<string, unknown[]>; events: { taskId: string }[] };
+      expect(doc.root).toEqual(await client.getTree(task.id));
+      const ids = flatten(doc.root).map((t) => t.id);
+      expect(Object.keys(doc.conversations).sort()).toEqual([...ids].sort());
+      for (const id of ids) expect(doc.conversations[id]).toEqual(await client.getMessages(id));
+      expect(doc.events.some((e) => e.taskId === task.id)).toBe(true);
+      expect(JSON.parse((await baton(['export', task.id], env)).stdout)).toEqual({ ...doc, exportedAt: expect.any(String) });
+
+      const refused = await baton(['delete', doc.root.children[0]!.id], env);
+      expect(refused).toMatchObject({ code: 3, stdout: '' });
+      expect(refused.stderr).toMatch(/409 .*task-not-root/);
+      const deleted = await baton(['delete', task.id], env);
+      expect(deleted).toMatchObject({ code: 0, stderr: '' });
+      expect(JSON.parse(deleted.stdout)).toEqual({ taskId: task.id, state: 'deleted' });
+      expect(await baton(['tree', task.id], env)).toMatchObject({ code: 3, stderr: expect.stringContaining('404') });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+
+    // Deleting a session while its tree runs: the CLI waits until it is gone.
+    const running = JSON.parse((await baton(['submit', 'cli-s6', 'Plan it. Build it. Test it'], env)).stdout) as Task;
+    const stop = new AbortController();
+    for await (const event of client.events('cli-s6', { signal: stop.signal })) {
+      if (event.taskId === running.id && event.type === 'task.started') break;
+    }
+    const gone = await baton(['delete-session', 'cli-s6', '--wait', '20'], env);
+    expect(gone).toMatchObject({ code: 0 });
+    expect(JSON.parse(gone.stdout)).toEqual({ sessionId: 'cli-s6', state: 'deleted' });
+    expect(await baton(['session', 'cli-s6'], env)).toMatchObject({ code: 3, stderr: expect.stringContaining('404') });
+    expect(await baton(['delete-session', 'cli-s6'], env)).toMatchObject({ code: 3, stderr: expect.stringContaining('404') });
   });
 
   it('argument, auth and connection errors are clear, with exit codes 2 and 3', async () => {

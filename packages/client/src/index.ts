@@ -11,6 +11,9 @@ export {
   SessionSchema,
   MessageSchema,
   MessagesResponseSchema,
+  TreeExportSchema,
+  BatonEventSchema,
+  SessionDeletionSchema,
   ProblemSchema,
   OnBusySchema,
   IdSchema,
@@ -26,4 +29,8 @@ export {
   type Message,
   type Problem,
   type OnBusy,
+  type TreeExport,
+  type BatonEvent,
+  type SessionDeletion,
+  type SessionDeletionState,
 } from './schemas';

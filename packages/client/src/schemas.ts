@@ -84,6 +84,37 @@ export const MessageSchema = z.discriminatedUnion('role', [
 export type Message = z.infer<typeof MessageSchema>;
 export const MessagesResponseSchema = z.object({ messages: z.array(MessageSchema) });
 
+/** An engine event as the export carries it (the same JSON as an SSE frame's `data:`). */
+export const BatonEventSchema = z.object({
+  id: z.string(),
+  type: z.string(),
+  sessionId: IdSchema,
+  taskId: IdSchema.nullable(),
+  at: z.string(),
+  data: z.record(z.string(), z.unknown()),
+});
+export type BatonEvent = z.infer<typeof BatonEventSchema>;
+
+/** `GET /v1/tasks/{taskId}/export`: a task tree, every conversation of it and its events, in one document. */
+export const TreeExportSchema = z.object({
+  version: z.literal(1),
+  exportedAt: IsoTime,
+  root: TaskTreeSchema,
+  /** Each task's conversation, by task id. */
+  conversations: z.record(IdSchema, z.array(MessageSchema)),
+  events: z.array(BatonEventSchema),
+});
+export type TreeExport = z.infer<typeof TreeExportSchema>;
+
+/** `DELETE /v1/sessions/{sessionId}`: `deleted` (204), or `stopping` (202) while a worker still holds one of its tasks. */
+export const SESSION_DELETION_STATES = ['deleted', 'stopping'] as const;
+export type SessionDeletionState = (typeof SESSION_DELETION_STATES)[number];
+export const SessionDeletionSchema = z.object({ sessionId: IdSchema, state: z.literal('stopping') });
+export interface SessionDeletion {
+  sessionId: string;
+  state: SessionDeletionState;
+}
+
 /** RFC 9457 problem details (`application/problem+json`). */
 export const ProblemSchema = z.looseObject({
   type: z.string().default('about:blank'),

@@ -16,6 +16,8 @@ export const ErrorCatalog = {
   METHOD_NOT_ALLOWED: { status: 405, title: 'Method not allowed' },
   SESSION_BUSY: { status: 409, title: 'Session busy' },
   TASK_ALREADY_FINAL: { status: 409, title: 'Task already final' },
+  TASK_NOT_TERMINAL: { status: 409, title: 'Task tree not finished' },
+  TASK_NOT_ROOT: { status: 409, title: 'Not a root task' },
   PAYLOAD_TOO_LARGE: { status: 413, title: 'Payload too large' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'Unsupported media type' },
   IDEMPOTENCY_CONFLICT: { status: 422, title: 'Idempotency key reused with another payload' },

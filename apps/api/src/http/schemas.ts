@@ -1,4 +1,15 @@
-import { IdSchema, MessageSchema, OnBusySchema, TaskSchema, SessionStatusSchema, type Task, type TaskTree, type Session } from '@baton/core';
+import {
+  EventSchema,
+  IdSchema,
+  MessageSchema,
+  OnBusySchema,
+  TaskSchema,
+  SessionStatusSchema,
+  type TreeExport,
+  type Task,
+  type TaskTree,
+  type Session,
+} from '@baton/core';
 import { z } from 'zod';
 
 /**
@@ -70,6 +81,26 @@ export const PublicSessionSchema = z
   .meta({ id: 'Session' });
 export type PublicSession = z.infer<typeof PublicSessionSchema>;
 
+/** `DELETE /v1/sessions/{id}` answered 202: the session's work is being cancelled; its keys go once nothing runs. */
+export const SessionDeletionSchema = z
+  .object({ sessionId: z.string(), state: z.literal('stopping') })
+  .meta({ id: 'SessionDeletion', description: 'Repeat the DELETE (or GET the session) until it answers 404.' });
+
+/**
+ * `GET /v1/tasks/{id}/export`: a tree archived as one document. The tasks
+ * carry the public Task shape (no tenant, no metadata), like every other route.
+ */
+export const TreeExportDocumentSchema = z
+  .object({
+    version: z.literal(1),
+    exportedAt: z.string().describe('ISO 8601 time of the export'),
+    root: PublicTaskTreeSchema,
+    conversations: z.record(z.string(), z.array(MessageSchema)).describe("Every task's conversation, by task id"),
+    events: z.array(EventSchema).describe("The session's retained events about the tasks of this tree, oldest first"),
+  })
+  .meta({ id: 'TreeExport' });
+export type TreeExportDocument = z.infer<typeof TreeExportDocumentSchema>;
+
 export const EventsQuerySchema = z.strictObject({
   lastEventId: z
     .string()
@@ -103,4 +134,8 @@ export function toPublicTree(tree: TaskTree): PublicTaskTree {
 
 export function toPublicSession(session: Session): PublicSession {
   return { id: session.id, status: session.status, activeTaskId: session.activeTaskId, queuedTaskIds: session.queuedTaskIds };
+}
+
+export function toPublicExport(doc: TreeExport): TreeExportDocument {
+  return { version: doc.version, exportedAt: doc.exportedAt, root: toPublicTree(doc.root), conversations: doc.conversations, events: doc.events };
 }

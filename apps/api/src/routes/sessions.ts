@@ -1,7 +1,8 @@
 import type { Engine, Session } from '@baton/core';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
 import { ApiError, ProblemSchema } from '../http/error-catalog';
-import { PublicSessionSchema, SessionParamsSchema, toPublicSession } from '../http/schemas';
+import { PublicSessionSchema, SessionDeletionSchema, SessionParamsSchema, toPublicSession } from '../http/schemas';
 
 const security = [{ bearer: [] }];
 const schema = (summary: string) => ({
@@ -45,6 +46,52 @@ const sessionRoutes: FastifyPluginAsyncZod = async (app) => {
       return toPublicSession(await app.engine.resume(request.params.sessionId));
     },
   );
+
+  app.delete(
+    '/sessions/:sessionId',
+    {
+      schema: {
+        tags: ['sessions'],
+        summary: 'Delete a session: cancel whatever runs, then delete all of its data',
+        description:
+          'Cancels every task of the session (like cancel: in-flight model requests are aborted), then deletes every key of the session: ' +
+          'tasks, conversations, events, lane. 204 when everything is gone; 202 `{sessionId, state: "stopping"}` while a worker still ' +
+          'holds one of its tasks (the deletion completes by itself once that runner stops; repeat the DELETE to follow it). ' +
+          'Idempotent: once deleted, the session answers 404, forever (a later submit to the same id starts a new session).',
+        security,
+        params: SessionParamsSchema,
+        response: {
+          202: SessionDeletionSchema,
+          204: z.undefined().describe('Deleted: every key of the session is gone'),
+          400: ProblemSchema,
+          401: ProblemSchema,
+          404: ProblemSchema,
+          429: ProblemSchema,
+        },
+      },
+    },
+    async (request, reply) => {
+      const { sessionId } = request.params;
+      await ownedSession(app.engine, sessionId, request.tenant);
+      const { state } = await app.engine.deleteSession(sessionId);
+      switch (state) {
+        case 'deleted':
+          request.log.info({ sessionId }, 'session deleted');
+          return reply.code(204).send();
+        case 'stopping':
+          return reply.code(202).send({ sessionId, state });
+        case 'not_found':
+          // Deleted by a concurrent request between the ownership check and ours.
+          throw new ApiError('SESSION_NOT_FOUND', `session ${sessionId} not found`);
+        default:
+          return assertNever(state);
+      }
+    },
+  );
 };
+
+function assertNever(value: never): never {
+  throw new Error(`unexpected state ${String(value)}`);
+}
 
 export default sessionRoutes;

@@ -1,5 +1,6 @@
-import type { Task } from '@baton/core';
+import { isBatonError, isTerminal, type Task } from '@baton/core';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
 import { ApiError, ProblemSchema } from '../http/error-catalog';
 import {
   MessagesSchema,
@@ -9,8 +10,10 @@ import {
   SubmitBodySchema,
   SubmitHeadersSchema,
   TaskParamsSchema,
+  toPublicExport,
   toPublicTask,
   toPublicTree,
+  TreeExportDocumentSchema,
 } from '../http/schemas';
 
 const security = [{ bearer: [] }];
@@ -56,7 +59,7 @@ const taskRoutes: FastifyPluginAsyncZod = async (app) => {
         tenant: request.tenant,
         ...(metadata === undefined ? {} : { metadata }),
         ...(idempotencyKey === undefined ? {} : { idempotencyKey }),
-      });
+      }).catch(asSessionNotFound(sessionId));
       if (cancelled.length > 0) request.log.info({ sessionId, taskId: task.id, cancelled }, 'interrupt cancelled tasks');
       if (replayed) reply.header('idempotent-replayed', 'true');
       return reply.code(replayed ? 200 : 201).send(toPublicTask(task));
@@ -126,6 +129,91 @@ const taskRoutes: FastifyPluginAsyncZod = async (app) => {
       return reply.code(202).send(toPublicTask(after));
     },
   );
+
+  app.delete(
+    '/tasks/:taskId',
+    {
+      schema: {
+        tags: ['tasks'],
+        summary: "Delete a finished root task's tree",
+        description:
+          'Deletes the root task and all its descendants: task records, conversations, committed model responses and jobs. ' +
+          '204 when deleted, then 404. 409 `task-not-terminal` while the tree has not finished (cancel it first); ' +
+          '409 `task-not-root` for a subtask (delete its root, named in `rootId`). Finished trees also expire by themselves ' +
+          'after the retention period (`RETENTION_MS`).',
+        security,
+        params: TaskParamsSchema,
+        response: { 204: z.undefined().describe('Deleted'), ...problems, 409: ProblemSchema },
+      },
+    },
+    async (request, reply) => {
+      const task = await ownedTask(request.params.taskId, request.tenant);
+      const outcome = await engine.deleteTree(task.id);
+      switch (outcome) {
+        case 'deleted':
+          request.log.info({ taskId: task.id, sessionId: task.sessionId }, 'task tree deleted');
+          return reply.code(204).send();
+        case 'not_found':
+          throw new ApiError('TASK_NOT_FOUND', `task ${task.id} not found`);
+        case 'not_terminal':
+          throw new ApiError(
+            'TASK_NOT_TERMINAL',
+            isTerminal(task.status)
+              ? `task ${task.id} is ${task.status} but its worker has not stopped yet: retry in a moment`
+              : `the tree of task ${task.id} has not finished (the task is ${task.status}): cancel it first, or wait until it ends`,
+            { taskId: task.id, status: task.status },
+          );
+        case 'not_root':
+          throw new ApiError('TASK_NOT_ROOT', `task ${task.id} is a subtask of ${task.rootId}: delete the root task, which deletes its whole tree`, {
+            taskId: task.id,
+            rootId: task.rootId,
+          });
+        default:
+          return assertNever(outcome);
+      }
+    },
+  );
+
+  app.get(
+    '/tasks/:taskId/export',
+    {
+      schema: {
+        tags: ['tasks'],
+        summary: 'Export a task tree: tasks, every conversation and the events, as one JSON document',
+        description:
+          'For archiving a tree before it expires or is deleted. Served as an attachment (`baton-<taskId>.json`). ' +
+          'Works on a running tree too (a snapshot).',
+        security,
+        params: TaskParamsSchema,
+        response: { 200: TreeExportDocumentSchema, ...problems },
+      },
+    },
+    async (request, reply) => {
+      const task = await ownedTask(request.params.taskId, request.tenant);
+      const doc = await engine.exportTree(task.id);
+      if (!doc) throw new ApiError('TASK_NOT_FOUND', `task ${task.id} not found`);
+      // Ids are [A-Za-z0-9._-] only, so the file name needs no quoting beyond the quotes.
+      reply.header('content-disposition', `attachment; filename="baton-${task.id}.json"`);
+      return toPublicExport(doc);
+    },
+  );
 };
+
+/**
+ * The engine refuses a submit to a session of another tenant, or to one being
+ * deleted, as "not found": one answer for both, so it tells another tenant nothing.
+ */
+function asSessionNotFound(sessionId: string): (err: unknown) => never {
+  return (err) => {
+    if (isBatonError(err, 'TASK_NOT_FOUND') && err.details.sessionId === sessionId) {
+      throw new ApiError('SESSION_NOT_FOUND', `session ${sessionId} not found (it belongs to another tenant, or is being deleted)`);
+    }
+    throw err;
+  };
+}
+
+function assertNever(value: never): never {
+  throw new Error(`unexpected outcome ${String(value)}`);
+}
 
 export default taskRoutes;

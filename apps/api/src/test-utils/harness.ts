@@ -10,7 +10,8 @@ import { parseEnv } from '../env';
  * A deterministic in-process worker for route tests (not an LLM). Each task:
  * appends the user prompt, runs one gated "model" turn, and completes with
  * `echo: <prompt>`. A prompt `hold:<name>` waits until the test calls
- * `release(name)` (or the task is cancelled); `fail:<msg>` fails the task;
+ * `release(name)` (or the task is cancelled); `stubborn:<name>` waits for
+ * `release(name)` only, ignoring cancellation (a runner that is slow to stop); `fail:<msg>` fails the task;
  * `spawn:<n>[:<child prompt>]` runs n sequential `code` subtasks first (prompt `child <i>` by default)
  * and completes with their results; `nest:<n>:<leaf prompt>` builds a chain n subtasks deep whose
  * deepest task runs `<leaf prompt>`.
@@ -18,6 +19,12 @@ import { parseEnv } from '../env';
 export class ScriptedModel {
   private readonly holds = new Map<string, Deferred<void>>();
   private readonly startedWaiters = new Map<string, Deferred<string>>();
+  private readonly called = new Set<string>();
+
+  /** Whether the task ever reached its "model call". */
+  everCalled(taskId: string): boolean {
+    return this.called.has(taskId);
+  }
 
   private hold(name: string): Deferred<void> {
     let d = this.holds.get(name);
@@ -56,14 +63,18 @@ export class ScriptedModel {
     }
     await ctx.checkpoint();
     const { response } = await ctx.gate(1, async (signal) => {
-      if (prompt.startsWith('hold:')) {
-        const name = prompt.slice(5);
+      this.called.add(ctx.taskId);
+      const held = /^(hold|stubborn):(.*)$/.exec(prompt);
+      if (held) {
+        const name = held[2]!;
         let started = this.startedWaiters.get(name);
         if (!started) this.startedWaiters.set(name, (started = deferred<string>()));
         started.resolve(ctx.taskId);
         await new Promise<void>((resolve, reject) => {
-          if (signal.aborted) return reject(signal.reason);
-          signal.addEventListener('abort', () => reject(signal.reason), { once: true });
+          if (held[1] === 'hold') {
+            if (signal.aborted) return reject(signal.reason);
+            signal.addEventListener('abort', () => reject(signal.reason), { once: true });
+          }
           void this.hold(name).promise.then(resolve);
         });
       }
@@ -154,6 +165,9 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
 export async function waitForTask(engine: Engine, taskId: string, statuses: string[], timeoutMs = 15_000): Promise<void> {
   const task = await engine.getTask(taskId);
   if (!task) throw new Error(`no task ${taskId}`);
+  // Already there: return before opening a connection (closing one still in its ready
+  // check makes ioredis schedule a reconnect that outlives the test).
+  if (statuses.includes(task.status)) return;
   const connection = engine.redis.duplicate();
   const deadline = Date.now() + timeoutMs;
   try {

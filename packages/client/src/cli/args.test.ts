@@ -11,6 +11,13 @@ describe('parseCommand', () => {
   it('parses the task and session commands', () => {
     for (const name of ['watch', 'cancel', 'task', 'tree', 'messages'] as const) expect(parseCommand([name, 't.1_x'])).toEqual({ name, taskId: 't.1_x' });
     for (const name of ['session', 'pause', 'resume'] as const) expect(parseCommand([name, 's1'])).toEqual({ name, sessionId: 's1' });
+    expect(parseCommand(['export', 't1'])).toEqual({ name: 'export', taskId: 't1' });
+    expect(parseCommand(['export', 't1', '--out', 'tree.json'])).toEqual({ name: 'export', taskId: 't1', out: 'tree.json' });
+    expect(parseCommand(['export', '-o', 'x.json', 't1'])).toEqual({ name: 'export', taskId: 't1', out: 'x.json' });
+    expect(parseCommand(['delete', 't1'])).toEqual({ name: 'delete', taskId: 't1' });
+    expect(parseCommand(['delete-session', 's1'])).toEqual({ name: 'delete-session', sessionId: 's1', waitSeconds: 30 });
+    expect(parseCommand(['delete-session', 's1', '--wait', '2.5'])).toEqual({ name: 'delete-session', sessionId: 's1', waitSeconds: 2.5 });
+    expect(parseCommand(['delete-session', 's1', '--wait=0'])).toEqual({ name: 'delete-session', sessionId: 's1', waitSeconds: 0 });
     expect(parseCommand([])).toEqual({ name: 'help' });
     expect(parseCommand(['--help'])).toEqual({ name: 'help' });
   });
@@ -29,6 +36,15 @@ describe('parseCommand', () => {
     [['watch', 'a', 'b'], "watch: unexpected argument 'b'"],
     [['cancel', 'x'.repeat(129)], 'invalid task id'],
     [['pause', '--now', 's1'], "pause: Unknown option '--now'"],
+    [['export'], 'export: missing <task>'],
+    [['export', 't1', '--out', ''], 'export: --out is empty'],
+    [['export', 't1', 't2'], "export: unexpected argument 't2'"],
+    [['delete', 'bad/id'], "invalid task id 'bad/id'"],
+    [['delete', 't1', '--force'], "delete: Unknown option '--force'"],
+    [['delete-session'], 'delete-session: missing <session>'],
+    [['delete-session', 's1', '--wait', 'soon'], "--wait must be a number of seconds from 0 to 3600, got 'soon'"],
+    [['delete-session', 's1', '--wait=-1'], '--wait must be a number of seconds'],
+    [['delete-session', 's1', '--wait', '99999'], '--wait must be a number of seconds'],
   ])('rejects %j with a clear message', (argv, message) => {
     expect(() => parseCommand(argv)).toThrow(UsageError);
     expect(() => parseCommand(argv)).toThrow(message);

@@ -17,7 +17,13 @@ export type Command =
   | { name: 'messages'; taskId: string }
   | { name: 'session'; sessionId: string }
   | { name: 'pause'; sessionId: string }
-  | { name: 'resume'; sessionId: string };
+  | { name: 'resume'; sessionId: string }
+  | { name: 'export'; taskId: string; out?: string }
+  | { name: 'delete'; taskId: string }
+  | { name: 'delete-session'; sessionId: string; waitSeconds: number };
+
+/** How long `delete-session` waits for a session that is still stopping, by default. */
+export const DEFAULT_DELETE_WAIT_SECONDS = 30;
 
 export const USAGE = `Usage: baton <command> [arguments]
 
@@ -34,13 +40,22 @@ Commands:
   session <session>       print a session
   pause <session>         pause a session (running tasks park at their next turn)
   resume <session>        resume a paused session
+  export <task> [--out file]
+                          export the task's tree, every conversation and the events
+                          as one JSON document (stdout, or the file)
+  delete <task>           delete a finished root task and its whole tree
+  delete-session <session> [--wait seconds]
+                          cancel whatever runs in the session, then delete all its data;
+                          waits up to --wait seconds (default ${DEFAULT_DELETE_WAIT_SECONDS}) while it is
+                          still stopping (exit 4 if it still is)
   help                    show this help
 
 Environment:
   BATON_URL       API base URL (default http://127.0.0.1:3000)
   BATON_API_KEY   tenant secret, sent as "Authorization: Bearer <key>"
 
-Exit codes: 0 ok, 1 task failed or cancelled (watch), 2 usage error, 3 API or connection error.
+Exit codes: 0 ok, 1 task failed or cancelled (watch), 2 usage error, 3 API or connection error,
+4 session still stopping (delete-session).
 `;
 
 const TASK_COMMANDS = ['watch', 'cancel', 'task', 'tree', 'messages'] as const;
@@ -52,6 +67,12 @@ export function parseCommand(argv: readonly string[]): Command {
   if (name === undefined || name === 'help' || name === '--help' || name === '-h') return { name: 'help' };
   if (name === 'version' || name === '--version' || name === '-v') return { name: 'version' };
   if (name === 'submit') return parseSubmit(rest);
+  if (name === 'export') return parseExport(rest);
+  if (name === 'delete-session') return parseDeleteSession(rest);
+  if (name === 'delete') {
+    const [taskId] = positionals(name, rest, ['task']);
+    return { name, taskId: id('task', taskId!) };
+  }
   if ((TASK_COMMANDS as readonly string[]).includes(name)) {
     const [taskId] = positionals(name, rest, ['task']);
     return { name: name as (typeof TASK_COMMANDS)[number], taskId: id('task', taskId!) };
@@ -95,6 +116,30 @@ function parseSubmit(args: string[]): Command {
     }
   }
   return command;
+}
+
+function parseExport(args: string[]): Command {
+  const { values, positionals: pos } = parse('export', args, { out: { type: 'string', short: 'o' } });
+  const [taskId] = expect('export', pos, ['task']);
+  const command: Extract<Command, { name: 'export' }> = { name: 'export', taskId: id('task', taskId!) };
+  if (values.out !== undefined) {
+    if (values.out.length === 0) throw new UsageError('export: --out is empty');
+    command.out = values.out;
+  }
+  return command;
+}
+
+function parseDeleteSession(args: string[]): Command {
+  const { values, positionals: pos } = parse('delete-session', args, { wait: { type: 'string' } });
+  const [sessionId] = expect('delete-session', pos, ['session']);
+  let waitSeconds = DEFAULT_DELETE_WAIT_SECONDS;
+  if (values.wait !== undefined) {
+    waitSeconds = Number(values.wait);
+    if (values.wait.trim() === '' || !Number.isFinite(waitSeconds) || waitSeconds < 0 || waitSeconds > 3600) {
+      throw new UsageError(`delete-session: --wait must be a number of seconds from 0 to 3600, got '${values.wait}'`);
+    }
+  }
+  return { name: 'delete-session', sessionId: id('session', sessionId!), waitSeconds };
 }
 
 function positionals(command: string, args: string[], names: string[]): string[] {

@@ -1,8 +1,9 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { join } from 'node:path';
 import { BatonClient } from '../baton-client';
 import { BatonApiError, BatonConnectionError, BatonProtocolError } from '../errors';
-import type { Task, TaskTree } from '../schemas';
+import type { SessionDeletion, Task, TaskTree, TreeExport } from '../schemas';
 import { parseCommand, USAGE, UsageError, type Command } from './args';
 import { formatDuration, elapsed } from './tree-view';
 import { watchTask } from './watch';
@@ -10,7 +11,7 @@ import { PlainView, TtyView, type Output } from './watch-view';
 
 export const DEFAULT_URL = 'http://127.0.0.1:3000';
 
-export const ExitCode = { ok: 0, taskNotCompleted: 1, usage: 2, api: 3 } as const;
+export const ExitCode = { ok: 0, taskNotCompleted: 1, usage: 2, api: 3, stillStopping: 4 } as const;
 
 export interface CliIo {
   /** Results (JSON, the final result text). */
@@ -98,9 +99,62 @@ async function execute(client: BatonClient, command: Exclude<Command, { name: 'h
     case 'resume':
       json(await client.resume(command.sessionId, opts));
       return ExitCode.ok;
+    case 'export': {
+      const doc = await client.exportTask(command.taskId, opts);
+      const text = JSON.stringify(doc, null, 2) + '\n';
+      if (command.out === undefined) io.stdout.write(text);
+      else {
+        writeFileSync(command.out, text);
+        io.stderr.write(`exported ${command.taskId} to ${command.out}: ${exportSummary(doc)}\n`);
+      }
+      return ExitCode.ok;
+    }
+    case 'delete':
+      await client.deleteTask(command.taskId, opts);
+      json({ taskId: command.taskId, state: 'deleted' });
+      return ExitCode.ok;
+    case 'delete-session': {
+      const outcome = await deleteSession(client, command.sessionId, command.waitSeconds * 1000, io);
+      json(outcome);
+      return outcome.state === 'deleted' ? ExitCode.ok : ExitCode.stillStopping;
+    }
     default:
       return assertNever(command);
   }
+}
+
+/**
+ * DELETE the session, then, while it answers 202 (a worker still holds one of
+ * its tasks), repeat the DELETE with a growing pause until it is gone (204, or
+ * 404: our earlier request finished it) or `waitMs` ran out.
+ */
+async function deleteSession(client: BatonClient, sessionId: string, waitMs: number, io: CliIo): Promise<SessionDeletion> {
+  const deadline = Date.now() + waitMs;
+  let outcome = await client.deleteSession(sessionId, { signal: io.signal });
+  let pauseMs = 100;
+  while (outcome.state === 'stopping') {
+    const left = deadline - Date.now();
+    if (left <= 0) {
+      io.stderr.write(`baton: session ${sessionId} is still stopping after ${formatDuration(waitMs)}; it is deleted once its running task stops\n`);
+      return outcome;
+    }
+    await sleep(Math.min(pauseMs, left), undefined, { signal: io.signal });
+    pauseMs = Math.min(pauseMs * 2, 2000);
+    try {
+      outcome = await client.deleteSession(sessionId, { signal: io.signal });
+    } catch (err) {
+      if (err instanceof BatonApiError && err.status === 404) return { sessionId, state: 'deleted' };
+      throw err;
+    }
+  }
+  return outcome;
+}
+
+function exportSummary(doc: TreeExport): string {
+  const count = (t: TaskTree): number => 1 + t.children.reduce((n, c) => n + count(c), 0);
+  const tasks = count(doc.root);
+  const messages = Object.values(doc.conversations).reduce((n, m) => n + m.length, 0);
+  return `${tasks} task(s), ${messages} message(s), ${doc.events.length} event(s)`;
 }
 
 /** Live tree on stderr (redrawn on a TTY, change lines otherwise); the result on stdout. */
