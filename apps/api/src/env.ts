@@ -67,6 +67,8 @@ export const EnvSchema = z.object({
   REQUEST_TIMEOUT_MS: int(0, 600_000, 30_000),
   SHUTDOWN_TIMEOUT_MS: int(100, 600_000, 10_000),
   TRUST_PROXY: z.preprocess(emptyAsUndefined, z.enum(['true', 'false']).default('false').transform((v) => v === 'true')),
+  REDIS_COMMAND_TIMEOUT_MS: int(100, 60_000, 3000),
+  REDIS_MEMORY_HIGH: z.preprocess(emptyAsUndefined, z.coerce.number().gt(0).max(1).default(0.9)),
 });
 
 export type Env = z.output<typeof EnvSchema>;
@@ -85,6 +87,10 @@ export interface ApiConfig {
   requestTimeoutMs: number;
   shutdownTimeoutMs: number;
   trustProxy: boolean;
+  /** A Redis command unanswered after this long fails the request with 503 (the API never waits for Redis). */
+  redisCommandTimeoutMs: number;
+  /** Fraction of maxmemory at and above which the API is not ready and refuses submissions. */
+  redisMemoryHigh: number;
 }
 
 export class EnvError extends Error {
@@ -114,6 +120,8 @@ export function parseEnv(source: Record<string, string | undefined>): ApiConfig 
     requestTimeoutMs: env.REQUEST_TIMEOUT_MS,
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
     trustProxy: env.TRUST_PROXY,
+    redisCommandTimeoutMs: env.REDIS_COMMAND_TIMEOUT_MS,
+    redisMemoryHigh: env.REDIS_MEMORY_HIGH,
   };
 }
 

@@ -18,6 +18,12 @@ export const EngineOptionsSchema = z.object({
   jobAttempts: z.number().int().min(1).default(5),
   /** Completed jobs kept in BullMQ (dashboard) before removal. */
   keepCompletedJobs: z.number().int().min(0).default(1000),
+  /**
+   * Set (the API): the command connection fails fast, with no offline queue,
+   * no retries, no resend after a reconnect, and commands rejected after this
+   * long. Unset (workers): commands wait through Redis outages.
+   */
+  commandTimeoutMs: z.number().int().min(1).optional(),
 });
 export type EngineOptions = z.input<typeof EngineOptionsSchema>;
 export type ResolvedEngineOptions = z.output<typeof EngineOptionsSchema>;

@@ -1,8 +1,16 @@
 /** Public API of @baton/core: the engine, its model, and the runtime for workers. */
 export { Engine, type CancelResult } from './engine';
 export { EngineOptionsSchema, type EngineOptions, type ResolvedEngineOptions } from './config';
-export { openRedis, connectionFromUrl, type Connection, type ClusterConnection, type RedisClient, type JobData } from './engine-context';
+export { openRedis, connectionFromUrl, type FailFastOptions, type Connection, type ClusterConnection, type RedisClient, type JobData } from './engine-context';
 export { Keys, TASK_QUEUE } from './keys';
+export { redisFailure, RedisFailureKind, type RedisFailure } from './redis-failure';
+export {
+  RedisMemoryMonitor,
+  parseMemoryInfo,
+  type RedisMemoryReading,
+  type RedisMemoryMonitorOptions,
+  type RedisMemoryMonitorEvents,
+} from './redis-memory';
 export { BatonError, StaleRunnerError, isBatonError, type BatonErrorCode } from './errors';
 export { StateMachine, IllegalTransitionError, type TransitionTable } from './model/state-machine';
 export {

@@ -22,6 +22,8 @@ export const ErrorCatalog = {
   RATE_LIMITED: { status: 429, title: 'Too many requests' },
   INTERNAL: { status: 500, title: 'Internal server error' },
   UNAVAILABLE: { status: 503, title: 'Service unavailable' },
+  REDIS_UNAVAILABLE: { status: 503, title: 'Storage unavailable' },
+  REDIS_FULL: { status: 503, title: 'Storage full' },
 } as const satisfies Record<string, { status: number; title: string }>;
 
 export type ApiErrorCode = keyof typeof ErrorCatalog;

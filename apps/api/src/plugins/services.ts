@@ -1,4 +1,4 @@
-import { Engine } from '@baton/core';
+import { Engine, RedisMemoryMonitor } from '@baton/core';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Logger } from 'pino';
@@ -10,6 +10,8 @@ declare module 'fastify' {
     config: ApiConfig;
     engine: Engine;
     authenticator: Authenticator;
+    /** Redis memory against REDIS_MEMORY_HIGH, read once a second (readiness, submissions, metrics). */
+    redisMemory: RedisMemoryMonitor;
   }
   interface FastifyRequest {
     /** The caller's tenant, set by the /v1 auth hook. */
@@ -28,10 +30,14 @@ export interface ServicesOptions {
 export default fp<ServicesOptions>(
   async function services(app: FastifyInstance, opts: ServicesOptions) {
     const owned = !opts.engine;
-    const engine = opts.engine ?? new Engine(opts.config.redisUrl, { prefix: opts.config.prefix }, opts.logger);
+    const engine =
+      opts.engine ?? new Engine(opts.config.redisUrl, { prefix: opts.config.prefix, commandTimeoutMs: opts.config.redisCommandTimeoutMs }, opts.logger);
+    const redisMemory = new RedisMemoryMonitor(engine.redis, { high: opts.config.redisMemoryHigh, logger: engine.logger }).start();
+    app.addHook('onClose', async () => redisMemory.stop());
     app.decorate('config', opts.config);
     app.decorate('engine', engine);
     app.decorate('authenticator', new Authenticator(opts.config.apiKeys));
+    app.decorate('redisMemory', redisMemory);
     app.decorateRequest('tenant', '');
     if (owned) app.addHook('onClose', async () => engine.close());
   },

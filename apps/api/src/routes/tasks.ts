@@ -1,6 +1,7 @@
-import type { Task } from '@baton/core';
+import { newTaskId, redisFailure, type Task } from '@baton/core';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { ApiError, ProblemSchema } from '../http/error-catalog';
+import { memoryHigh, redisUnavailable } from '../http/redis-unavailable';
 import {
   MessagesSchema,
   PublicTaskSchema,
@@ -14,7 +15,7 @@ import {
 } from '../http/schemas';
 
 const security = [{ bearer: [] }];
-const problems = { 400: ProblemSchema, 401: ProblemSchema, 404: ProblemSchema, 429: ProblemSchema };
+const problems = { 400: ProblemSchema, 401: ProblemSchema, 404: ProblemSchema, 429: ProblemSchema, 503: ProblemSchema };
 
 /** Submit, inspect and cancel tasks. Another tenant's task is indistinguishable from a missing one. */
 const taskRoutes: FastifyPluginAsyncZod = async (app) => {
@@ -47,15 +48,25 @@ const taskRoutes: FastifyPluginAsyncZod = async (app) => {
       const { sessionId } = request.params;
       const { prompt, mode, onBusy, metadata } = request.body;
       const idempotencyKey = request.headers['idempotency-key'];
-      const { task, replayed, cancelled } = await engine.submit({
-        sessionId,
-        prompt,
-        mode,
-        onBusy,
-        tenant: request.tenant,
-        ...(metadata === undefined ? {} : { metadata }),
-        ...(idempotencyKey === undefined ? {} : { idempotencyKey }),
-      });
+      const memory = app.redisMemory;
+      if (memory.isHigh && memory.reading) throw memoryHigh(memory.reading, memory.high);
+      // Chosen here so that a submission whose outcome is unknown (sent, answer lost) can name the task to look up.
+      const taskId = newTaskId();
+      const { task, replayed, cancelled } = await engine
+        .submit({
+          sessionId,
+          prompt,
+          mode,
+          onBusy,
+          tenant: request.tenant,
+          taskId,
+          ...(metadata === undefined ? {} : { metadata }),
+          ...(idempotencyKey === undefined ? {} : { idempotencyKey }),
+        })
+        .catch((err: unknown) => {
+          const failure = redisFailure(err);
+          throw failure ? redisUnavailable(failure, failure.maybeApplied ? { taskId } : {}) : err;
+        });
       if (cancelled.length > 0) request.log.info({ sessionId, taskId: task.id, cancelled }, 'interrupt cancelled tasks');
       if (replayed) reply.header('idempotent-replayed', 'true');
       return reply.code(replayed ? 200 : 201).send(toPublicTask(task));

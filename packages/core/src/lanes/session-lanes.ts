@@ -1,5 +1,6 @@
 import type { EngineContext } from '../engine-context';
 import { BatonError, codeToError, ScriptCode } from '../errors';
+import { redisFailure } from '../redis-failure';
 import type { Task } from '../model/task';
 import type { Session } from '../model/session';
 import { SessionSchema } from '../model/session';
@@ -97,7 +98,12 @@ export class SessionLanes {
       }
       throw codeToError(code, { what: 'submit', detail: id });
     }
-    await this.ctx.addRootJobs(input.sessionId, dispatched);
+    // The task is accepted (the script ran): Redis failing now must not turn into a refusal
+    // the caller would retry. The reconciler adds the missing job (the same crash window).
+    await this.ctx.addRootJobs(input.sessionId, dispatched).catch((err: unknown) => {
+      if (!redisFailure(err)) throw err;
+      this.ctx.logger.warn({ err, sessionId: input.sessionId, taskIds: dispatched }, 'dispatch failed after submit; the reconciler will add the job');
+    });
     // The task as created (no read-back): a worker may already be running it.
     const task = decodeTask({ ...fields, status: 'queued', createdAt: String(createdAt), turns: '0' }, []);
     return { task, replayed: false, cancelled: pairs(cancelled) };
