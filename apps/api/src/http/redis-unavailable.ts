@@ -7,7 +7,7 @@ const RETRY_AFTER_S: Record<RedisFailureKind, number> = { unreachable: 5, timeou
 const WHAT: Record<RedisFailureKind, string> = {
   unreachable: 'Redis is unreachable',
   timeout: 'Redis did not answer in time',
-  oom: 'Redis is full (maxmemory reached) and refuses writes',
+  oom: 'Redis is full (maxmemory reached) and refuses writes (and transactions)',
   readonly: 'Redis refuses writes (read-only replica, failed save, or too few replicas)',
   loading: 'Redis is loading its data after a restart',
   busy: 'Redis is busy running a script',
