@@ -1,4 +1,3 @@
-import type { RedisClient } from '@baton/core';
 import pino from 'pino';
 import { buildApp } from './app';
 import { loadEnv } from './env';
@@ -46,31 +45,7 @@ async function main(): Promise<void> {
   process.on('SIGINT', () => shutdown('SIGINT'));
   process.on('SIGTERM', () => shutdown('SIGTERM'));
 
-  // Request commands fail fast (no offline queue): listening before the connection is ready would
-  // answer the first requests 503. Wait for it, but not forever: without Redis the API still serves
-  // /healthz and a 503 /readyz.
-  if (!(await redisReady(app.engine.redis, REDIS_START_WAIT_MS))) {
-    logger.warn({ waitedMs: REDIS_START_WAIT_MS }, 'redis is not reachable yet; listening anyway (requests answer 503 until it is)');
-  }
   await app.listen({ host: config.host, port: config.port });
-}
-
-const REDIS_START_WAIT_MS = 10_000;
-
-/** Resolves true once the connection is ready, false after `timeoutMs`. */
-function redisReady(redis: RedisClient, timeoutMs: number): Promise<boolean> {
-  if (redis.status === 'ready') return Promise.resolve(true);
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => {
-      redis.off('ready', onReady);
-      resolve(false);
-    }, timeoutMs);
-    const onReady = () => {
-      clearTimeout(timer);
-      resolve(true);
-    };
-    redis.once('ready', onReady);
-  });
 }
 
 main().catch((err: unknown) => {

@@ -11,7 +11,7 @@ const AUTH = { authorization: 'Bearer down-secret-0001' };
 
 describe('Redis unreachable', () => {
   it('every route answers 503 problem+json with Retry-After at once, never 500', async () => {
-    const config = parseEnv({ REDIS_URL: 'redis://127.0.0.1:1', BATON_PREFIX: testPrefix('down'), API_KEYS: 'down:down-secret-0001', LOG_LEVEL: 'silent' });
+    const config = parseEnv({ REDIS_URL: 'redis://127.0.0.1:1', BATON_PREFIX: testPrefix('down'), API_KEYS: 'down:down-secret-0001', LOG_LEVEL: 'silent', REDIS_COMMAND_TIMEOUT_MS: '300' });
     const app = await buildApp(config, { logger: pino({ level: 'silent' }) });
     app.engine.redis.on('error', () => undefined);
     try {

@@ -1,4 +1,4 @@
-import { Engine, RedisMemoryMonitor } from '@baton/core';
+import { Engine, RedisMemoryMonitor, type RedisClient } from '@baton/core';
 import type { FastifyInstance } from 'fastify';
 import fp from 'fastify-plugin';
 import type { Logger } from 'pino';
@@ -26,6 +26,22 @@ export interface ServicesOptions {
   logger?: Logger;
 }
 
+/** Resolves true once the connection is ready, false after `timeoutMs`. */
+function connectionReady(redis: RedisClient, timeoutMs: number): Promise<boolean> {
+  if (redis.status === 'ready') return Promise.resolve(true);
+  return new Promise((resolve) => {
+    const onReady = () => {
+      clearTimeout(timer);
+      resolve(true);
+    };
+    const timer = setTimeout(() => {
+      redis.off('ready', onReady);
+      resolve(false);
+    }, timeoutMs);
+    redis.once('ready', onReady);
+  });
+}
+
 /** App services: configuration, the engine (Redis) and the authenticator. */
 export default fp<ServicesOptions>(
   async function services(app: FastifyInstance, opts: ServicesOptions) {
@@ -40,6 +56,12 @@ export default fp<ServicesOptions>(
     app.decorate('redisMemory', redisMemory);
     app.decorateRequest('tenant', '');
     if (owned) app.addHook('onClose', async () => engine.close());
+    // Request commands fail fast (no offline queue): serving before the connection is ready would answer
+    // the first requests 503. Wait for it, bounded: without Redis the API still starts, serves /healthz,
+    // and answers 503 (readiness included) until Redis is back.
+    if (owned && !(await connectionReady(engine.redis, opts.config.redisCommandTimeoutMs))) {
+      engine.logger.warn({ waitedMs: opts.config.redisCommandTimeoutMs }, 'redis is not reachable yet; starting anyway (requests answer 503 until it is)');
+    }
   },
   { name: 'baton-services' },
 );
