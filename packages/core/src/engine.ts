@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { EngineOptions } from './config';
 import { EngineContext, openRedis, type Connection } from './engine-context';
 import { BatonError, codeToError, ScriptCode } from './errors';
+import { redisFailure } from './redis-failure';
 import { GateNotifier } from './gate/gate-notifier';
 import { RequestGate } from './gate/request-gate';
 import { pairs, SessionLanes, type SubmitResult } from './lanes/session-lanes';
@@ -67,7 +68,14 @@ export class Engine {
   /** Submits a root task; with `onBusy: interrupt`, also delivers the cancellations it made (aborts, lease). */
   async submit(input: SubmitInput): Promise<SubmitResult> {
     const result = await this.lanes.submit(input);
-    if (result.cancelled.length > 0) await this.afterCancel(result.task.sessionId, result.cancelled);
+    // The submission is recorded: Redis failing now must not turn it into a refusal. What afterCancel
+    // would deliver heals without it (fenced runners stop, the reconciler promotes and releases).
+    if (result.cancelled.length > 0) {
+      await this.afterCancel(result.task.sessionId, result.cancelled).catch((err: unknown) => {
+        if (!redisFailure(err)) throw err;
+        this.ctx.logger.warn({ err, taskId: result.task.id }, 'delivering the cancellations of an interrupt failed; they take effect as runners meet their fences');
+      });
+    }
     return result;
   }
 

@@ -50,7 +50,7 @@ const taskRoutes: FastifyPluginAsyncZod = async (app) => {
       const idempotencyKey = request.headers['idempotency-key'];
       const memory = app.redisMemory;
       if (memory.isHigh && memory.reading) throw memoryHigh(memory.reading, memory.high);
-      // Chosen here so that a submission whose outcome is unknown (sent, answer lost) can name the task to look up.
+      // Chosen here so that a submission of unknown outcome (sent, answer lost) can name the task to look up.
       const taskId = newTaskId();
       const { task, replayed, cancelled } = await engine
         .submit({
@@ -65,7 +65,8 @@ const taskRoutes: FastifyPluginAsyncZod = async (app) => {
         })
         .catch((err: unknown) => {
           const failure = redisFailure(err);
-          throw failure ? redisUnavailable(failure, failure.maybeApplied ? { taskId } : {}) : err;
+          // With a key, retrying with it is the answer (the task may be an earlier one); without, the id to look up.
+          throw failure ? redisUnavailable(failure, failure.maybeApplied && idempotencyKey === undefined ? { taskId } : {}) : err;
         });
       if (cancelled.length > 0) request.log.info({ sessionId, taskId: task.id, cancelled }, 'interrupt cancelled tasks');
       if (replayed) reply.header('idempotent-replayed', 'true');
