@@ -34,7 +34,11 @@ describe('holding new roots', () => {
     });
 
     // A tree is running (its child holds) when memory becomes high.
-    const running = await engine.submit({ sessionId: 'running', prompt: plan({ children: [{ hold: 'child', result: 'c' }], result: 'tree done' }) });
+    // Its second child is spawned while holding: subtasks are never held.
+    const running = await engine.submit({
+      sessionId: 'running',
+      prompt: plan({ children: [{ hold: 'child', result: 'c1' }, { result: 'c2' }], result: 'tree done' }),
+    });
     await childHolding.promise;
     holding = true;
 
@@ -47,6 +51,11 @@ describe('holding new roots', () => {
     // The running tree finishes while holding: the child ends and its root resumes (a root job, but started).
     releaseChild.resolve();
     expect(await h.settled(engine, running.task.id)).toMatchObject({ status: 'completed', result: 'tree done' });
+    const tree = await engine.getTree(running.task.id);
+    expect(tree!.children.map((c) => [c.status, c.result])).toEqual([
+      ['completed', 'c1'],
+      ['completed', 'c2'],
+    ]);
     expect((await engine.getTask(fresh.task.id))!.status).toBe('queued');
     expect(held.every((id) => id === fresh.task.id)).toBe(true);
 
