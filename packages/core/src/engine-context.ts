@@ -15,7 +15,11 @@ export type Connection = string | RedisOptions | ClusterConnection;
 /** A standalone connection or a cluster client; Baton uses only what both offer. */
 export type RedisClient = Redis | Cluster;
 
-/** Opens an ioredis connection suited to BullMQ (blocking commands, no request limit). */
+/**
+ * Opens an ioredis connection suited to BullMQ (blocking commands, no request
+ * limit: commands wait while Redis is away). With `failFast`, one for serving
+ * requests instead (see failFastOptions).
+ */
 export function openRedis(connection: Connection, failFast?: FailFastOptions): RedisClient {
   const extra = failFast ? failFastOptions(failFast) : WAIT_THROUGH_OUTAGES;
   if (typeof connection === 'string') connection = connectionFromUrl(connection);
@@ -28,13 +32,10 @@ export function openRedis(connection: Connection, failFast?: FailFastOptions): R
 }
 
 /** Workers: a command waits while Redis is away and runs once it is back (their writes are fenced). */
-const WAIT_THROUGH_OUTAGES = {
-  maxRetriesPerRequest: null,
-  enableReadyCheck: true,
-  enableOfflineQueue: true,
-  autoResendUnfulfilledCommands: true,
-  commandTimeout: undefined,
-} as const;
+const WAIT_THROUGH_OUTAGES = { maxRetriesPerRequest: null, enableReadyCheck: true } as const;
+
+/** What a duplicate of a fail-fast connection puts back: the waiting profile and ioredis's defaults. */
+const UNDO_FAIL_FAST = { ...WAIT_THROUGH_OUTAGES, enableOfflineQueue: true, autoResendUnfulfilledCommands: true, commandTimeout: undefined } as const;
 
 export interface FailFastOptions {
   /** A command unanswered after this long is rejected. */
@@ -64,13 +65,13 @@ function failFastOptions({ commandTimeoutMs }: FailFastOptions) {
  */
 class FailFastRedis extends Redis {
   override duplicate(override?: Partial<RedisOptions>): Redis {
-    return super.duplicate({ ...WAIT_THROUGH_OUTAGES, ...override });
+    return super.duplicate({ ...UNDO_FAIL_FAST, ...override });
   }
 }
 
 class FailFastCluster extends Cluster {
   override duplicate(overrideStartupNodes: ClusterNode[] = [], overrideOptions: ClusterOptions = {}): Cluster {
-    const redisOptions = { ...this.options.redisOptions, ...WAIT_THROUGH_OUTAGES, ...overrideOptions.redisOptions };
+    const redisOptions = { ...this.options.redisOptions, ...UNDO_FAIL_FAST, ...overrideOptions.redisOptions };
     return super.duplicate(overrideStartupNodes, { enableOfflineQueue: true, ...overrideOptions, redisOptions });
   }
 }
