@@ -87,7 +87,8 @@ export class SessionLanes {
     const [code, id, dispatched, cancelled, createdAt] = reply as [number, string, string[], string[], number?];
 
     if (code !== ScriptCode.ok) {
-      if (!input.taskId || id !== taskId) await redis.del(keys.taskIndex(taskId));
+      // Refused: drop the index entry set above, unless the id belongs to an existing task (a caller-chosen id).
+      if (code !== ScriptCode.taskExists) await redis.del(keys.taskIndex(taskId));
       if (code === 1) {
         const task = await this.tasks.get(input.sessionId, id);
         if (!task) throw new BatonError('TASK_NOT_FOUND', `idempotent replay: task ${id} no longer exists`);
