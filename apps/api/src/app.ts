@@ -5,6 +5,7 @@ import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fas
 import type { Logger } from 'pino';
 import type { ApiConfig } from './env';
 import { ApiMetrics } from './http/metrics';
+import { registerRedisMemoryMetrics } from './http/redis-memory-metrics';
 import { requireTenant } from './plugins/auth';
 import errorHandler from './plugins/error-handler';
 import external from './plugins/external';
@@ -64,6 +65,7 @@ export const batonApp = fp<AppOptions>(
     const streams = { count: () => 0 };
     const metrics = new ApiMetrics(app.engine, () => streams.count());
     app.decorate('metrics', metrics);
+    registerRedisMemoryMetrics(metrics.registry, app.redisMemory);
     app.addHook('onResponse', async (request, reply) => {
       metrics.httpDuration.observe(
         { method: request.method, route: request.routeOptions.url ?? 'unmatched', status_code: String(reply.statusCode) },

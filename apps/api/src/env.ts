@@ -82,6 +82,8 @@ export const EnvSchema = z.object({
   RETENTION_MS: int(0, 10 * 365 * 24 * 3600_000, 7 * 24 * 3600_000),
   EVENTS_MAX_LEN: int(100, 10_000_000, 10_000),
   EVENTS_MAX_AGE_MS: int(0, 10 * 365 * 24 * 3600_000, 7 * 24 * 3600_000),
+  REDIS_COMMAND_TIMEOUT_MS: int(100, 60_000, 3000),
+  REDIS_MEMORY_HIGH: z.preprocess(emptyAsUndefined, z.coerce.number().gt(0).max(1).default(0.9)),
 });
 
 export type Env = z.output<typeof EnvSchema>;
@@ -106,6 +108,10 @@ export interface ApiConfig {
   maxQueuedRootsPerSession: number;
   /** Data lifecycle options of the engine (retention, event stream bounds); unset: the engine's defaults. */
   engine?: Pick<EngineOptions, 'retentionMs' | 'eventsMaxLen' | 'eventsMaxAgeMs'>;
+  /** A Redis command unanswered after this long fails the request with 503 (the API never waits for Redis). */
+  redisCommandTimeoutMs: number;
+  /** Fraction of maxmemory at and above which the API is not ready and refuses submissions. */
+  redisMemoryHigh: number;
 }
 
 export class EnvError extends Error {
@@ -150,6 +156,8 @@ export function parseEnv(source: Record<string, string | undefined>): ApiConfig 
     trustProxy: env.TRUST_PROXY,
     maxQueuedRootsPerSession: env.MAX_QUEUED_ROOTS_PER_SESSION,
     engine: { retentionMs: env.RETENTION_MS, eventsMaxLen: env.EVENTS_MAX_LEN, eventsMaxAgeMs: env.EVENTS_MAX_AGE_MS },
+    redisCommandTimeoutMs: env.REDIS_COMMAND_TIMEOUT_MS,
+    redisMemoryHigh: env.REDIS_MEMORY_HIGH,
   };
 }
 

@@ -51,6 +51,10 @@ export const EnvSchema = z.object({
   EVENTS_MAX_AGE_MS: int(0).default(7 * 24 * 3600_000),
   /** Simulated latency of the demo model, so the dashboard shows it working. */
   DEMO_MODEL_LATENCY_MS: int(0).default(300),
+  /** Fraction of Redis maxmemory at and above which this worker holds new roots (running trees go on). */
+  REDIS_MEMORY_HIGH: z.coerce.number().gt(0).max(1).default(0.9),
+  /** How long a held root waits before the worker looks at it again. */
+  ROOT_HOLD_RETRY_MS: int(50).default(5000),
 });
 export type Env = z.output<typeof EnvSchema>;
 

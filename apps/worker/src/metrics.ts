@@ -1,8 +1,9 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { ReconcileReport } from '@baton/core';
+import type { ReconcileReport, RedisMemoryMonitor } from '@baton/core';
 import type { ProviderObserver } from './providers/model-provider';
+import { registerRedisMemoryMetrics } from './redis-memory-metrics';
 
 /**
  * The worker's Prometheus metrics (own registry; served on METRICS_PORT).
@@ -63,6 +64,11 @@ export class WorkerMetrics implements ProviderObserver {
     labelNames: ['outcome'],
     registers: [this.registry],
   });
+  private readonly rootsHeld = new Counter({
+    name: 'baton_worker_roots_held_total',
+    help: 'Root jobs put back before starting because Redis memory was at or above REDIS_MEMORY_HIGH',
+    registers: [this.registry],
+  });
   private readonly bySession = new Map<string, number>();
   private highest = 0;
 
@@ -74,6 +80,15 @@ export class WorkerMetrics implements ProviderObserver {
     this.gateOutcomes.inc({ outcome });
     if (outcome === 'called' && grants !== undefined && grants > 1) this.resent.inc();
     if (seconds !== undefined) this.turnLatency.observe({ outcome }, seconds);
+  }
+
+  /** Exports the monitor's Redis memory reading (baton_redis_memory_ratio and friends). */
+  watchRedisMemory(monitor: RedisMemoryMonitor): void {
+    registerRedisMemoryMetrics(this.registry, monitor);
+  }
+
+  rootHeld(): void {
+    this.rootsHeld.inc();
   }
 
   reconciled(report: ReconcileReport): void {

@@ -1,4 +1,4 @@
-import { Engine, loggerOptions, Reconciler, TaskWorker } from '@baton/core';
+import { Engine, loggerOptions, Reconciler, RedisMemoryMonitor, TaskWorker } from '@baton/core';
 import pino, { type Logger } from 'pino';
 import { createAgentHandler } from './agent/agent-loop';
 import type { Env } from './env';
@@ -37,6 +37,7 @@ export class WorkerApp {
     readonly reconciler: Reconciler,
     readonly metrics: WorkerMetrics,
     readonly provider: ModelProvider,
+    readonly redisMemory: RedisMemoryMonitor,
   ) {}
 
   static async start(options: WorkerAppOptions): Promise<WorkerApp> {
@@ -68,6 +69,9 @@ export class WorkerApp {
       },
       logger,
     );
+    // Past the mark, new roots wait and the memory left goes to the trees already running.
+    const redisMemory = new RedisMemoryMonitor(engine.redis, { high: env.REDIS_MEMORY_HIGH, logger }).start();
+    metrics.watchRedisMemory(redisMemory);
     const handler = createAgentHandler({ modes, tools, provider, defaultModel: env.LLM_MODEL, maxTurns: env.MAX_TURNS, metrics });
     const taskWorker = new TaskWorker(engine, handler, {
       concurrency: env.WORKER_CONCURRENCY,
@@ -75,12 +79,15 @@ export class WorkerApp {
       stalledInterval: env.WORKER_STALLED_INTERVAL_MS,
       maxStalledCount: env.WORKER_MAX_STALLED_COUNT,
       autorun: true,
+      holdNewRoots: () => redisMemory.isHigh,
+      holdRetryMs: env.ROOT_HOLD_RETRY_MS,
     });
+    taskWorker.on('held', () => metrics.rootHeld());
     await taskWorker.waitUntilReady();
     const reconciler = new Reconciler(engine, { onReport: (report) => metrics.reconciled(report) });
     reconciler.start(env.RECONCILE_INTERVAL_MS);
 
-    const app = new WorkerApp(env, logger, engine, taskWorker, reconciler, metrics, provider);
+    const app = new WorkerApp(env, logger, engine, taskWorker, reconciler, metrics, provider, redisMemory);
     if (env.METRICS_PORT !== undefined) {
       app.metricsServer = await metrics.serve(env.METRICS_PORT);
       logger.info({ port: app.metricsServer.port }, 'metrics at /metrics');
@@ -118,6 +125,7 @@ export class WorkerApp {
       this.logger.warn({ deadlineMs }, 'jobs still running at the shutdown deadline; closing anyway (they will be re-taken)');
       await this.taskWorker.close(true);
     }
+    this.redisMemory.stop();
     await this.metricsServer?.close();
     (this.provider as { close?: () => void }).close?.();
     await this.engine.close();

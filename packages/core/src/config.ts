@@ -42,6 +42,12 @@ export const EngineOptionsSchema = z.object({
    * Also bounds the work of `onBusy: interrupt`, which cancels the whole lane in one script.
    */
   maxQueuedRootsPerSession: z.number().int().min(1).max(10_000).default(100),
+  /**
+   * Set (the API): the command connection fails fast, with no offline queue,
+   * no retries, no resend after a reconnect, and commands rejected after this
+   * long. Unset (workers): commands wait through Redis outages.
+   */
+  commandTimeoutMs: z.number().int().min(1).optional(),
 });
 export type EngineOptions = z.input<typeof EngineOptionsSchema>;
 export type ResolvedEngineOptions = z.output<typeof EngineOptionsSchema>;

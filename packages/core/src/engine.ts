@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { EngineOptions } from './config';
 import { EngineContext, openRedis, type Connection } from './engine-context';
 import { BatonError, codeToError, ScriptCode } from './errors';
+import { redisFailure } from './redis-failure';
 import { GateNotifier } from './gate/gate-notifier';
 import { RequestGate } from './gate/request-gate';
 import { pairs, SessionLanes, type SubmitResult } from './lanes/session-lanes';
@@ -75,8 +76,17 @@ export class Engine {
   /** Submits a root task; with `onBusy: interrupt`, also delivers the cancellations it made (aborts, lease). */
   async submit(input: SubmitInput): Promise<SubmitResult> {
     const result = await this.lanes.submit(input);
-    if (!result.replayed) await Promise.all([this.stats.created('root'), this.stats.ended('cancelled', result.cancelled.length)]);
-    if (result.cancelled.length > 0) await this.afterCancel(result.task.sessionId, result.cancelled);
+    // The submission is recorded: Redis failing now must not turn it into a refusal. What afterCancel
+    // would deliver heals without it (fenced runners stop, the reconciler promotes and releases);
+    // a lost count only makes a metric low.
+    const after = async () => {
+      if (!result.replayed) await Promise.all([this.stats.created('root'), this.stats.ended('cancelled', result.cancelled.length)]);
+      if (result.cancelled.length > 0) await this.afterCancel(result.task.sessionId, result.cancelled);
+    };
+    await after().catch((err: unknown) => {
+      if (!redisFailure(err)) throw err;
+      this.ctx.logger.warn({ err, taskId: result.task.id }, 'counting the submission or delivering the cancellations of an interrupt failed; they take effect as runners meet their fences');
+    });
     return result;
   }
 

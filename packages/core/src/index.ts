@@ -3,8 +3,16 @@ export { Engine, type CancelResult } from './engine';
 export { TreeExportSchema, type TreeExport } from './lifecycle/tree-export';
 export type { DeleteSessionState, DeleteTreeResult } from './lifecycle/deletion';
 export { EngineOptionsSchema, MAX_DEPTH_CAP, type EngineOptions, type ResolvedEngineOptions } from './config';
-export { openRedis, connectionFromUrl, type Connection, type ClusterConnection, type RedisClient, type JobData } from './engine-context';
+export { openRedis, connectionFromUrl, type FailFastOptions, type Connection, type ClusterConnection, type RedisClient, type JobData } from './engine-context';
 export { Keys, TASK_QUEUE } from './keys';
+export { redisFailure, RedisFailureKind, type RedisFailure } from './redis-failure';
+export {
+  RedisMemoryMonitor,
+  parseMemoryInfo,
+  type RedisMemoryReading,
+  type RedisMemoryMonitorOptions,
+  type RedisMemoryMonitorEvents,
+} from './redis-memory';
 export { BatonError, StaleRunnerError, isBatonError, type BatonErrorCode } from './errors';
 export { StateMachine, IllegalTransitionError, type TransitionTable } from './model/state-machine';
 export {

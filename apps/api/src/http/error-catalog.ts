@@ -25,6 +25,8 @@ export const ErrorCatalog = {
   SESSION_QUEUE_FULL: { status: 429, title: 'Session queue full' },
   INTERNAL: { status: 500, title: 'Internal server error' },
   UNAVAILABLE: { status: 503, title: 'Service unavailable' },
+  REDIS_UNAVAILABLE: { status: 503, title: 'Storage unavailable' },
+  REDIS_FULL: { status: 503, title: 'Storage full' },
 } as const satisfies Record<string, { status: number; title: string }>;
 
 export type ApiErrorCode = keyof typeof ErrorCatalog;

@@ -3,6 +3,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import fp from 'fastify-plugin';
 import { drainRequest } from '../http/drain-request';
 import { ApiError, apiCodeForEngine, ErrorCatalog, problem, type ApiErrorCode } from '../http/error-catalog';
+import { asRedisUnavailable } from '../http/redis-unavailable';
 
 /** Fastify's own 4xx errors, by code, and what they are in our catalog. */
 const fastifyCodes: Record<string, ApiErrorCode> = {
@@ -25,6 +26,7 @@ interface Mapped {
   code: ApiErrorCode;
   detail: string;
   extensions?: Record<string, unknown>;
+  headers?: Record<string, string>;
 }
 
 function validationIssues(err: FastifyError): { path: string; message: string }[] {
@@ -37,7 +39,10 @@ function validationIssues(err: FastifyError): { path: string; message: string }[
 
 /** Maps anything thrown in a request to a catalog entry; unknown errors are 500 and say nothing. */
 export function mapError(err: unknown): Mapped {
-  if (err instanceof ApiError) return { code: err.code, detail: err.message, extensions: err.extensions };
+  if (err instanceof ApiError) return { code: err.code, detail: err.message, extensions: err.extensions, headers: err.headers };
+  // Redis refusing or not answering is "try again later" (503 + Retry-After), never a 500.
+  const unavailable = asRedisUnavailable(err);
+  if (unavailable) return mapError(unavailable);
   if (isBatonError(err)) {
     const code = apiCodeForEngine(err.code);
     if (code === 'INTERNAL') return { code, detail: 'internal error' };
@@ -80,9 +85,10 @@ export default fp(
     app.setErrorHandler(async (err: unknown, request: FastifyRequest, reply: FastifyReply) => {
       const mapped = mapError(err);
       const status = ErrorCatalog[mapped.code].status;
-      if (status >= 500) request.log.error({ err }, 'request failed');
+      if (status >= 500 && mapped.code === 'INTERNAL') request.log.error({ err }, 'request failed');
+      else if (status >= 500) request.log.warn({ code: mapped.code, detail: mapped.detail, err: String(err) }, 'request refused');
       else request.log.info({ code: mapped.code, detail: mapped.detail }, 'request refused');
-      if (err instanceof ApiError) reply.headers(err.headers);
+      if (mapped.headers) reply.headers(mapped.headers);
       // Refused before its body was read (413, 401, 415, ...): read a bounded amount first, so the answer is not lost to a reset.
       await drainRequest(request.raw);
       return sendProblem(reply, mapped.code, mapped.detail, mapped.extensions);

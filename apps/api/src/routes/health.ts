@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { bearerMatches } from '../http/authenticator';
 import { ApiError, ProblemSchema } from '../http/error-catalog';
 import type { ApiMetrics } from '../http/metrics';
+import { memoryHigh } from '../http/redis-unavailable';
 
 const PING_TIMEOUT_MS = 1000;
 
@@ -24,10 +25,14 @@ const healthRoutes: FastifyPluginAsyncZod<{ metrics: ApiMetrics; metricsToken: s
     '/readyz',
     {
       config,
-      schema: { tags: ['ops'], summary: 'Readiness: Redis answers PING', response: { 200: z.object({ status: z.literal('ready') }), 503: ProblemSchema } },
+      schema: {
+        tags: ['ops'],
+        summary: 'Readiness: Redis answers PING and its memory is below REDIS_MEMORY_HIGH of maxmemory',
+        response: { 200: z.object({ status: z.literal('ready') }), 503: ProblemSchema },
+      },
     },
     async () => {
-      // The engine's connection queues commands while Redis is away; do not wait for it.
+      // The command connection fails fast, but a PING to a frozen server would wait for the command timeout.
       let timer: NodeJS.Timeout | undefined;
       const timeout = new Promise<never>((_, reject) => {
         timer = setTimeout(() => reject(new Error('timeout')), PING_TIMEOUT_MS);
@@ -36,10 +41,12 @@ const healthRoutes: FastifyPluginAsyncZod<{ metrics: ApiMetrics; metricsToken: s
         if (app.engine.redis.status !== 'ready') throw new Error(`redis connection ${app.engine.redis.status}`);
         await Promise.race([app.engine.redis.ping(), timeout]);
       } catch (err) {
-        throw new ApiError('UNAVAILABLE', `redis is not reachable (${err instanceof Error ? err.message : String(err)})`);
+        throw new ApiError('UNAVAILABLE', `redis is not reachable (${err instanceof Error ? err.message : String(err)})`, {}, { 'retry-after': '5' });
       } finally {
         clearTimeout(timer);
       }
+      const reading = app.redisMemory.reading;
+      if (reading && app.redisMemory.isHigh) throw memoryHigh(reading, app.redisMemory.high);
       return { status: 'ready' as const };
     },
   );

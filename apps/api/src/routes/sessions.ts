@@ -10,7 +10,7 @@ const schema = (summary: string) => ({
   summary,
   security,
   params: SessionParamsSchema,
-  response: { 200: PublicSessionSchema, 400: ProblemSchema, 401: ProblemSchema, 404: ProblemSchema, 429: ProblemSchema },
+  response: { 200: PublicSessionSchema, 400: ProblemSchema, 401: ProblemSchema, 404: ProblemSchema, 429: ProblemSchema, 503: ProblemSchema },
 });
 
 /**

@@ -1,7 +1,8 @@
-import { isBatonError, isTerminal, type Task } from '@baton/core';
+import { isBatonError, isTerminal, newTaskId, redisFailure, type Task } from '@baton/core';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { ApiError, ProblemSchema } from '../http/error-catalog';
+import { memoryHigh, redisUnavailable } from '../http/redis-unavailable';
 import {
   MessagesSchema,
   PublicTaskSchema,
@@ -17,7 +18,7 @@ import {
 } from '../http/schemas';
 
 const security = [{ bearer: [] }];
-const problems = { 400: ProblemSchema, 401: ProblemSchema, 404: ProblemSchema, 429: ProblemSchema };
+const problems = { 400: ProblemSchema, 401: ProblemSchema, 404: ProblemSchema, 429: ProblemSchema, 503: ProblemSchema };
 
 /** Submit, inspect and cancel tasks. Another tenant's task is indistinguishable from a missing one. */
 const taskRoutes: FastifyPluginAsyncZod = async (app) => {
@@ -51,15 +52,27 @@ const taskRoutes: FastifyPluginAsyncZod = async (app) => {
       const { sessionId } = request.params;
       const { prompt, mode, onBusy, metadata } = request.body;
       const idempotencyKey = request.headers['idempotency-key'];
-      const { task, replayed, cancelled } = await engine.submit({
-        sessionId,
-        prompt,
-        mode,
-        onBusy,
-        tenant: request.tenant,
-        ...(metadata === undefined ? {} : { metadata }),
-        ...(idempotencyKey === undefined ? {} : { idempotencyKey }),
-      }).catch(asSessionNotFound(sessionId));
+      const memory = app.redisMemory;
+      if (memory.isHigh && memory.reading) throw memoryHigh(memory.reading, memory.high);
+      // Chosen here so that a submission of unknown outcome (sent, answer lost) can name the task to look up.
+      const taskId = newTaskId();
+      const { task, replayed, cancelled } = await engine
+        .submit({
+          sessionId,
+          prompt,
+          mode,
+          onBusy,
+          tenant: request.tenant,
+          taskId,
+          ...(metadata === undefined ? {} : { metadata }),
+          ...(idempotencyKey === undefined ? {} : { idempotencyKey }),
+        })
+        .catch((err: unknown) => {
+          const failure = redisFailure(err);
+          // With a key, retrying with it is the answer (the task may be an earlier one); without, the id to look up.
+          if (failure) throw redisUnavailable(failure, failure.maybeApplied && idempotencyKey === undefined ? { taskId } : {});
+          return asSessionNotFound(sessionId)(err);
+        });
       if (cancelled.length > 0) request.log.info({ sessionId, taskId: task.id, cancelled }, 'interrupt cancelled tasks');
       if (replayed) reply.header('idempotent-replayed', 'true');
       return reply.code(replayed ? 200 : 201).send(toPublicTask(task));

@@ -1,5 +1,6 @@
 import type { EngineContext } from '../engine-context';
 import { BatonError, codeToError, ScriptCode } from '../errors';
+import { redisFailure } from '../redis-failure';
 import type { Task } from '../model/task';
 import type { Session } from '../model/session';
 import { SessionSchema } from '../model/session';
@@ -86,7 +87,8 @@ export class SessionLanes {
     const [code, id, dispatched, cancelled, createdAt] = reply as [number, string, string[], string[], number?];
 
     if (code !== ScriptCode.ok) {
-      if (!input.taskId || id !== taskId) await redis.del(keys.taskIndex(taskId));
+      // Refused: drop the index entry set above, unless the id belongs to an existing task (a caller-chosen id).
+      if (code !== ScriptCode.taskExists) await redis.del(keys.taskIndex(taskId));
       if (code === 1) {
         const task = await this.tasks.get(input.sessionId, id);
         if (!task) throw new BatonError('TASK_NOT_FOUND', `idempotent replay: task ${id} no longer exists`);
@@ -102,7 +104,12 @@ export class SessionLanes {
       }
       throw codeToError(code, { what: 'submit', detail: id });
     }
-    await this.ctx.addRootJobs(input.sessionId, dispatched);
+    // The task is accepted (the script ran): Redis failing now must not turn into a refusal
+    // the caller would retry. The reconciler adds the missing job (the same crash window).
+    await this.ctx.addRootJobs(input.sessionId, dispatched).catch((err: unknown) => {
+      if (!redisFailure(err)) throw err;
+      this.ctx.logger.warn({ err, sessionId: input.sessionId, taskIds: dispatched }, 'dispatch failed after submit; the reconciler will add the job');
+    });
     // The task as created (no read-back): a worker may already be running it.
     const task = decodeTask({ ...fields, status: 'queued', createdAt: String(createdAt), turns: '0' }, []);
     return { task, replayed: false, cancelled: pairs(cancelled) };

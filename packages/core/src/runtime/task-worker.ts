@@ -40,6 +40,14 @@ export const TaskWorkerOptionsSchema = z.object({
   /** Parked-for-pause jobs are delayed this long (promoted on resume). */
   parkDelayMs: z.number().int().min(1000).default(365 * 24 * 3600_000),
   autorun: z.boolean().default(true),
+  /**
+   * While it returns true, a root job whose task has not started yet is put
+   * back (delayed by `holdRetryMs`) instead of run; subtasks and roots that
+   * already started go on. Workers pass "Redis memory is high", so that the
+   * memory left goes to finishing the trees already running.
+   */
+  holdNewRoots: z.custom<() => boolean>((v) => typeof v === 'function', 'a function').optional(),
+  holdRetryMs: z.number().int().min(50).default(5000),
 });
 export type TaskWorkerOptions = z.input<typeof TaskWorkerOptionsSchema>;
 
@@ -51,6 +59,8 @@ export type TaskWorkerOptions = z.input<typeof TaskWorkerOptionsSchema>;
 export interface TaskWorkerEvents {
   /** A runner was fenced out (job re-taken after a stall, or task cancelled): its write was refused. */
   fenced: [taskId: string, error: Error];
+  /** A root that had not started was put back for later (`holdNewRoots`). */
+  held: [taskId: string];
 }
 
 export class TaskWorker extends EventEmitter<TaskWorkerEvents> {
@@ -116,6 +126,15 @@ export class TaskWorker extends EventEmitter<TaskWorkerEvents> {
     const { taskId, sessionId } = JobDataSchema.parse(job.data);
     const { ctx } = this.engine;
     const log = ctx.logger.child({ taskId, sessionId, jobId: job.id });
+    if (!job.parentKey && this.options.holdNewRoots?.()) {
+      // One read, only while holding: a root re-taken after a crash or a yield is `running` and goes on.
+      const status = await ctx.redis.hget(ctx.keys.task(sessionId, taskId), 'status');
+      if (status === 'queued') {
+        await job.moveToDelayed(Date.now() + this.options.holdRetryMs, jobToken);
+        this.emit('held', taskId);
+        throw new DelayedError();
+      }
+    }
     const [code, token, previous, taskFlat, childIds, conversation] = (await ctx.call(
       'batonStartTask',
       [ctx.keys.task(sessionId, taskId), ctx.keys.fence(sessionId), ctx.keys.events(sessionId), ctx.keys.parked(sessionId)],
