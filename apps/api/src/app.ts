@@ -52,8 +52,8 @@ export const batonApp = fp<AppOptions>(
     await app.register(external, { config });
     await app.register(services, { config, ...(deps.engine ? { engine: deps.engine } : {}), ...(deps.logger ? { logger: deps.logger } : {}) });
 
-    const streams = { count: () => 0 };
-    const metrics = new ApiMetrics(app.engine, () => streams.count());
+    const streams = { count: () => 0, redisConnections: () => 0 };
+    const metrics = new ApiMetrics(app.engine, () => streams.count(), () => streams.redisConnections());
     app.addHook('onResponse', async (request, reply) => {
       metrics.httpDuration.observe(
         { method: request.method, route: request.routeOptions.url ?? 'unmatched', status_code: String(reply.statusCode) },

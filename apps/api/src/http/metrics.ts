@@ -39,6 +39,7 @@ export class ApiMetrics {
   constructor(
     private readonly engine: Engine,
     openStreams: () => number,
+    sseRedisConnections: () => number = () => 0,
   ) {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry, prefix: 'baton_api_' });
@@ -53,10 +54,19 @@ export class ApiMetrics {
 
     new Gauge({
       name: 'baton_api_sse_streams',
-      help: 'Open Server-Sent Events streams (each holds one Redis connection)',
+      help: 'Open Server-Sent Events streams (they share the connections of baton_api_sse_redis_connections)',
       registers,
       collect() {
         this.set(openStreams());
+      },
+    });
+
+    new Gauge({
+      name: 'baton_api_sse_redis_connections',
+      help: 'Redis connections held for Server-Sent Events streams (SSE_REDIS_READERS; one per node on a cluster)',
+      registers,
+      collect() {
+        this.set(sseRedisConnections());
       },
     });
 
