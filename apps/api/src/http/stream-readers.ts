@@ -94,6 +94,7 @@ export class BlockingStreamReader implements StreamReader {
 
   close(): void {
     this.connection?.disconnect();
+    this.connection = null;
   }
 }
 
@@ -160,5 +161,6 @@ export class PollingStreamReader implements StreamReader {
   close(): void {
     this.sleeping?.();
     this.cluster?.disconnect();
+    this.cluster = null;
   }
 }

@@ -103,6 +103,7 @@ export class StreamShard {
   }
 
   async close(): Promise<void> {
+    if (this.closed) return this.loop ?? undefined;
     this.closed = true;
     this.groups.clear();
     this.idle?.();
