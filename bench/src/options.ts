@@ -4,7 +4,7 @@
  * (under ~15 minutes on 2 cores). `--only=throughput,resume` runs a subset.
  */
 
-export const BENCH_NAMES = ['throughput', 'resume', 'handoff', 'enqueue', 'scale', 'duplicates'] as const;
+export const BENCH_NAMES = ['throughput', 'resume', 'handoff', 'enqueue', 'scale', 'duplicates', 'sse'] as const;
 export type BenchName = (typeof BENCH_NAMES)[number];
 
 export interface BenchOptions {
@@ -35,6 +35,9 @@ export interface BenchOptions {
   scaleWorkerProcesses: number;
   /** Duplicates: sessions per side. */
   duplicateSessions: number;
+  /** SSE: concurrent streams on one API process, over this many sessions. */
+  sseStreams: number;
+  sseSessions: number;
   /** Where RESULTS.md goes ('' = do not write). */
   resultsFile: string;
 }
@@ -55,6 +58,8 @@ const FULL = {
   scaleCheckConversations: 1000,
   scaleWorkerProcesses: 0,
   duplicateSessions: 20,
+  sseStreams: 1000,
+  sseSessions: 100,
 };
 
 const QUICK: typeof FULL = {

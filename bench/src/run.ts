@@ -10,6 +10,7 @@ import { benchDuplicates } from './bench-duplicates';
 import { benchEnqueue } from './bench-enqueue';
 import { benchHandoff } from './bench-handoff';
 import { benchScale } from './bench-scale';
+import { benchSse } from './bench-sse';
 import { benchResume } from './bench-resume';
 import { benchThroughput } from './bench-throughput';
 import { RemoteFakeProvider } from './fake-provider-client';
@@ -26,6 +27,7 @@ const RUNNERS: Partial<Record<BenchName, Runner>> = {
   enqueue: benchEnqueue,
   scale: benchScale,
   duplicates: benchDuplicates,
+  sse: benchSse,
 };
 
 async function main(): Promise<void> {
