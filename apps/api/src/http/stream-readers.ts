@@ -140,13 +140,12 @@ export class PollingStreamReader implements StreamReader {
     const found = replies.flatMap((reply) => reply ?? []);
     if (found.length > 0) return found;
     await new Promise<void>((resolve) => {
-      const timer = setTimeout(done, this.pollMs);
-      const self = this;
-      function done() {
+      const done = () => {
         clearTimeout(timer);
-        self.sleeping = null;
+        this.sleeping = null;
         resolve();
-      }
+      };
+      const timer = setTimeout(done, this.pollMs);
       this.sleeping = done;
     });
     return null;
