@@ -113,6 +113,27 @@ describe('EventHub', () => {
     expect(h.connections).toBe(1);
   });
 
+  test('where CLIENT UNBLOCK is refused (ACL), joins still arrive: the reader falls back to short blocks', async () => {
+    const user = `${prefix}-user`;
+    await redis.call('ACL', 'SETUSER', user, 'reset', 'on', '>sse-test-password', '~*', '&*', '+@all', '-client|unblock');
+    const restricted = new Engine(`redis://${user}:sse-test-password@127.0.0.1:${redis.options.port}`, { prefix }, logger);
+    const h = new EventHub(restricted, { readers: 1, clusterPollMs: 200, blockMs: 60_000 }, logger);
+    try {
+      const first = new Recorder('hub-acl-a');
+      h.join(first);
+      await append('hub-acl-a', 1);
+      await first.has(1);
+      const late = new Recorder('hub-acl-b');
+      h.join(late); // its wake is refused: NOPERM
+      await append('hub-acl-b', 1);
+      await late.has(1);
+    } finally {
+      await h.close();
+      await restricted.close();
+      await redis.call('ACL', 'DELUSER', user);
+    }
+  });
+
   test('a subscriber that leaves gets nothing more and is no longer counted; close ends the readers', async () => {
     const h = hub(1);
     const staying = new Recorder('hub-c');

@@ -40,6 +40,7 @@ export class BlockingStreamReader implements StreamReader {
   private connection: Redis | null = null;
   private clientId: number | null = null;
   private unblockRefused = false;
+  private unblockChecked = false;
 
   constructor(
     private readonly base: Redis,
@@ -75,7 +76,14 @@ export class BlockingStreamReader implements StreamReader {
 
   async read(keys: string[], ids: string[], count: number): Promise<ReadReply | null> {
     const connection = this.open();
-    if (this.clientId === null) this.clientId = Number(await connection.client('ID'));
+    if (this.clientId === null) {
+      this.clientId = Number(await connection.client('ID'));
+      // Asked once, before the first long block: an unblock refused later could not shorten it.
+      if (!this.unblockChecked) {
+        this.unblockChecked = true;
+        await this.commands.client('UNBLOCK', this.clientId).catch((err: unknown) => this.refused(err));
+      }
+    }
     const block = this.unblockRefused ? Math.min(this.shortBlockMs, this.blockMs) : this.blockMs;
     return (await connection.xread('COUNT', count, 'BLOCK', block, 'STREAMS', ...keys, ...ids)) as ReadReply | null;
   }
@@ -86,10 +94,14 @@ export class BlockingStreamReader implements StreamReader {
     try {
       return Number(await this.commands.client('UNBLOCK', this.clientId)) === 1;
     } catch (err) {
-      this.unblockRefused = true;
-      this.logger.warn({ err }, `CLIENT UNBLOCK refused: SSE streams join within ${this.shortBlockMs} ms blocks instead`);
+      this.refused(err);
       return true;
     }
+  }
+
+  private refused(err: unknown): void {
+    this.unblockRefused = true;
+    this.logger.warn({ err }, `CLIENT UNBLOCK refused: SSE streams join within ${this.shortBlockMs} ms blocks instead`);
   }
 
   close(): void {
