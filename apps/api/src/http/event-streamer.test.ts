@@ -112,6 +112,35 @@ describe('EventStreamer', () => {
     slow.close();
   });
 
+  test('a session that outruns the shared reader by a full page is caught up by its streams, in order', async () => {
+    // A hub reading 10 entries per stream and read: 500 events at once put it pages behind.
+    const small = new EventStreamer(
+      engine,
+      { keepAliveMs: 60_000, maxStreams: 10, maxStreamsPerTenant: 10, readers: 1, clusterPollMs: 200, blockMs: 60_000, count: 10 },
+      logger,
+    );
+    const smallApp = Fastify();
+    smallApp.get<{ Params: { sessionId: string } }>('/events/:sessionId', async (request, reply) => {
+      await small.serve(reply, request.params.sessionId, '0', small.admit('t'));
+    });
+    await smallApp.listen({ host: '127.0.0.1', port: 0 });
+    try {
+      const [first] = await appendMany('burst', 1);
+      const streams = await Promise.all([1, 2, 3].map(() => SseClient.open(`http://127.0.0.1:${(smallApp.server.address() as AddressInfo).port}/events/burst`)));
+      await Promise.all(streams.map((s) => s.waitFor((f) => f.id === first)));
+      await waitUntil(() => small.liveStreams === 3, 5000);
+      const ids = await appendMany('burst', 500);
+      await Promise.all(streams.map((s) => s.waitFor((f) => f.id === ids[ids.length - 1])));
+      for (const s of streams) {
+        expect(s.events.map((e) => e.id)).toEqual([first, ...ids]);
+        s.close();
+      }
+    } finally {
+      await small.close();
+      await smallApp.close();
+    }
+  });
+
   test('close() ends every stream', async () => {
     await appendMany('end', 1);
     const streams = [await open('end'), await open('end-2')];
