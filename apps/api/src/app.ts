@@ -52,8 +52,8 @@ export const batonApp = fp<AppOptions>(
     await app.register(external, { config });
     await app.register(services, { config, ...(deps.engine ? { engine: deps.engine } : {}), ...(deps.logger ? { logger: deps.logger } : {}) });
 
-    const streams = { count: () => 0, redisConnections: () => 0 };
-    const metrics = new ApiMetrics(app.engine, () => streams.count(), () => streams.redisConnections());
+    const streams = { count: () => 0 };
+    const metrics = new ApiMetrics(app.engine, () => streams.count());
     app.addHook('onResponse', async (request, reply) => {
       metrics.httpDuration.observe(
         { method: request.method, route: request.routeOptions.url ?? 'unmatched', status_code: String(reply.statusCode) },
@@ -68,7 +68,7 @@ export const batonApp = fp<AppOptions>(
         requireTenant(v1);
         await v1.register(taskRoutes);
         await v1.register(sessionRoutes);
-        await v1.register(eventRoutes, { streams });
+        await v1.register(eventRoutes, { streams, registry: metrics.registry });
       },
       { prefix: '/v1' },
     );

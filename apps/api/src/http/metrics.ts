@@ -39,7 +39,6 @@ export class ApiMetrics {
   constructor(
     private readonly engine: Engine,
     openStreams: () => number,
-    sseRedisConnections: () => number = () => 0,
   ) {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry, prefix: 'baton_api_' });
@@ -54,19 +53,10 @@ export class ApiMetrics {
 
     new Gauge({
       name: 'baton_api_sse_streams',
-      help: 'Open Server-Sent Events streams (they share the connections of baton_api_sse_redis_connections)',
+      help: 'Open Server-Sent Events streams (they share baton_api_sse_redis_connections)',
       registers,
       collect() {
         this.set(openStreams());
-      },
-    });
-
-    new Gauge({
-      name: 'baton_api_sse_redis_connections',
-      help: 'Redis connections held for Server-Sent Events streams (SSE_REDIS_READERS; one per node on a cluster)',
-      registers,
-      collect() {
-        this.set(sseRedisConnections());
       },
     });
 

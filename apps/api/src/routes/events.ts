@@ -1,15 +1,17 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
 import { z } from 'zod';
 import { ApiError, ProblemSchema } from '../http/error-catalog';
 import { EventStreamer } from '../http/event-streamer';
+import { registerSseMetrics } from '../http/sse-metrics';
 import { EventsQuerySchema, SessionParamsSchema } from '../http/schemas';
 import { ownedSession } from './sessions';
 
 const STREAM_ID = /^(0|\d+-\d+)$/;
 
 /** GET /v1/sessions/{sessionId}/events: the session's engine events as Server-Sent Events. */
-const eventRoutes: FastifyPluginAsyncZod<{ streams: { count: () => number; redisConnections?: () => number } }> = async (app, { streams }) => {
+const eventRoutes: FastifyPluginAsyncZod<{ streams: { count: () => number }; registry?: Registry }> = async (app, { streams, registry }) => {
   const { sse } = app.config;
   const streamer = new EventStreamer(
     app.engine,
@@ -23,7 +25,7 @@ const eventRoutes: FastifyPluginAsyncZod<{ streams: { count: () => number; redis
     app.log as unknown as Logger,
   );
   streams.count = () => streamer.openStreams;
-  streams.redisConnections = () => streamer.redisConnections;
+  if (registry) registerSseMetrics(registry, streamer);
   app.addHook('preClose', async () => streamer.close());
 
   app.get(
