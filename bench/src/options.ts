@@ -28,6 +28,9 @@ export interface BenchOptions {
   /** Enqueue: autocannon seconds per side and connections. */
   enqueueSeconds: number;
   enqueueConnections: number;
+  /** SSE: concurrent streams on one API process, over this many sessions. */
+  sseStreams: number;
+  sseSessions: number;
   /** Scale: sessions (orchestrator with 2 subtasks each), conversations checked (0 = all). */
   scaleSessions: number;
   scaleCheckConversations: number;
@@ -35,9 +38,6 @@ export interface BenchOptions {
   scaleWorkerProcesses: number;
   /** Duplicates: sessions per side. */
   duplicateSessions: number;
-  /** SSE: concurrent streams on one API process, over this many sessions. */
-  sseStreams: number;
-  sseSessions: number;
   /** Where RESULTS.md goes ('' = do not write). */
   resultsFile: string;
 }
@@ -54,12 +54,12 @@ const FULL = {
   handoffDelayMs: 10,
   enqueueSeconds: 10,
   enqueueConnections: 32,
+  sseStreams: 1000,
+  sseSessions: 100,
   scaleSessions: 10_000,
   scaleCheckConversations: 1000,
   scaleWorkerProcesses: 0,
   duplicateSessions: 20,
-  sseStreams: 1000,
-  sseSessions: 100,
 };
 
 const QUICK: typeof FULL = {

@@ -10,9 +10,9 @@ import { benchDuplicates } from './bench-duplicates';
 import { benchEnqueue } from './bench-enqueue';
 import { benchHandoff } from './bench-handoff';
 import { benchScale } from './bench-scale';
-import { benchSse } from './bench-sse';
 import { benchResume } from './bench-resume';
 import { benchThroughput } from './bench-throughput';
+import { benchSse } from './bench-sse';
 import { RemoteFakeProvider } from './fake-provider-client';
 import { machineInfo, renderMarkdown, renderTable } from './render';
 import { parseOptions, type BenchName, type BenchOptions } from './options';
@@ -23,11 +23,11 @@ type Runner = (o: BenchOptions, fake: RemoteFakeProvider) => Promise<BenchReport
 const RUNNERS: Partial<Record<BenchName, Runner>> = {
   throughput: benchThroughput,
   resume: benchResume,
+  sse: benchSse,
   handoff: benchHandoff,
   enqueue: benchEnqueue,
   scale: benchScale,
   duplicates: benchDuplicates,
-  sse: benchSse,
 };
 
 async function main(): Promise<void> {

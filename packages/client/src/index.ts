@@ -1,8 +1,9 @@
 /** Public API of @baton/client: the typed HTTP client, its schemas and errors. */
 export { BatonClient, type BatonClientOptions, type SubmitInput, type SubmitResult, type CallOptions } from './baton-client';
 export { BatonApiError, BatonConnectionError, BatonProtocolError, isBatonApiError } from './errors';
-export { type SessionEvent, type EventStreamOptions, type StreamReset, StreamResetSchema, isResetEvent } from './event-stream';
+export { type SessionEvent, type EventStreamOptions } from './event-stream';
 export { SseParser, type SseMessage } from './sse-parser';
+export { StreamResetSchema, isResetEvent, type StreamReset } from './event-stream';
 export {
   TaskSchema,
   TaskTreeSchema,
