@@ -76,13 +76,13 @@ export class BlockingStreamReader implements StreamReader {
 
   async read(keys: string[], ids: string[], count: number): Promise<ReadReply | null> {
     const connection = this.open();
-    if (this.clientId === null) {
-      this.clientId = Number(await connection.client('ID'));
-      // Asked once, before the first long block: an unblock refused later could not shorten it.
-      if (!this.unblockChecked) {
-        this.unblockChecked = true;
-        await this.commands.client('UNBLOCK', this.clientId).catch((err: unknown) => this.refused(err));
-      }
+    if (this.clientId === null) this.clientId = Number(await connection.client('ID'));
+    // Asked once, before the first long block: an unblock refused later could not shorten it.
+    if (!this.unblockChecked) {
+      await this.commands.client('UNBLOCK', this.clientId).catch((err: unknown) => {
+        if (!this.refused(err)) throw err;
+      });
+      this.unblockChecked = true;
     }
     const block = this.unblockRefused ? Math.min(this.shortBlockMs, this.blockMs) : this.blockMs;
     return (await connection.xread('COUNT', count, 'BLOCK', block, 'STREAMS', ...keys, ...ids)) as ReadReply | null;
@@ -94,14 +94,17 @@ export class BlockingStreamReader implements StreamReader {
     try {
       return Number(await this.commands.client('UNBLOCK', this.clientId)) === 1;
     } catch (err) {
-      this.refused(err);
-      return true;
+      // Refused for good: the short blocks end soon on their own. Anything else (Redis away): try again.
+      return this.refused(err);
     }
   }
 
-  private refused(err: unknown): void {
+  /** True when `err` says the server will never run CLIENT UNBLOCK for us (ACL, renamed or disabled command). */
+  private refused(err: unknown): boolean {
+    if (!/^(NOPERM|ERR unknown (sub)?command)/i.test(err instanceof Error ? err.message : '')) return false;
+    if (!this.unblockRefused) this.logger.warn({ err }, `CLIENT UNBLOCK refused: SSE streams join within ${this.shortBlockMs} ms blocks instead`);
     this.unblockRefused = true;
-    this.logger.warn({ err }, `CLIENT UNBLOCK refused: SSE streams join within ${this.shortBlockMs} ms blocks instead`);
+    return true;
   }
 
   close(): void {
