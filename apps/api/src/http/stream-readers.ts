@@ -56,12 +56,15 @@ export class BlockingStreamReader implements StreamReader {
 
   private open(): Redis {
     if (this.connection) return this.connection;
-    // Opened on first use, never by the engine's defaults for request commands: a command timeout
-    // would cut the BLOCK, and a resent XREAD after a reconnect would block with an id we do not know.
+    // Opened on first use, with options of its own: no command timeout (it would cut the BLOCK); a
+    // read pending when the connection drops fails at once (maxRetriesPerRequest 0) rather than being
+    // resent after the reconnect, where it would block under a client id we do not know (ioredis
+    // without a retry limit and without resending leaves such a command pending forever). The
+    // reading loop retries with backoff.
     const connection = this.base.duplicate({
       connectionName: SSE_CONNECTION_NAME,
       commandTimeout: undefined,
-      maxRetriesPerRequest: null,
+      maxRetriesPerRequest: 0,
       enableOfflineQueue: true,
       autoResendUnfulfilledCommands: false,
       lazyConnect: false,
