@@ -161,7 +161,15 @@ export class StreamShard {
       } catch (err) {
         if (this.closed) break;
         this.logger.warn({ err, retryMs }, 'event hub: reading session streams failed; retrying');
-        await new Promise((r) => setTimeout(r, retryMs));
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, retryMs);
+          // close() must not wait out the backoff (a joining stream ends it early too).
+          this.idle = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+        });
+        this.idle = null;
         retryMs = Math.min(retryMs * 2, RETRY_MAX_MS);
         continue;
       } finally {
