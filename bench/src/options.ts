@@ -4,7 +4,7 @@
  * (under ~15 minutes on 2 cores). `--only=throughput,resume` runs a subset.
  */
 
-export const BENCH_NAMES = ['throughput', 'resume', 'handoff', 'enqueue', 'scale', 'duplicates', 'soak'] as const;
+export const BENCH_NAMES = ['throughput', 'resume', 'handoff', 'enqueue', 'scale', 'duplicates', 'soak', 'sse'] as const;
 export type BenchName = (typeof BENCH_NAMES)[number];
 
 export interface BenchOptions {
@@ -28,6 +28,9 @@ export interface BenchOptions {
   /** Enqueue: autocannon seconds per side and connections. */
   enqueueSeconds: number;
   enqueueConnections: number;
+  /** SSE: concurrent streams on one API process, over this many sessions. */
+  sseStreams: number;
+  sseSessions: number;
   /** Scale: sessions (orchestrator with 2 subtasks each), conversations checked (0 = all). */
   scaleSessions: number;
   scaleCheckConversations: number;
@@ -58,6 +61,8 @@ const FULL = {
   handoffDelayMs: 10,
   enqueueSeconds: 10,
   enqueueConnections: 32,
+  sseStreams: 1000,
+  sseSessions: 100,
   scaleSessions: 10_000,
   scaleCheckConversations: 1000,
   scaleWorkerProcesses: 0,

@@ -14,6 +14,7 @@ import { benchScale } from './bench-scale';
 import { benchSoak } from './bench-soak';
 import { benchResume } from './bench-resume';
 import { benchThroughput } from './bench-throughput';
+import { benchSse } from './bench-sse';
 import { RemoteFakeProvider } from './fake-provider-client';
 import { machineInfo, renderMarkdown, renderTable } from './render';
 import { parseOptions, type BenchName, type BenchOptions } from './options';
@@ -24,6 +25,7 @@ type Runner = (o: BenchOptions, fake: RemoteFakeProvider) => Promise<BenchReport
 const RUNNERS: Partial<Record<BenchName, Runner>> = {
   throughput: benchThroughput,
   resume: benchResume,
+  sse: benchSse,
   handoff: benchHandoff,
   enqueue: benchEnqueue,
   scale: benchScale,

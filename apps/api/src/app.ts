@@ -80,7 +80,7 @@ export const batonApp = fp<AppOptions>(
         requireTenant(v1);
         await v1.register(taskRoutes);
         await v1.register(sessionRoutes);
-        await v1.register(eventRoutes, { streams });
+        await v1.register(eventRoutes, { streams, registry: metrics.registry });
       },
       { prefix: '/v1' },
     );

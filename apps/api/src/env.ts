@@ -74,6 +74,10 @@ export const EnvSchema = z.object({
   /** A separate listener (on HOST) serving only /metrics; unset: none. */
   METRICS_PORT: z.preprocess(emptyAsUndefined, z.coerce.number().int().min(0).max(65535).optional()),
   SSE_KEEPALIVE_MS: int(100, 300_000, 15_000),
+  SSE_MAX_STREAMS: int(1, 1_000_000, 10_000),
+  SSE_MAX_STREAMS_PER_TENANT: int(1, 1_000_000, 1000),
+  SSE_REDIS_READERS: int(1, 64, 1),
+  SSE_CLUSTER_POLL_MS: int(10, 60_000, 200),
   REQUEST_TIMEOUT_MS: int(0, 600_000, 30_000),
   SHUTDOWN_TIMEOUT_MS: int(100, 600_000, 10_000),
   TRUST_PROXY: z.preprocess(emptyAsUndefined, z.enum(['true', 'false']).default('false').transform((v) => v === 'true')),
@@ -101,6 +105,8 @@ export interface ApiConfig {
   rateLimit: { max: number; anonMax: number; windowMs: number };
   metrics: { token: string | null; port: number | null };
   sseKeepAliveMs: number;
+  /** Event streams: caps, and the Redis connections they share (see http/event-hub.ts). */
+  sse: { maxStreams: number; maxStreamsPerTenant: number; redisReaders: number; clusterPollMs: number };
   requestTimeoutMs: number;
   shutdownTimeoutMs: number;
   trustProxy: boolean;
@@ -151,6 +157,12 @@ export function parseEnv(source: Record<string, string | undefined>): ApiConfig 
     rateLimit: { max: env.RATE_LIMIT_MAX, anonMax: env.RATE_LIMIT_ANON_MAX, windowMs: env.RATE_LIMIT_WINDOW_MS },
     metrics: { token: env.METRICS_TOKEN ?? null, port: env.METRICS_PORT ?? null },
     sseKeepAliveMs: env.SSE_KEEPALIVE_MS,
+    sse: {
+      maxStreams: env.SSE_MAX_STREAMS,
+      maxStreamsPerTenant: env.SSE_MAX_STREAMS_PER_TENANT,
+      redisReaders: env.SSE_REDIS_READERS,
+      clusterPollMs: env.SSE_CLUSTER_POLL_MS,
+    },
     requestTimeoutMs: env.REQUEST_TIMEOUT_MS,
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
     trustProxy: env.TRUST_PROXY,

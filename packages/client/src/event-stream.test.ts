@@ -1,8 +1,8 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { BatonClient } from './baton-client';
-import { BatonApiError } from './errors';
-import type { SessionEvent } from './event-stream';
+import { BatonApiError, BatonProtocolError } from './errors';
+import { isResetEvent, type SessionEvent } from './event-stream';
 
 /**
  * The event iterator against a real HTTP server whose connections the test
@@ -137,6 +137,55 @@ describe('client.events (SSE)', () => {
       expect(srv.requests).toHaveLength(3);
       expect(disconnects[0]).toContain('Service Unavailable: warming up');
       expect(disconnects[1]).toContain('no data for 300 ms');
+    } finally {
+      await srv.close();
+    }
+  });
+
+  it('surfaces a reset as a typed event, and resumes after its id on the next connection', async () => {
+    const reset = {
+      type: 'reset',
+      sessionId: 's1',
+      reason: 'events-trimmed',
+      lastEventId: '2-0',
+      oldestEventId: '9-0',
+      detail: 'Events after lastEventId are no longer retained.',
+    };
+    const srv = await serve((_req, res, n) => {
+      openStream(res);
+      if (n === 1) {
+        res.write(`id: 8-18446744073709551615\nevent: reset\ndata: ${JSON.stringify(reset)}\n\n` + frame('9-0', 'task.completed', 't1'));
+        setTimeout(() => res.destroy(), 20);
+      } else {
+        res.write(frame('10-0', 'task.created', 't2'));
+      }
+    });
+    try {
+      const events = await take(srv.client.events('s1', { lastEventId: '2-0', reconnectDelayMs: 1 }), 3);
+      expect(events.map((e) => [e.id, e.type])).toEqual([
+        ['8-18446744073709551615', 'reset'],
+        ['9-0', 'task.completed'],
+        ['10-0', 'task.created'],
+      ]);
+      const [first] = events;
+      expect(isResetEvent(first!)).toBe(true);
+      expect(first!.reset).toMatchObject({ lastEventId: '2-0', oldestEventId: '9-0', reason: 'events-trimmed' });
+      expect(events.slice(1).every((e) => e.reset === null && !isResetEvent(e))).toBe(true);
+      expect(srv.requests.map((h) => h['last-event-id'])).toEqual(['2-0', '9-0']);
+    } finally {
+      await srv.close();
+    }
+  });
+
+  it('refuses a malformed reset (a protocol error, not a silent gap)', async () => {
+    const srv = await serve((_req, res) => {
+      openStream(res);
+      res.write('id: 5-0\nevent: reset\ndata: {"type":"reset"}\n\n');
+    });
+    try {
+      const error = await take(srv.client.events('s1', { lastEventId: '2-0' }), 1).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(BatonProtocolError);
+      expect(String(error)).toContain('malformed reset event');
     } finally {
       await srv.close();
     }

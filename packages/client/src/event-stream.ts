@@ -1,6 +1,7 @@
 import http from 'node:http';
 import https from 'node:https';
-import { BatonApiError, BatonConnectionError } from './errors';
+import { z } from 'zod';
+import { BatonApiError, BatonConnectionError, BatonProtocolError } from './errors';
 import { problemFromBody } from './problem';
 import { SseParser, type SseMessage } from './sse-parser';
 
@@ -23,12 +24,38 @@ import { SseParser, type SseMessage } from './sse-parser';
 export interface SessionEvent {
   /** The stream id (monotonic per session); pass it back as `lastEventId` to resume. */
   id: string;
-  /** The event type (`task.created`, `task.completed`, ...), from the `event:` field. */
+  /** The event type (`task.created`, `task.completed`, ...), from the `event:` field; `reset`: see `reset`. */
   type: string;
   /** The parsed `data:` JSON (the raw text if it was not JSON). */
   data: unknown;
   /** `data.taskId` when the event concerns a task, else null. */
   taskId: string | null;
+  /**
+   * Set on a `reset` event only: the events after the position this stream
+   * resumed from were trimmed by the server (streams are capped by count and
+   * age), so whatever the caller built from earlier events is stale. Reload
+   * the state (`getSession`, `getTree`); the stream goes on with the oldest
+   * retained event.
+   */
+  reset: StreamReset | null;
+}
+
+/** The `data` of a `reset` event. */
+export const StreamResetSchema = z.looseObject({
+  type: z.literal('reset'),
+  sessionId: z.string(),
+  /** The position that was asked for (Last-Event-ID). */
+  lastEventId: z.string(),
+  /** The oldest event the server still has (null: none). */
+  oldestEventId: z.string().nullable(),
+  reason: z.string(),
+  detail: z.string(),
+});
+export type StreamReset = z.infer<typeof StreamResetSchema>;
+
+/** Narrows an event to a `reset`. */
+export function isResetEvent(event: SessionEvent): event is SessionEvent & { type: 'reset'; reset: StreamReset } {
+  return event.type === 'reset' && event.reset !== null;
 }
 
 export interface EventStreamOptions {
@@ -86,10 +113,11 @@ export async function* sessionEvents(request: EventStreamRequest, options: Event
     try {
       res.setEncoding('utf8');
       for await (const chunk of res as AsyncIterable<string>) {
-        for (const message of parser.push(chunk)) yield toEvent(message);
+        for (const message of parser.push(chunk)) yield toEvent(message, request.url);
       }
     } catch (err) {
       if (signal?.aborted) return;
+      if (err instanceof BatonProtocolError) throw err; // a server bug, not a dropped connection
       dropError = idle() ?? (err as Error);
     } finally {
       // Runs on normal end, on error, and when the consumer stops iterating.
@@ -102,7 +130,7 @@ export async function* sessionEvents(request: EventStreamRequest, options: Event
   }
 }
 
-function toEvent(message: SseMessage): SessionEvent {
+function toEvent(message: SseMessage, url: string): SessionEvent {
   let data: unknown = message.data;
   try {
     data = JSON.parse(message.data);
@@ -110,7 +138,9 @@ function toEvent(message: SseMessage): SessionEvent {
     // Not JSON: hand over the text as it came.
   }
   const taskId = typeof data === 'object' && data !== null && typeof (data as { taskId?: unknown }).taskId === 'string' ? (data as { taskId: string }).taskId : null;
-  return { id: message.id, type: message.event, data, taskId };
+  const reset = message.event === 'reset' ? StreamResetSchema.safeParse(data) : null;
+  if (reset && !reset.success) throw new BatonProtocolError(url, `malformed reset event: ${reset.error.issues.map((i) => i.message).join('; ')}`);
+  return { id: message.id, type: message.event, data, taskId, reset: reset?.data ?? null };
 }
 
 function connect(

@@ -3,6 +3,7 @@ export { BatonClient, type BatonClientOptions, type SubmitInput, type SubmitResu
 export { BatonApiError, BatonConnectionError, BatonProtocolError, SessionQueueFullError, isBatonApiError } from './errors';
 export { type SessionEvent, type EventStreamOptions } from './event-stream';
 export { SseParser, type SseMessage } from './sse-parser';
+export { StreamResetSchema, isResetEvent, type StreamReset } from './event-stream';
 export {
   TaskSchema,
   TaskTreeSchema,

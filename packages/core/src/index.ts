@@ -42,6 +42,7 @@ export {
   type ToolCall,
 } from './model/message';
 export { EventSchema, EventType, EventTypeSchema, GateOutcomeSchema, type BatonEvent, type GateOutcome } from './model/event';
+export { decodeEvent } from './store/event-log';
 export { SubmitInputSchema, OnBusySchema, newTaskId, type SubmitInput, type OnBusy } from './lanes/submission';
 export type { SubmitResult } from './lanes/session-lanes';
 export type { TaskTotals } from './store/task-stats';

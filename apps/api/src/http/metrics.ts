@@ -39,7 +39,7 @@ export class ApiMetrics {
 
     new Gauge({
       name: 'baton_api_sse_streams',
-      help: 'Open Server-Sent Events streams (each holds one Redis connection)',
+      help: 'Open Server-Sent Events streams (they share baton_api_sse_redis_connections)',
       registers,
       collect() {
         this.set(openStreams());

@@ -1,17 +1,32 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import type { Logger } from 'pino';
+import type { Registry } from 'prom-client';
 import { z } from 'zod';
 import { ApiError, ProblemSchema } from '../http/error-catalog';
 import { EventStreamer } from '../http/event-streamer';
+import { registerSseMetrics } from '../http/sse-metrics';
 import { EventsQuerySchema, SessionParamsSchema } from '../http/schemas';
 import { ownedSession } from './sessions';
 
 const STREAM_ID = /^(0|\d+-\d+)$/;
 
 /** GET /v1/sessions/{sessionId}/events: the session's engine events as Server-Sent Events. */
-const eventRoutes: FastifyPluginAsyncZod<{ streams: { count: () => number } }> = async (app, { streams }) => {
-  const streamer = new EventStreamer(app.engine, app.config.sseKeepAliveMs);
+const eventRoutes: FastifyPluginAsyncZod<{ streams: { count: () => number }; registry?: Registry }> = async (app, { streams, registry }) => {
+  const { sse } = app.config;
+  const streamer = new EventStreamer(
+    app.engine,
+    {
+      keepAliveMs: app.config.sseKeepAliveMs,
+      maxStreams: sse.maxStreams,
+      maxStreamsPerTenant: sse.maxStreamsPerTenant,
+      readers: sse.redisReaders,
+      clusterPollMs: sse.clusterPollMs,
+    },
+    app.log as unknown as Logger,
+  );
   streams.count = () => streamer.openStreams;
-  app.addHook('preClose', async () => streamer.closeAll());
+  if (registry) registerSseMetrics(registry, streamer);
+  app.addHook('preClose', async () => streamer.close());
 
   app.get(
     '/sessions/:sessionId/events',
@@ -22,7 +37,10 @@ const eventRoutes: FastifyPluginAsyncZod<{ streams: { count: () => number } }> =
         description:
           'One SSE message per engine event: `id:` the Redis stream id, `event:` the type, `data:` the event as JSON. ' +
           'Starts after `Last-Event-ID` (header) or `lastEventId` (query), else at the oldest retained event; ' +
-          'sends `: keep-alive` comments while idle.',
+          'sends `: keep-alive` comments while idle. When events after that id were trimmed (streams are capped by count ' +
+          'and age), the first message is `event: reset` (data: JSON with `lastEventId`, `oldestEventId` and what to reload); ' +
+          'its `id` is just before the oldest retained event, and the stream continues from that event. ' +
+          'Open streams are capped per tenant and per API process: past a cap, 429 with Retry-After.',
         security: [{ bearer: [] }],
         params: SessionParamsSchema,
         querystring: EventsQuerySchema,
@@ -43,7 +61,8 @@ const eventRoutes: FastifyPluginAsyncZod<{ streams: { count: () => number } }> =
       }
       const after = header || request.query.lastEventId || '0';
       await ownedSession(app.engine, request.params.sessionId, request.tenant);
-      await streamer.serve(reply, request.params.sessionId, after);
+      const release = streamer.admit(request.tenant);
+      await streamer.serve(reply, request.params.sessionId, after, release);
     },
   );
 };

@@ -13,19 +13,26 @@ export class SseClient {
   readonly frames: SseFrame[] = [];
   status = 0;
   headers: http.IncomingHttpHeaders = {};
+  /** Everything received, as text (the problem document of a refused request). */
+  body = '';
   private buffer = '';
   private waiters: { match: (f: SseFrame) => boolean; d: Deferred<SseFrame>; from: number }[] = [];
   private request: http.ClientRequest | null = null;
+  private response: http.IncomingMessage | null = null;
   readonly ended = deferred<void>();
 
   static async open(url: string, headers: Record<string, string> = {}): Promise<SseClient> {
     const client = new SseClient();
     const ready = deferred<void>();
     client.request = http.get(url, { headers: { accept: 'text/event-stream', ...headers } }, (res) => {
+      client.response = res;
       client.status = res.statusCode ?? 0;
       client.headers = res.headers;
       res.setEncoding('utf8');
-      res.on('data', (chunk: string) => client.push(chunk));
+      res.on('data', (chunk: string) => {
+        client.body += chunk;
+        client.push(chunk);
+      });
       res.on('end', () => client.ended.resolve());
       res.on('close', () => client.ended.resolve());
       ready.resolve();
@@ -76,6 +83,15 @@ export class SseClient {
     const d = deferred<SseFrame>();
     this.waiters.push({ match, d, from: this.frames.length });
     return d.promise;
+  }
+
+  /** Stops reading (the server's writes back up once the socket buffers are full), until resume(). */
+  pause(): void {
+    this.response?.pause();
+  }
+
+  resume(): void {
+    this.response?.resume();
   }
 
   close(): void {

@@ -1,3 +1,4 @@
+import type { StreamReset } from '../event-stream';
 import type { TaskTree } from '../schemas';
 import { plainLine, renderTree, rows } from './tree-view';
 
@@ -9,6 +10,8 @@ export interface WatchView {
   tick(): void;
   /** Interval at which tick() is worth calling, or null if never. */
   readonly tickMs: number | null;
+  /** The server trimmed events the watch had not read: forget what was shown; a fresh tree follows. */
+  reset?(info: StreamReset): void;
 }
 
 export interface Output {
@@ -58,6 +61,12 @@ export class PlainView implements WatchView {
     private readonly out: Output,
     private readonly now: () => number = Date.now,
   ) {}
+
+  /** Says so, and prints every task again with the reloaded tree. */
+  reset(info: StreamReset): void {
+    this.out.write(`events after ${info.lastEventId} are no longer kept by the server: reloading the tree\n`);
+    this.seen.clear();
+  }
 
   update(tree: TaskTree): void {
     for (const row of rows(tree, this.now())) {

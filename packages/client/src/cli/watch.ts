@@ -1,4 +1,5 @@
 import type { BatonClient } from '../baton-client';
+import { isResetEvent } from '../event-stream';
 import { isFinal, type TaskTree } from '../schemas';
 import type { WatchView } from './watch-view';
 
@@ -15,7 +16,9 @@ export interface WatchOptions {
  * (onOpen marks it stale), so a task that ends after that fetch ends
  * with an event the stream delivers; a task that ended before it is seen
  * terminal by the fetch itself. After a reconnect the stream resumes with
- * Last-Event-ID and onOpen refetches too.
+ * Last-Event-ID and onOpen refetches too. A `reset` event (the server
+ * trimmed events this watch had not read) makes the view start over and the
+ * tree is fetched again, like any event.
  */
 export async function watchTask(client: BatonClient, taskId: string, view: WatchView, options: WatchOptions = {}): Promise<TaskTree> {
   const task = await client.getTask(taskId, options);
@@ -32,7 +35,12 @@ export async function watchTask(client: BatonClient, taskId: string, view: Watch
   const stop = new AbortController();
   const signal = options.signal ? AbortSignal.any([options.signal, stop.signal]) : stop.signal;
   const pump = (async () => {
-    for await (const _event of client.events(task.sessionId, { signal, onOpen: markStale })) markStale();
+    for await (const event of client.events(task.sessionId, { signal, onOpen: markStale })) {
+      // Events were trimmed before we read them: what the view knows may be stale in ways no later
+      // event repairs, so it starts over from the tree fetched next.
+      if (isResetEvent(event)) view.reset?.(event.reset);
+      markStale();
+    }
   })().catch((err: unknown) => {
     streamError = err;
     wake();

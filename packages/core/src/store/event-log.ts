@@ -113,3 +113,11 @@ export class EventLog {
     return reply[0]![1].map((e) => decode(sessionId, e));
   }
 }
+
+/**
+ * Decodes one raw entry of a session's stream (`[id, fields]`, as XREAD and
+ * XRANGE return it): for readers that share one XREAD over many streams.
+ */
+export function decodeEvent(sessionId: string, entry: [id: string, fields: string[]]): BatonEvent {
+  return decode(sessionId, entry);
+}
