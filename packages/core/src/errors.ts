@@ -16,6 +16,8 @@ export const ScriptCode = {
   maxDepthExceeded: -20,
   maxChildrenExceeded: -21,
   sessionQueueFull: -22,
+  // A submission reached Redis after its caller's deadline (see submit-root-6.lua).
+  deadlinePassed: -23,
 } as const;
 
 export type BatonErrorCode =

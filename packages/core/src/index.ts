@@ -5,7 +5,7 @@ export type { DeleteSessionState, DeleteTreeResult } from './lifecycle/deletion'
 export { EngineOptionsSchema, MAX_DEPTH_CAP, type EngineOptions, type ResolvedEngineOptions } from './config';
 export { openRedis, connectionFromUrl, type FailFastOptions, type Connection, type ClusterConnection, type RedisClient, type JobData } from './engine-context';
 export { Keys, TASK_QUEUE } from './keys';
-export { redisFailure, RedisFailureKind, type RedisFailure } from './redis-failure';
+export { LateCommandError, redisFailure, RedisFailureKind, type RedisFailure } from './redis-failure';
 export {
   RedisMemoryMonitor,
   parseMemoryInfo,

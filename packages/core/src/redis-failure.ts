@@ -45,9 +45,21 @@ const NOT_SENT = [/enableOfflineQueue options is false/, /Cluster isn't ready/];
 /** Socket errors of a connection that dropped while commands were in flight. */
 const SOCKET_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTCONN', 'ECONNABORTED']);
 
+/**
+ * A script that reached Redis after its caller's deadline and refused to run
+ * (Redis was frozen or slow): as a timeout, but known not to have applied.
+ */
+export class LateCommandError extends Error {
+  constructor(what: string) {
+    super(`${what}: Redis ran it after its deadline; nothing was written`);
+    this.name = 'LateCommandError';
+  }
+}
+
 /** What kind of Redis failure `err` is, or null when it is not one. */
 export function redisFailure(err: unknown): RedisFailure | null {
   if (!(err instanceof Error)) return null;
+  if (err instanceof LateCommandError) return { kind: 'timeout', maybeApplied: false };
   const message = err.message;
   if (err.name === 'ReplyError') {
     for (const [pattern, kind] of REFUSALS) if (pattern.test(message)) return { kind, maybeApplied: false };

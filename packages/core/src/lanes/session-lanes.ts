@@ -1,6 +1,6 @@
 import type { EngineContext } from '../engine-context';
 import { BatonError, codeToError, ScriptCode } from '../errors';
-import { redisFailure } from '../redis-failure';
+import { LateCommandError, redisFailure } from '../redis-failure';
 import type { Task } from '../model/task';
 import type { Session } from '../model/session';
 import { SessionSchema } from '../model/session';
@@ -75,13 +75,18 @@ export class SessionLanes {
     // forgets idle sessions. Touching the session index no later than the script keeps
     // a crash after the script inside the reconciler's view.
     const idem = input.idempotencyKey;
+    // With a command timeout (the API), the script refuses to run once the caller has given up:
+    // a submission answered 503 never appears later. The margin leaves a script that ran just
+    // in time room for its reply to arrive before the timeout fires (clocks in sync, NTP).
+    const timeout = options.commandTimeoutMs;
+    const deadline = timeout === undefined ? 0 : Date.now() + timeout - Math.min(250, Math.floor(timeout / 4));
     const [, , reply] = await Promise.all([
       redis.set(keys.taskIndex(taskId), input.sessionId, 'NX'),
       redis.zadd(keys.sessionIndex(), Date.now(), input.sessionId),
       this.ctx.call(
         'batonSubmitRoot',
         [k.session, k.lane, k.active, k.events, idem ? keys.idempotency(input.sessionId, input.tenant, idem) : k.session, keys.task(input.sessionId, taskId)],
-        [k.base, taskId, JSON.stringify(fields), payloadHash(input), idem ? '1' : '0', options.idempotencyTtlMs, input.onBusy, this.ctx.eventsTrim, k.parked, k.fence, input.tenant, options.sessionConcurrency, options.gateTtlMs, options.retentionMs, options.maxQueuedRootsPerSession],
+        [k.base, taskId, JSON.stringify(fields), payloadHash(input), idem ? '1' : '0', options.idempotencyTtlMs, input.onBusy, this.ctx.eventsTrim, k.parked, k.fence, input.tenant, options.sessionConcurrency, options.gateTtlMs, options.retentionMs, options.maxQueuedRootsPerSession, deadline],
       ),
     ]);
     const [code, id, dispatched, cancelled, createdAt] = reply as [number, string, string[], string[], number?];
@@ -97,6 +102,7 @@ export class SessionLanes {
       if (code === ScriptCode.notFound) {
         throw new BatonError('TASK_NOT_FOUND', `session ${input.sessionId} not found`, { sessionId: input.sessionId });
       }
+      if (code === ScriptCode.deadlinePassed) throw new LateCommandError(`submit to session ${input.sessionId}`);
       if (code === ScriptCode.sessionQueueFull) {
         const err = codeToError(code, { what: `submit to session ${input.sessionId}`, detail: String(options.maxQueuedRootsPerSession) });
         err.details.sessionId = input.sessionId;

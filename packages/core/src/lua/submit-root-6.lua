@@ -24,13 +24,18 @@
   ARGV[13] gate TTL ms for tasks cancelled by an interrupt
   ARGV[14] retention ms of finished trees (0 keeps them; stored on the session, see includes/lifecycle)
   ARGV[15] max queued roots per session (lane length)
+  ARGV[16] deadline, epoch ms ('0': none). A submission whose caller has given up on
+           it (its command timed out while Redis was frozen or slow) must not be
+           applied when Redis gets to it later: past the deadline it is refused
+           before any write.
 
   Output: { code, taskId, dispatchedIds, cancelledPairs, createdAtMs }
     code 0 created, 1 idempotent replay, -5 idempotency conflict (taskId = existing),
     -6 session busy (taskId = active or first queued root),
     -1 the session belongs to another tenant or is being deleted, -8 the task id is taken,
     -22 the lane already holds max queued roots (checked after the busy policy:
-    an interrupt empties the lane first, an idempotent replay is answered before)
+    an interrupt empties the lane first, an idempotent replay is answered before),
+    -23 the deadline has passed (nothing written)
 ]]
 --- @include "includes/common"
 --- @include "includes/dispatch"
@@ -38,6 +43,7 @@
 
 local base, taskId, maxlen = ARGV[1], ARGV[2], ARGV[8]
 local now = nowMs()
+if tonumber(ARGV[16]) > 0 and now > tonumber(ARGV[16]) then return { -23, '', {}, {} } end
 
 if redis.call('EXISTS', KEYS[6]) == 1 then return { -8, taskId, {}, {} } end
 local owner = redis.call('HGET', KEYS[1], 'tenant')

@@ -1,0 +1,47 @@
+import { waitUntil } from '@baton/testkit';
+import { redisFailure } from '../redis-failure';
+import type { Engine } from '../engine';
+import { Harness } from '../testing/harness';
+
+/** A fail-fast connection refuses commands until it is connected. */
+const connected = (engine: Engine) =>
+  engine.redis.status === 'ready' ? Promise.resolve() : new Promise<void>((resolve) => engine.redis.once('ready', () => resolve()));
+
+/**
+ * A submission whose command timed out must never be applied later, when a
+ * slow or frozen Redis gets to it. Redis runs one connection's commands in
+ * order, so a BLPOP sent first holds the submit script back on the server
+ * (as a frozen Redis would) while the client's command timeout fires.
+ */
+describe('submit deadline', () => {
+  const h = new Harness('deadline', { commandTimeoutMs: 100 });
+  afterAll(() => h.close());
+
+  it('a submission that timed out is refused when Redis runs it after its deadline: nothing is written', async () => {
+    const engine = h.engine();
+    await connected(engine);
+    const { keys } = engine;
+    // Holds this connection on the server for 600 ms; the client gives up on it after 100 ms.
+    const blocker = engine.redis.blpop(`${h.prefix}:nothing`, 0.6).catch((err: unknown) => err);
+
+    const err = await engine.submit({ sessionId: 'late', prompt: 'too late', tenant: 't', taskId: 'late-1' }).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(redisFailure(err)).toEqual({ kind: 'timeout', maybeApplied: true });
+    expect(redisFailure(await blocker)).toEqual({ kind: 'timeout', maybeApplied: true });
+
+    // A PING on the same connection is answered only after the BLPOP and the submit script ran.
+    await waitUntil(() => engine.redis.ping().then(() => true, () => false), 5000);
+    expect(await engine.redis.exists(keys.task('late', 'late-1'), keys.session('late'), keys.lane('late'), keys.events('late'))).toBe(0);
+    expect(await engine.getTask('late-1')).toBeNull();
+  });
+
+  it('a submission Redis runs in time is applied as usual', async () => {
+    const engine = h.engine();
+    await connected(engine);
+    const { task } = await engine.submit({ sessionId: 'on-time', prompt: 'in time', tenant: 't', taskId: 'on-time-1' });
+    expect(task.id).toBe('on-time-1');
+    expect(await engine.getTask('on-time-1')).toMatchObject({ status: 'queued' });
+  });
+});
