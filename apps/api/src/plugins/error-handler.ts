@@ -1,9 +1,9 @@
-import { isBatonError } from '@baton/core';
+import { isBatonError, redisFailure } from '@baton/core';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fp from 'fastify-plugin';
 import { drainRequest } from '../http/drain-request';
 import { ApiError, apiCodeForEngine, ErrorCatalog, problem, type ApiErrorCode } from '../http/error-catalog';
-import { asRedisUnavailable } from '../http/redis-unavailable';
+import { asRedisUnavailable, redisUnavailable } from '../http/redis-unavailable';
 
 /** Fastify's own 4xx errors, by code, and what they are in our catalog. */
 const fastifyCodes: Record<string, ApiErrorCode> = {
@@ -80,10 +80,30 @@ export function sendProblem(reply: FastifyReply, code: ApiErrorCode, detail: str
  * The one error handler: every error becomes an RFC 9457 problem from the
  * catalog. 5xx problems hide the cause (it is logged with the request id).
  */
+/**
+ * A Redis failure before the handler ran (the rate limiter's counter) left the
+ * request itself unapplied, whatever became of the counter.
+ */
+function beforeHandler(err: unknown, request: FastifyRequest): unknown {
+  const failure = request.handlerReached ? null : redisFailure(err);
+  return failure?.maybeApplied ? redisUnavailable({ ...failure, maybeApplied: false }) : err;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Set once the request passed its onRequest hooks (rate limit) and validation. */
+    handlerReached: boolean;
+  }
+}
+
 export default fp(
   async function errorHandler(app: FastifyInstance) {
+    app.decorateRequest('handlerReached', false);
+    app.addHook('preHandler', async (request) => {
+      request.handlerReached = true;
+    });
     app.setErrorHandler(async (err: unknown, request: FastifyRequest, reply: FastifyReply) => {
-      const mapped = mapError(err);
+      const mapped = mapError(beforeHandler(err, request));
       const status = ErrorCatalog[mapped.code].status;
       if (status >= 500 && mapped.code === 'INTERNAL') request.log.error({ err }, 'request failed');
       else if (status >= 500) request.log.warn({ code: mapped.code, detail: mapped.detail, err: String(err) }, 'request refused');

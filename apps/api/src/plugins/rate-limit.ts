@@ -28,8 +28,10 @@ export function addressBucket(ip: string): string {
  *
  * Registered after the services (it needs the engine's Redis connection) and
  * before the routes: its route hook runs before the /v1 auth hook. When Redis
- * fails, requests are let through: every route that does work needs Redis and
- * answers for itself.
+ * fails, the counter's error goes to the error handler, which answers 503 at
+ * once: letting the request through would make it wait a second command
+ * timeout in the route (every route that does work needs Redis), doubling the
+ * time to the answer. Health routes are not limited, so liveness holds.
  */
 export default fp<{ config: ApiConfig }>(
   async function rateLimits(app: FastifyInstance, { config }) {
@@ -44,7 +46,7 @@ export default fp<{ config: ApiConfig }>(
       global: true,
       redis: app.engine.redis,
       nameSpace: app.engine.keys.rateLimitPrefix(),
-      skipOnError: true,
+      skipOnError: false,
       timeWindow: windowMs,
       keyGenerator: bucket,
       max: (_request, key) => (key.startsWith('a:') ? anonMax : max),
