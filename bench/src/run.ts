@@ -1,5 +1,5 @@
 /**
- * `pnpm bench`: runs the benchmarks of issue 5 against REDIS_URL (the soak
+ * `pnpm bench`: runs the benchmarks against REDIS_URL (the soak
  * starts a private redis-server of its own), prints a
  * table and writes RESULTS.md (machine, versions, date, every figure side
  * by side with its target). Flags: see options.ts (`--quick`, `--only=...`).

@@ -23,6 +23,8 @@ let redis: PrivateRedis;
 let api: ApiProcess;
 let probe: Redis;
 
+const METRICS = 'sse-load-metrics-token';
+
 beforeAll(async () => {
   ensureBuilt(API_MAIN, resolve(__dirname, '..'));
   redis = await PrivateRedis.start();
@@ -30,6 +32,7 @@ beforeAll(async () => {
   api = await startApi(testPrefix('sse-load'), {
     REDIS_URL: redis.url,
     API_KEYS: `load:${KEY}`,
+    METRICS_TOKEN: METRICS,
     RATE_LIMIT_MAX: '1000000',
     SSE_REDIS_READERS: String(READERS),
     SSE_MAX_STREAMS_PER_TENANT: String(STREAMS),
@@ -47,8 +50,8 @@ function rssBytes(pid: number): number {
 }
 
 async function heapBytes(): Promise<number | null> {
-  const res = await fetch(`${api.url}/metrics`);
-  if (res.status !== 200) return null; // /metrics may need a token in this deployment
+  const res = await fetch(`${api.url}/metrics`, { headers: { authorization: `Bearer ${METRICS}` } });
+  if (res.status !== 200) return null;
   return Number(/baton_api_nodejs_heap_size_used_bytes (\d+)/.exec(await res.text())?.[1] ?? NaN);
 }
 

@@ -43,7 +43,7 @@ export {
 } from './model/message';
 export { EventSchema, EventType, EventTypeSchema, GateOutcomeSchema, type BatonEvent, type GateOutcome } from './model/event';
 export { decodeEvent } from './store/event-log';
-export { SubmitInputSchema, OnBusySchema, newTaskId, type SubmitInput, type OnBusy } from './lanes/submission';
+export { SubmitInputSchema, OnBusySchema, newTaskId, submitDeadlineMs, type SubmitInput, type OnBusy } from './lanes/submission';
 export type { SubmitResult } from './lanes/session-lanes';
 export type { TaskTotals } from './store/task-stats';
 export { RequestGate, LeaseLostError, turnKeyString, type TurnKey, type GateBegin, type GateResult, type GateRunOptions } from './gate/request-gate';

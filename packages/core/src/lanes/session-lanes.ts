@@ -6,7 +6,7 @@ import type { Session } from '../model/session';
 import { SessionSchema } from '../model/session';
 import type { TaskStore } from '../store/task-store';
 import { decodeTask, type NewTaskFields } from '../store/task-record';
-import { newTaskId, payloadHash, SubmitInputSchema, type SubmitInput } from './submission';
+import { newTaskId, payloadHash, submitDeadlineMs, SubmitInputSchema, type SubmitInput } from './submission';
 
 export interface SubmitResult {
   task: Task;
@@ -75,11 +75,9 @@ export class SessionLanes {
     // forgets idle sessions. Touching the session index no later than the script keeps
     // a crash after the script inside the reconciler's view.
     const idem = input.idempotencyKey;
-    // With a command timeout (the API), the script refuses to run once the caller has given up:
-    // a submission answered 503 never appears later. The margin leaves a script that ran just
-    // in time room for its reply to arrive before the timeout fires (clocks in sync, NTP).
+    // With a command timeout (the API), the script refuses to run once the caller has given up.
     const timeout = options.commandTimeoutMs;
-    const deadline = timeout === undefined ? 0 : Date.now() + timeout - Math.min(250, Math.floor(timeout / 4));
+    const deadline = timeout === undefined ? 0 : Date.now() + submitDeadlineMs(timeout);
     const [, , reply] = await Promise.all([
       redis.set(keys.taskIndex(taskId), input.sessionId, 'NX'),
       redis.zadd(keys.sessionIndex(), Date.now(), input.sessionId),

@@ -28,3 +28,16 @@ export function payloadHash(input: z.output<typeof SubmitInputSchema>): string {
   const canonical = JSON.stringify([input.prompt, input.mode, input.onBusy, input.metadata ?? null]);
   return createHash('sha256').update(canonical).digest('hex');
 }
+
+/**
+ * How long after it is sent a submission may still be applied, given the
+ * caller's command timeout: half of it. Past that, the submit script refuses
+ * to run (a frozen or slow Redis getting to it late), so a submission the
+ * caller gave up on never appears later. The other half leaves a script that
+ * ran just in time room for its reply to reach a busy caller before the
+ * timeout fires. Relies on the caller's and Redis's clocks agreeing (NTP) to
+ * well within that half.
+ */
+export function submitDeadlineMs(commandTimeoutMs: number): number {
+  return Math.floor(commandTimeoutMs / 2);
+}

@@ -5,6 +5,7 @@
  * the session event stream, and the usual invariants at the end.
  */
 import { BatonStack, METRICS_TOKEN } from '../support/baton-stack';
+import { Holds } from '../support/holds';
 import { checkInvariants, runLimited } from '../support/invariants';
 import { taskEvent, waitForEvent, waitForStatus } from '../support/waits';
 
@@ -33,9 +34,13 @@ export async function clusterSmoke(redisUrl: string, sessions = 20): Promise<Clu
     await client.pause('cl-pause');
     const { task: queuedWhilePaused } = await client.submit('cl-pause', { prompt: 'after the pause', mode: 'code' });
     await client.resume('cl-pause');
+    // The victim's first model request is held at the provider, so the cancel meets a running task
+    // (the fake answers at once: without the hold the tree can finish before the cancel arrives).
+    const firstCall = new Holds(stack.fake).hold((r) => r.sessionId === 'cl-cancel');
     const { task: victim } = await client.submit('cl-cancel', { prompt: 'cancel me in 3 steps' });
-    await waitForEvent(client, 'cl-cancel', taskEvent(victim.id, 'task.started'));
+    await firstCall.arrived;
     await client.cancel(victim.id);
+    firstCall.release();
 
     const all = [...roots, paused.id, queuedWhilePaused.id];
     const done = await waitForStatus(client, [...all, victim.id], undefined, 60_000);

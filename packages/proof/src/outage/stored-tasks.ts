@@ -6,6 +6,8 @@ export interface StoredTask {
   sessionId: string;
   prompt: string;
   status: string;
+  /** When the submit script ran (Redis time, ms). */
+  createdAt: number;
 }
 
 /**
@@ -24,9 +26,9 @@ export async function storedTasks(redisUrl: string, prefix: string): Promise<Sto
       cursor = next;
       // Task hashes end in `:task:<id>`; children lists, conversations and gate keys have a suffix.
       const taskKeys = keys.filter((k) => !k.slice(k.lastIndexOf(':task:') + 6).includes(':'));
-      const rows = await Promise.all(taskKeys.map((k) => redis.hmget(k, 'id', 'sessionId', 'prompt', 'status')));
-      for (const [id, sessionId, prompt, status] of rows) {
-        if (id && sessionId && typeof prompt === 'string' && status) found.push({ id, sessionId, prompt, status });
+      const rows = await Promise.all(taskKeys.map((k) => redis.hmget(k, 'id', 'sessionId', 'prompt', 'status', 'createdAt')));
+      for (const [id, sessionId, prompt, status, createdAt] of rows) {
+        if (id && sessionId && typeof prompt === 'string' && status) found.push({ id, sessionId, prompt, status, createdAt: Number(createdAt) });
       }
     } while (cursor !== '0');
     return found;

@@ -11,6 +11,8 @@ export interface SubmitRecord {
   /** HTTP status, or 0 when no answer came (network error or the client's own deadline). */
   status: number;
   ms: number;
+  /** Date.now() when the request was sent. */
+  sentAt: number;
   contentType: string;
   retryAfter: string | null;
   /** The task id (201), or the one a 503 with `outcome: unknown` names. */
@@ -74,7 +76,7 @@ export class SubmitLoad {
     const sessionId = `${this.options.prefix}-s${seq}`;
     const prompt = `${this.options.prefix} ${seq}${this.options.padding ? ` ${'x'.repeat(this.options.padding)}` : ''}`;
     const started = Date.now();
-    const record: SubmitRecord = { seq, sessionId, prompt, status: 0, ms: 0, contentType: '', retryAfter: null, taskId: null, code: null, reason: null, outcome: null };
+    const record: SubmitRecord = { seq, sessionId, prompt, status: 0, ms: 0, sentAt: started, contentType: '', retryAfter: null, taskId: null, code: null, reason: null, outcome: null };
     try {
       const res = await fetch(`${this.options.apiUrl}/v1/sessions/${sessionId}/tasks`, {
         method: 'POST',
