@@ -186,7 +186,7 @@ export class EventStreamer {
     throw new ApiError(
       'RATE_LIMITED',
       `too many open event streams for ${what} (at most ${max}); close one or retry later`,
-      { limit: lease === 'process' ? 'sse-streams-per-process' : 'sse-streams-per-tenant', max },
+      { scope: lease === 'process' ? 'sse-streams-per-process' : 'sse-streams-per-tenant', limit: max },
       { 'retry-after': String(STREAM_RETRY_AFTER_S) },
     );
   }

@@ -51,6 +51,7 @@ const eventRoutes: FastifyPluginAsyncZod<{ streams: { count: () => number }; reg
           401: ProblemSchema,
           404: ProblemSchema,
           429: ProblemSchema,
+          503: ProblemSchema,
         },
       },
     },

@@ -67,6 +67,7 @@ const sessionRoutes: FastifyPluginAsyncZod = async (app) => {
           401: ProblemSchema,
           404: ProblemSchema,
           429: ProblemSchema,
+          503: ProblemSchema,
         },
       },
     },
