@@ -1,5 +1,5 @@
 /** Test kit shared by every package's tests: real Redis helpers, barriers, fake provider. */
-export { REDIS_URL, testPrefix, cleanupPrefix, deferred, barrier, waitUntil, type Deferred } from './redis';
+export { REDIS_URL, ON_CLUSTER, testPrefix, cleanupPrefix, deferred, barrier, waitUntil, type Deferred } from './redis';
 export {
   startFakeProvider,
   sessionOfRequest,

@@ -8,6 +8,9 @@ import { Cluster, Redis } from 'ioredis';
 
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 
+/** The tests run against a Redis Cluster (the cluster proof runs the engine's suites there). */
+export const ON_CLUSTER = REDIS_URL.startsWith('redis+cluster://');
+
 export function testPrefix(name = 't'): string {
   return `bt-${name}-${randomBytes(4).toString('hex')}`;
 }

@@ -1,4 +1,4 @@
-import { waitUntil } from '@baton/testkit';
+import { ON_CLUSTER, waitUntil } from '@baton/testkit';
 import { redisFailure } from '../redis-failure';
 import type { Engine } from '../engine';
 import { Harness } from '../testing/harness';
@@ -14,9 +14,7 @@ const connected = (engine: Engine) =>
  * (as a frozen Redis would) while the client's command timeout fires.
  */
 // On a cluster the BLPOP and the script go to different nodes, so one cannot hold back the other.
-const onCluster = (process.env.REDIS_URL ?? '').startsWith('redis+cluster://');
-
-(onCluster ? describe.skip : describe)('submit deadline', () => {
+(ON_CLUSTER ? describe.skip : describe)('submit deadline', () => {
   const h = new Harness('deadline', { commandTimeoutMs: 100 });
   afterAll(() => h.close());
 
