@@ -59,7 +59,9 @@ describe('api and worker processes', () => {
       expect(open.logs.some((e) => e.level === 40 && String(e.msg).startsWith('API_AUTH=none'))).toBe(true);
       expect((await fetch(`${open.url}/v1/tasks/t-none`)).status).toBe(404);
     } finally {
-      await open.kill('SIGKILL');
+      // A graceful stop: a SIGKILLed process may leave a command in Redis's socket buffer that
+      // Redis runs after the clean-up (a BullMQ meta key left behind on the shared Redis).
+      await open.stop();
       await cleanupPrefix(openPrefix);
     }
   });
