@@ -11,7 +11,7 @@
  * first use), BullMQ's queue meta keys (`meta`, `id`), the session index key.
  */
 import { Engine, TASK_QUEUE } from '@baton/core';
-import { RedisServer } from '@baton/proof';
+import { RedisServer } from '@baton/testkit';
 import { Redis } from 'ioredis';
 import pino from 'pino';
 import type { Worker } from 'bullmq';

@@ -1,9 +1,8 @@
-import { API_MAIN, ensureBuilt, startApi, testPrefix, type ApiProcess } from '@baton/testkit';
+import { API_MAIN, ensureBuilt, RedisServer, startApi, testPrefix, type ApiProcess } from '@baton/testkit';
 import { Redis } from 'ioredis';
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { SseClient } from './test-utils/sse-client';
-import { PrivateRedis } from './test-utils/private-redis';
 
 /**
  * Load: 1,000 concurrent event streams (real HTTP connections from this
@@ -19,7 +18,7 @@ const READERS = 1;
 const KEY = 'load-secret-0001';
 const auth = { authorization: `Bearer ${KEY}` };
 
-let redis: PrivateRedis;
+let redis: RedisServer;
 let api: ApiProcess;
 let probe: Redis;
 
@@ -27,7 +26,8 @@ const METRICS = 'sse-load-metrics-token';
 
 beforeAll(async () => {
   ensureBuilt(API_MAIN, resolve(__dirname, '..'));
-  redis = await PrivateRedis.start();
+  // maxclients above the default 10,000 - 32: 1,000 streams must not be what runs out.
+  redis = await RedisServer.start('sse-load', ['--appendonly', 'no', '--maxclients', '10000']);
   probe = new Redis(redis.url);
   api = await startApi(testPrefix('sse-load'), {
     REDIS_URL: redis.url,
@@ -41,7 +41,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await api?.stop();
   probe?.disconnect();
-  await redis?.stop();
+  await redis?.destroy();
 });
 
 function rssBytes(pid: number): number {

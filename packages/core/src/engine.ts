@@ -43,11 +43,11 @@ export class Engine {
 
   constructor(connection: Connection, options: EngineOptions = {}, logger?: Logger) {
     this.ctx = new EngineContext(connection, options, logger);
-    this.tasks = new TaskStore(this.ctx);
+    this.stats = new TaskStats(this.ctx);
+    this.tasks = new TaskStore(this.ctx, this.stats);
     this.lanes = new SessionLanes(this.ctx, this.tasks);
     this.conversations = new ConversationStore(this.ctx);
     this.events = new EventLog(this.ctx);
-    this.stats = new TaskStats(this.ctx);
     this.deletion = new Deletion(this);
   }
 
@@ -76,17 +76,18 @@ export class Engine {
   /** Submits a root task; with `onBusy: interrupt`, also delivers the cancellations it made (aborts, lease). */
   async submit(input: SubmitInput): Promise<SubmitResult> {
     const result = await this.lanes.submit(input);
+    if (!result.replayed) {
+      this.stats.created('root');
+      this.stats.ended('cancelled', result.cancelled.length);
+    }
     // The submission is recorded: Redis failing now must not turn it into a refusal. What afterCancel
-    // would deliver heals without it (fenced runners stop, the reconciler promotes and releases);
-    // a lost count only makes a metric low.
-    const after = async () => {
-      if (!result.replayed) await Promise.all([this.stats.created('root'), this.stats.ended('cancelled', result.cancelled.length)]);
-      if (result.cancelled.length > 0) await this.afterCancel(result.task.sessionId, result.cancelled);
-    };
-    await after().catch((err: unknown) => {
-      if (!redisFailure(err)) throw err;
-      this.ctx.logger.warn({ err, taskId: result.task.id }, 'counting the submission or delivering the cancellations of an interrupt failed; they take effect as runners meet their fences');
-    });
+    // would deliver heals without it (fenced runners stop, the reconciler promotes and releases).
+    if (result.cancelled.length > 0) {
+      await this.afterCancel(result.task.sessionId, result.cancelled).catch((err: unknown) => {
+        if (!redisFailure(err)) throw err;
+        this.ctx.logger.warn({ err, taskId: result.task.id }, 'delivering the cancellations of an interrupt failed; they take effect as runners meet their fences');
+      });
+    }
     return result;
   }
 
@@ -137,7 +138,7 @@ export class Engine {
     const [code, previous, flat] = reply as [number, string, string[]];
     if (code !== ScriptCode.ok) throw codeToError(code, { taskId, what: 'cancel', detail: previous });
     const cancelled = pairs(flat);
-    await this.stats.ended('cancelled', cancelled.length);
+    this.stats.ended('cancelled', cancelled.length);
     await this.afterCancel(sessionId, cancelled);
     const task = await this.tasks.get(sessionId, taskId);
     return { task: task!, cancelled };

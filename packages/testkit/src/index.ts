@@ -1,5 +1,6 @@
 /** Test kit shared by every package's tests: real Redis helpers, barriers, fake provider. */
 export { REDIS_URL, ON_CLUSTER, testPrefix, cleanupPrefix, deferred, barrier, waitUntil, type Deferred } from './redis';
+export { RedisServer, freePort, tempDir, waitForRedis } from './redis-server';
 export {
   startFakeProvider,
   sessionOfRequest,

@@ -1,10 +1,9 @@
 import { Engine } from '@baton/core';
-import { testPrefix } from '@baton/testkit';
+import { RedisServer, testPrefix } from '@baton/testkit';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
 import type { AddressInfo } from 'node:net';
 import pino from 'pino';
-import { PrivateRedis } from '../test-utils/private-redis';
 import { SseClient } from '../test-utils/sse-client';
 import { EventStreamer } from './event-streamer';
 
@@ -15,14 +14,14 @@ import { EventStreamer } from './event-streamer';
  * order, with nothing lost or repeated.
  */
 const logger = pino({ level: 'silent' });
-let redis: PrivateRedis;
+let redis: RedisServer;
 let engine: Engine;
 let streamer: EventStreamer;
 let app: FastifyInstance;
 let writer: Redis;
 
 beforeAll(async () => {
-  redis = await PrivateRedis.start({ appendOnly: true });
+  redis = await RedisServer.start('hub-outage', ['--appendonly', 'yes', '--appendfsync', 'always']);
   engine = new Engine(redis.url, { prefix: testPrefix('outage') }, logger);
   writer = new Redis(redis.url, { maxRetriesPerRequest: null });
   writer.on('error', () => undefined);
@@ -42,7 +41,7 @@ afterAll(async () => {
   await app.close();
   await engine.close();
   writer.disconnect();
-  await redis.stop();
+  await redis.destroy();
 });
 
 const append = (sessionId: string, n: number) =>

@@ -1,5 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
+import { RedisServer } from '@baton/testkit';
 import type { FastifyInstance } from 'fastify';
 import { Redis } from 'ioredis';
 import pino from 'pino';
@@ -13,34 +12,21 @@ import { parseEnv } from '../env';
  */
 const TOKEN = 'metrics-cost-token-01';
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
-
-let redisServer: ChildProcess;
+let redisServer: RedisServer;
 let admin: Redis;
 let app: FastifyInstance;
 
 beforeAll(async () => {
-  const port = await freePort();
-  redisServer = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
-  admin = new Redis({ port, host: '127.0.0.1', retryStrategy: (n) => (n > 100 ? null : 50) });
-  await admin.ping();
-  app = await buildApp(parseEnv({ REDIS_URL: `redis://127.0.0.1:${port}`, API_AUTH: 'none', METRICS_TOKEN: TOKEN, LOG_LEVEL: 'silent' }), {
+  redisServer = await RedisServer.start('metrics-cost', ['--appendonly', 'no']);
+  admin = new Redis(redisServer.url);
+  app = await buildApp(parseEnv({ REDIS_URL: redisServer.url, API_AUTH: 'none', METRICS_TOKEN: TOKEN, LOG_LEVEL: 'silent' }), {
     logger: pino({ level: 'silent' }),
   });
 });
 afterAll(async () => {
   await app?.close();
   admin?.disconnect();
-  redisServer?.kill('SIGKILL');
+  await redisServer?.destroy();
 });
 
 /** Commands executed so far, INFO itself excluded. */

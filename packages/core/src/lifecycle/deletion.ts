@@ -53,7 +53,8 @@ export class Deletion {
       return { state: 'not_found' };
     }
     const cancelled = pairs(cancelledFlat);
-    await Promise.all([this.engine.stats.ended('cancelled', cancelled.length), this.engine.afterCancel(sessionId, cancelled)]);
+    this.engine.stats.ended('cancelled', cancelled.length);
+    await this.engine.afterCancel(sessionId, cancelled);
     if (await this.stopping(sessionId, ids)) return { state: 'stopping' };
 
     // Outside the slot first: a crash after this leaves the session marked deleting,

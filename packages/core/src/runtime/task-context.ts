@@ -185,7 +185,7 @@ export class TaskContext {
       }
       if (code < 0) throw codeToError(code, { taskId: this.taskId, what: `spawn ${childId}` });
       spawned = code === 0;
-      if (spawned) await this.engine.stats.created('child');
+      if (spawned) this.engine.stats.created('child');
     }
 
     // A child this call just created has no job yet; only a replayed spawn needs to look.

@@ -15,16 +15,27 @@ export interface TaskTotals {
  * hash is outside the session's hash slot, so on a cluster no script can
  * update both): a process killed between the two loses that one count. The
  * totals never go down when data expires or is deleted.
+ *
+ * Counting is sent, not awaited: these are metrics, so they must not add a
+ * round trip to submit, spawn or a transition. A later command on the same
+ * connection (and any read of the hash, which lives on one node) sees the
+ * count; a count Redis refused is logged and lost.
  */
 export class TaskStats {
   constructor(private readonly ctx: EngineContext) {}
 
-  async created(kind: 'root' | 'child'): Promise<void> {
-    await this.ctx.redis.hincrby(this.ctx.keys.stats(), `created:${kind}`, 1);
+  created(kind: 'root' | 'child'): void {
+    this.add(`created:${kind}`, 1);
   }
 
-  async ended(status: TaskStatus, count = 1): Promise<void> {
-    if (count > 0) await this.ctx.redis.hincrby(this.ctx.keys.stats(), `ended:${status}`, count);
+  ended(status: TaskStatus, count = 1): void {
+    if (count > 0) this.add(`ended:${status}`, count);
+  }
+
+  private add(field: string, n: number): void {
+    this.ctx.redis.hincrby(this.ctx.keys.stats(), field, n).catch((err: unknown) => {
+      this.ctx.logger.debug({ err, field }, 'a task count was lost');
+    });
   }
 
   /** One HGETALL. */

@@ -4,7 +4,7 @@ import { EventType } from '../model/event';
 import { isTerminal, taskMachine, type Task, type TaskStatus, type TaskTree } from '../model/task';
 import { followTaskIndex } from '../lifecycle/task-index';
 import { decodeTask, type TaskHash } from './task-record';
-import { TaskStats } from './task-stats';
+import type { TaskStats } from './task-stats';
 
 export interface TransitionRequest {
   sessionId: string;
@@ -18,11 +18,10 @@ export interface TransitionRequest {
 
 /** Reads tasks and applies guarded, fenced status transitions. */
 export class TaskStore {
-  private readonly stats: TaskStats;
-
-  constructor(private readonly ctx: EngineContext) {
-    this.stats = new TaskStats(ctx);
-  }
+  constructor(
+    private readonly ctx: EngineContext,
+    private readonly stats: TaskStats,
+  ) {}
 
   async sessionOf(taskId: string): Promise<string | null> {
     return this.ctx.redis.get(this.ctx.keys.taskIndex(taskId));
@@ -98,7 +97,8 @@ export class TaskStore {
       throw err;
     }
     // A root that ended handed its session to the next roots: make them jobs.
-    await Promise.all([this.ctx.addRootJobs(req.sessionId, dispatched), isTerminal(req.to) ? this.stats.ended(req.to) : undefined]);
+    if (terminal) this.stats.ended(req.to);
+    await this.ctx.addRootJobs(req.sessionId, dispatched);
     if (closed) await followTaskIndex(this.ctx, req.sessionId);
     return previous as TaskStatus;
   }

@@ -11,7 +11,7 @@
 import { Engine } from '@baton/core';
 import { BatonStack } from '../support/baton-stack';
 import { checkInvariants } from '../support/invariants';
-import { RedisServer } from '../support/redis-server';
+import { RedisServer } from '@baton/testkit';
 import { waitForStatus } from '../support/waits';
 
 export interface DurabilityOptions {

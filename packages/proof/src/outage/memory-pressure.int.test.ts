@@ -1,6 +1,5 @@
-import { startApi, startWorker, waitUntil, type ApiProcess, type BatonProcess } from '@baton/testkit';
+import { RedisServer, startApi, startWorker, waitUntil, type ApiProcess, type BatonProcess } from '@baton/testkit';
 import { Redis } from 'ioredis';
-import { RedisServer } from '../support/redis-server';
 import { storedTasks } from './stored-tasks';
 import { isProperRefusal, SubmitLoad, type SubmitRecord } from './submit-load';
 

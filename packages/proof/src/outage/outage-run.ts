@@ -18,7 +18,7 @@
  */
 import { submitDeadlineMs } from '@baton/core';
 import { BatonStack, API_KEY } from '../support/baton-stack';
-import { RedisServer } from '../support/redis-server';
+import { RedisServer } from '@baton/testkit';
 import { waitForStatus } from '../support/waits';
 import { storedTasks } from './stored-tasks';
 import { isProperRefusal, SubmitLoad, type SubmitRecord } from './submit-load';

@@ -11,7 +11,7 @@ import { Keys, TASK_QUEUE } from '@baton/core';
 import { Redis } from 'ioredis';
 import { BatonStack } from '../support/baton-stack';
 import { numberOption } from '../support/cli-options';
-import { RedisServer } from '../support/redis-server';
+import { RedisServer } from '@baton/testkit';
 import { waitForStatus } from '../support/waits';
 
 async function usedMemory(redis: Redis): Promise<number> {

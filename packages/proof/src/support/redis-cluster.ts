@@ -9,7 +9,7 @@ import { execFile } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
-import { freePort, RedisServer, tempDir } from './redis-server';
+import { freePort, RedisServer, tempDir } from '@baton/testkit';
 
 const exec = promisify(execFile);
 

@@ -1,5 +1,6 @@
 /**
- * Private redis-server processes for the durability and cluster proofs:
+ * Private redis-server processes, for tests and proofs that kill, freeze,
+ * fill or count a server of their own (the shared Redis must not be disturbed):
  * started on a free port in a temporary directory, pinged until they answer,
  * killed with SIGKILL (a crash, not a shutdown) and restarted on the same
  * port and directory. Every server and directory is removed by `destroy()`.
@@ -87,6 +88,12 @@ export class RedisServer {
     const exited = new Promise((resolve) => child.once('exit', resolve));
     child.kill('SIGKILL');
     await exited;
+  }
+
+  /** A crash (kill -9), then the server again on the same port and directory (its AOF, if any). */
+  async restart(): Promise<void> {
+    await this.crash();
+    await this.start();
   }
 
   /** Stops the server and removes its directory. */
