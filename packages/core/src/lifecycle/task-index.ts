@@ -19,6 +19,18 @@ export async function followTaskIndex(ctx: EngineContext, sessionId: string): Pr
   }
 }
 
+/**
+ * The same for one tree a script just closed, whose ids and deadline it
+ * returned: no reads, every entry gets the deadline, then the ids leave the
+ * unindexed set (after, so that a crash in between leaves them for the
+ * reconciler). Two round trips on the path of every finished tree.
+ */
+export async function followClosedTree(ctx: EngineContext, sessionId: string, ids: string[], at: number): Promise<void> {
+  const { redis, keys } = ctx;
+  await Promise.all(ids.map((id) => redis.pexpireat(keys.taskIndex(id), at)));
+  await redis.srem(keys.unindexed(sessionId), ...ids);
+}
+
 async function followBatch(ctx: EngineContext, sessionId: string, count: number): Promise<number> {
   const { redis, keys } = ctx;
   const ids = await redis.srandmember(keys.unindexed(sessionId), count);

@@ -21,10 +21,11 @@
   ARGV[9] task id
   ARGV[10] session key base
 
-  Output: { code, previousStatus, dispatchedIds, closed }
+  Output: { code, previousStatus, dispatchedIds, closedIds, closedAt }
     0 ok, -1 not found, -2 stale token, -3 illegal transition
-    closed: task ids this transition handed to the session's unindexed set
-    (its tree became all terminal and now expires, see includes/lifecycle)
+    closedIds: task ids this transition handed to the session's unindexed set
+    (its tree became all terminal and now expires at closedAt, epoch ms, see
+    includes/lifecycle); the caller gives their task-index entries that deadline
 ]]
 --- @include "includes/common"
 --- @include "includes/dispatch"
@@ -43,10 +44,10 @@ if isTerminal(ARGV[2]) then
 end
 if ARGV[5] ~= '' then emit(KEYS[2], ARGV[7], ARGV[5], ARGV[9], ARGV[6], now) end
 local dispatched = {}
-local closed = 0
-if isTerminal(ARGV[2]) then closed = closeTreeOf(ARGV[10], ARGV[9], now) end
+local closedIds, closedAt = {}, 0
+if isTerminal(ARGV[2]) then closedIds, closedAt = closeTreeOf(ARGV[10], ARGV[9], now) end
 if isTerminal(ARGV[2]) and (redis.call('HGET', KEYS[1], 'parentId') or '') == '' then
   redis.call('LREM', KEYS[6], 0, ARGV[9])
   dispatched = dispatch(KEYS[4], KEYS[5], KEYS[6], ARGV[10], now)
 end
-return { 0, s, dispatched, closed }
+return { 0, s, dispatched, closedIds, closedAt }

@@ -2,7 +2,7 @@ import type { EngineContext } from '../engine-context';
 import { codeToError, ScriptCode } from '../errors';
 import { EventType } from '../model/event';
 import { isTerminal, taskMachine, type Task, type TaskStatus, type TaskTree } from '../model/task';
-import { followTaskIndex } from '../lifecycle/task-index';
+import { followClosedTree } from '../lifecycle/task-index';
 import { decodeTask, type TaskHash } from './task-record';
 import type { TaskStats } from './task-stats';
 
@@ -90,7 +90,7 @@ export class TaskStore {
         ],
       ),
     ]);
-    const [code, previous, dispatched, closed] = reply as [number, string, string[], number?];
+    const [code, previous, dispatched, closedIds = [], closedAt = 0] = reply as [number, string, string[], string[]?, number?];
     if (code !== ScriptCode.ok) {
       const err = codeToError(code, { taskId: req.taskId, what: `transition to ${req.to}`, detail: `from ${previous}` });
       this.ctx.logger.warn({ taskId: req.taskId, sessionId: req.sessionId, to: req.to, from: previous, code: err.code }, err.message);
@@ -99,7 +99,7 @@ export class TaskStore {
     // A root that ended handed its session to the next roots: make them jobs.
     if (terminal) this.stats.ended(req.to);
     await this.ctx.addRootJobs(req.sessionId, dispatched);
-    if (closed) await followTaskIndex(this.ctx, req.sessionId);
+    if (closedIds.length > 0) await followClosedTree(this.ctx, req.sessionId, closedIds, closedAt);
     return previous as TaskStatus;
   }
 }

@@ -53,37 +53,6 @@ local function idempotencyKeyOf(base, rootId)
   return nil
 end
 
--- Closes the tree of `rootId` if every task of it is terminal. Returns how many
--- task ids went to the unindexed set (0: still open, or retention off).
-local function closeTree(base, rootId, now)
-  local retention = retentionOf(base)
-  if retention <= 0 then return 0 end
-  local ids = treeIds(base, rootId, true)
-  if not ids or #ids == 0 then return 0 end
-  local at = now + retention
-  for _, id in ipairs(ids) do
-    redis.call('PEXPIREAT', taskKey(base, id), at)
-    redis.call('PEXPIREAT', childrenKey(base, id), at)
-    redis.call('PEXPIREAT', convKey(base, id), at)
-    -- A shorter gate TTL (committed responses) stays as it is.
-    redis.call('PEXPIREAT', gateKey(base, id), at, 'LT')
-  end
-  local idem = idempotencyKeyOf(base, rootId)
-  if idem then redis.call('PEXPIREAT', idem, at, 'LT') end
-  redis.call('ZADD', base .. ':roots', at, rootId)
-  addAll(base .. ':unindexed', ids)
-  return #ids
-end
-
--- Closes the tree that `taskId` belongs to (see closeTree).
-local function closeTreeOf(base, taskId, now)
-  local rootId = redis.call('HGET', taskKey(base, taskId), 'rootId')
-  if not rootId or rootId == '' then rootId = taskId end
-  local rs = redis.call('HGET', taskKey(base, rootId), 'status')
-  if not rs or not isTerminal(rs) then return 0 end
-  return closeTree(base, rootId, now)
-end
-
 -- Gives the session keys the latest deadline of its trees when nothing is left
 -- in it: no open tree, nothing queued or holding the lease, not paused.
 local function expireSessionIfDone(base, now)
@@ -101,6 +70,41 @@ local function expireSessionIfDone(base, now)
   for _, suffix in ipairs(SESSION_SUFFIXES) do
     redis.call('PEXPIREAT', base .. ':' .. suffix, string.format('%d', at))
   end
+end
+
+-- Closes the tree of `rootId` if every task of it is terminal. Returns the task
+-- ids that went to the unindexed set and their deadline (ms), or {} and 0 when
+-- the tree is still open or retention is off.
+local function closeTree(base, rootId, now)
+  local retention = retentionOf(base)
+  if retention <= 0 then return {}, 0 end
+  local ids = treeIds(base, rootId, true)
+  if not ids or #ids == 0 then return {}, 0 end
+  local at = now + retention
+  for _, id in ipairs(ids) do
+    redis.call('PEXPIREAT', taskKey(base, id), at)
+    redis.call('PEXPIREAT', childrenKey(base, id), at)
+    redis.call('PEXPIREAT', convKey(base, id), at)
+    -- A shorter gate TTL (committed responses) stays as it is.
+    redis.call('PEXPIREAT', gateKey(base, id), at, 'LT')
+  end
+  local idem = idempotencyKeyOf(base, rootId)
+  if idem then redis.call('PEXPIREAT', idem, at, 'LT') end
+  redis.call('ZADD', base .. ':roots', at, rootId)
+  addAll(base .. ':unindexed', ids)
+  -- The last open tree of an idle session may close here, long after its root
+  -- released the lease (an orphan subtask ending late): the session may be done.
+  expireSessionIfDone(base, now)
+  return ids, at
+end
+
+-- Closes the tree that `taskId` belongs to (see closeTree).
+local function closeTreeOf(base, taskId, now)
+  local rootId = redis.call('HGET', taskKey(base, taskId), 'rootId')
+  if not rootId or rootId == '' then rootId = taskId end
+  local rs = redis.call('HGET', taskKey(base, rootId), 'status')
+  if not rs or not isTerminal(rs) then return {}, 0 end
+  return closeTree(base, rootId, now)
 end
 
 -- The session has work again (submit, pause): its keys must not expire.
