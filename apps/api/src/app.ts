@@ -1,11 +1,10 @@
-import { loggerOptions, type Engine } from '@baton/core';
+import { loggerOptions, registerRedisMemoryMetrics, type Engine } from '@baton/core';
 import Fastify, { type FastifyInstance, type FastifyServerOptions } from 'fastify';
 import fp from 'fastify-plugin';
 import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import type { Logger } from 'pino';
 import type { ApiConfig } from './env';
 import { ApiMetrics } from './http/metrics';
-import { registerRedisMemoryMetrics } from './http/redis-memory-metrics';
 import { requireTenant } from './plugins/auth';
 import errorHandler from './plugins/error-handler';
 import external from './plugins/external';

@@ -1,11 +1,11 @@
-import { RedisMemoryMonitor } from '@baton/core';
+import { registerRedisMemoryMetrics, RedisMemoryMonitor } from '@baton/core';
 import { REDIS_URL, testPrefix } from '@baton/testkit';
 import { Redis } from 'ioredis';
 import pino from 'pino';
 import { Registry } from 'prom-client';
 import { buildApp } from './app';
 import { parseEnv } from './env';
-import { registerRedisMemoryMetrics } from './http/redis-memory-metrics';
+
 
 const AUTH = { authorization: 'Bearer down-secret-0001' };
 

@@ -1,9 +1,8 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { ReconcileReport, RedisMemoryMonitor } from '@baton/core';
+import { registerRedisMemoryMetrics, type ReconcileReport, type RedisMemoryMonitor } from '@baton/core';
 import type { ProviderObserver } from './providers/model-provider';
-import { registerRedisMemoryMetrics } from './redis-memory-metrics';
 
 /**
  * The worker's Prometheus metrics (own registry; served on METRICS_PORT).

@@ -13,6 +13,7 @@ export {
   type RedisMemoryMonitorOptions,
   type RedisMemoryMonitorEvents,
 } from './redis-memory';
+export { registerRedisMemoryMetrics } from './redis-memory-metrics';
 export { BatonError, StaleRunnerError, isBatonError, type BatonErrorCode } from './errors';
 export { StateMachine, IllegalTransitionError, type TransitionTable } from './model/state-machine';
 export {

@@ -1,9 +1,10 @@
-import type { RedisMemoryMonitor } from '@baton/core';
+import type { RedisMemoryMonitor } from './redis-memory';
 import { Gauge, type Registry } from 'prom-client';
 
 /**
  * Redis memory gauges from the monitor's cached reading (no Redis command per
- * scrape). Workers export the same names: aggregate with max() in queries.
+ * scrape). The API and every worker export the same names: aggregate with
+ * max() in queries.
  */
 export function registerRedisMemoryMetrics(registry: Registry, monitor: RedisMemoryMonitor): void {
   const registers = [registry];
