@@ -32,7 +32,8 @@ export type BatonErrorCode =
   | 'INVALID_CONFIG'
   | 'MAX_DEPTH_EXCEEDED'
   | 'MAX_CHILDREN_EXCEEDED'
-  | 'SESSION_QUEUE_FULL';
+  | 'SESSION_QUEUE_FULL'
+  | 'WORKSPACE_PATH';
 
 export class BatonError extends Error {
   constructor(

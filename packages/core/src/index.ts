@@ -54,3 +54,4 @@ export { childTaskId, MAX_TASK_ID_LENGTH, SUBTASK_KEY_PATTERN, SUBTASK_KEY_MAX_L
 export { TaskFailure, ParkForChildSignal, PauseSignal, YieldSignal } from './runtime/signals';
 export { Reconciler, type ReconcileReport, type ReconcilerOptions } from './reconciler';
 export { loggerOptions, scrubSecrets, REDACT_PATHS, REDACTED } from './logging';
+export { Workspace } from './workspace/workspace';
