@@ -4,7 +4,9 @@
  * OpenAI chat-completion bodies that tests use in their own policies.
  *
  * Scripted behaviour:
- * - the request offers a `new_task` tool (an orchestrator): it reads the
+ * - the request offers a `new_task` tool and no workspace tool (`read_file`): an
+ *   orchestrator (every mode may offer `new_task`, only the orchestrator
+ *   has nothing else to work with): it reads the
  *   first user message for a step count (`steps=N`, `N steps` or
  *   `N subtasks`; none: 0), a child mode (`childMode=<mode>`, default `code`)
  *   and a child prompt (the text after the first `::`, default the whole
@@ -81,7 +83,7 @@ export function scriptedReply(body: ChatRequestBody, model = body.model ?? 'fake
   const assistants = messages.filter((m) => m.role === 'assistant');
   const callId = (i: number) => `call_${assistants.length + 1}_${i}`;
 
-  if (tools.has('new_task')) {
+  if (tools.has('new_task') && !tools.has('read_file')) {
     const steps = stepCount(prompt);
     const spawned = assistants.filter((m) => m.tool_calls?.some((c) => c.function.name === 'new_task')).length;
     if (spawned < steps) {
