@@ -1,7 +1,7 @@
 /**
  * 6. Duplicate suppression under one trigger storm. Per session: an
  * orchestrator with 2 subtasks, and at each child's completion the triggers
- * of BRIEF section 1 fire at once.
+ * of the 3-request race fire at once.
  * - Naive (NaiveSession from @baton/proof, the "before"): the completion
  *   handler's fire-and-forget resume, the parked loop's poll, and a user
  *   message typed as soon as the green text shows.
@@ -169,7 +169,7 @@ export async function benchDuplicates(o: BenchOptions, _fake: RemoteFakeProvider
       },
     ],
     notes: [
-      `${o.duplicateSessions} sessions per side, each \`refactor in ${STEPS} steps\` (orchestrator, ${STEPS} \`code\` subtasks), the testkit fake provider in this process answering after ${LATENCY_MS} ms (model time; the naive parent polls every 5 ms). The naive orchestrator is @baton/proof's NaiveSession (BRIEF section 1 rebuilt: poll of isPaused, fire-and-forget continuation, user message after the green text, non-atomic queue drain).`,
+      `${o.duplicateSessions} sessions per side, each \`refactor in ${STEPS} steps\` (orchestrator, ${STEPS} \`code\` subtasks), the testkit fake provider in this process answering after ${LATENCY_MS} ms (model time; the naive parent polls every 5 ms). The naive orchestrator is @baton/proof's NaiveSession (the in-process design of docs/design.md rebuilt: poll of isPaused, fire-and-forget continuation, user message after the green text, non-atomic queue drain).`,
       'Baton storm, at each child terminal: the same user message submitted twice with one Idempotency-Key (one task), engine.resume(session), and the child\'s job re-added under its job id (a duplicate completion delivery). The user messages run as roots in the session lane after the orchestrator, one request each.',
     ],
   };

@@ -16,7 +16,7 @@ import healthRoutes from './routes/health';
 import sessionRoutes from './routes/sessions';
 import taskRoutes from './routes/tasks';
 
-/** Body limit of every route (issue 4): larger bodies are 413. */
+/** Body limit of every route: larger bodies are 413. */
 export const BODY_LIMIT = 1024 * 1024;
 
 declare module 'fastify' {

@@ -53,7 +53,7 @@ export interface CallOptions {
 }
 
 /**
- * Typed client for Baton's HTTP API (`/v1`, issue 4). Every response body is
+ * Typed client for Baton's HTTP API (`/v1`). Every response body is
  * validated against the contract's schemas; error statuses throw
  * `BatonApiError` with the server's RFC 9457 problem; unreachable servers throw
  * `BatonConnectionError`. Plain calls use Node's global fetch (a CLI makes a

@@ -17,7 +17,7 @@ import { SseParser, type SseMessage } from './sse-parser';
  * Node 20's fetch can stream too, but its body reader has no idle timeout of
  * its own and leaves cancellation of a pending read to a second controller.
  *
- * Resumption (BRIEF invariant 12): every reconnect sends `Last-Event-ID` with
+ * Resumption (guarantee 12 in docs/design.md): every reconnect sends `Last-Event-ID` with
  * the id of the last event yielded, so the server replays exactly what was
  * missed; a half-received event is dropped and comes again with the replay.
  */

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 
 /**
- * Zod schemas of the HTTP API's response bodies (issue 4, "Routes": a public
+ * Zod schemas of the HTTP API's response bodies (a public
  * contract). The client validates every body it receives against them, so a
  * server that drifts from the contract fails loudly at the boundary instead of
  * deep inside a caller. Unknown extra fields are dropped, not rejected: the
@@ -13,7 +13,7 @@ export const TaskStatusSchema = z.enum(TASK_STATUSES);
 export type TaskStatus = z.infer<typeof TaskStatusSchema>;
 
 export const FINAL_STATUSES: readonly TaskStatus[] = ['completed', 'failed', 'cancelled'];
-/** Terminal states are never left again (BRIEF invariant 7). */
+/** Terminal states are never left again (guarantee 7 in docs/design.md). */
 export function isFinal(status: TaskStatus): boolean {
   return FINAL_STATUSES.includes(status);
 }

@@ -13,7 +13,7 @@ import {
 import { z } from 'zod';
 
 /**
- * The public HTTP shapes (issue 4). Request schemas are strict (unknown
+ * The public HTTP shapes. Request schemas are strict (unknown
  * fields are refused); response schemas list exactly what the API shows, so
  * engine-only fields (`tenant`, `metadata`, `activeTaskIds`) never leave.
  */

@@ -1,5 +1,5 @@
 /**
- * Chaos run (issue 5, "Chaos and durability"): N sessions, each an
+ * Chaos run : N sessions, each an
  * orchestrator with K subtasks, through W worker processes; every ~2 s a
  * random worker gets SIGKILL and a new one is started; the provider answers
  * with random latency and a share of 429/500 errors. Pass criteria:
@@ -8,7 +8,7 @@
  *   session in flight);
  * - requests beyond one per key, not counting attempts the provider answered
  *   with an error (those are retries the provider asked for), are no more
- *   than the in-flight requests that kills cut (BRIEF section 6; a kill of a
+ *   than the in-flight requests that kills cut (the documented at-least-once crash boundary, docs/design.md; a kill of a
  *   worker running 8 jobs can cut up to 8 requests, so the bound counts the
  *   requests cut, not the kills; both are printed);
  * - every conversation well formed, one committed response per turn.

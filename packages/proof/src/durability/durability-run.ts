@@ -1,5 +1,5 @@
 /**
- * Durability (issue 5): Redis with AOF `appendfsync always` on its own port,
+ * Durability: Redis with AOF `appendfsync always` on its own port,
  * the API and two workers on it, roots submitted over HTTP; in the middle of
  * the run Redis is killed with SIGKILL and restarted on the same port and
  * directory. Every task the API accepted (2xx) before the kill must complete,

@@ -4,7 +4,7 @@ import { ChatClient } from './chat-client';
 import { NaiveSession } from './naive-orchestrator';
 
 /**
- * The "before" (BRIEF section 1): the naive in-process orchestrator against
+ * The "before" (the in-process design, docs/design.md): the naive in-process orchestrator against
  * the real HTTP fake provider. The fake holds the parent's requests made after
  * the child's completion until three of them are in flight at once, which
  * only happens because the naive code sends three (poll, fire-and-forget, user

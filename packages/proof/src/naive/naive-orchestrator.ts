@@ -1,6 +1,6 @@
 /**
  * The "before": the in-process orchestration of the agent that inspired
- * Baton, rebuilt as BRIEF section 1 describes it, bugs included, so the race
+ * Baton, rebuilt as docs/design.md ("The problem") describes it, bugs included, so the race
  * suite can show what goes wrong against the same fake provider Baton uses.
  *
  * - `new_task` pauses the parent (`isPaused = true`), starts the child in the

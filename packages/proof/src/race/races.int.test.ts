@@ -6,7 +6,7 @@ import { taskEvent, waitForEvent, waitForStatus } from '../support/waits';
 import { expectInvariants } from './expect-invariants';
 
 /**
- * BRIEF section 1's races, replayed against Baton as deployed: the API and two
+ * The 3-request race and its siblings (docs/design.md, "The problem"), replayed against Baton as deployed: the API and two
  * worker processes (`node apps/{api,worker}/dist/main.js`) on real Redis, the
  * real HTTP fake provider, driven over HTTP. Every scenario ends with
  * `expectInvariants`: at most one request in flight per session, one request
@@ -18,7 +18,7 @@ import { expectInvariants } from './expect-invariants';
  * `code` subtasks one after the other (child ids `<root>.<turn>.0`), then
  * completes; a `code` task completes on its first turn.
  */
-describe('the races of BRIEF section 1, through Baton (api + 2 worker processes)', () => {
+describe('the 3-request race, through Baton (api + 2 worker processes)', () => {
   let stack: BatonStack;
 
   afterEach(async () => {

@@ -50,7 +50,7 @@ describe('race scenarios through Baton (api + worker processes)', () => {
   });
 
   it('all workers killed (SIGKILL) between spawn and child completion: only the killed in-flight turn is sent again', async () => {
-    // The documented crash boundary (BRIEF section 6): a request in flight in a process that dies is
+    // The documented crash boundary (the documented at-least-once crash boundary, docs/design.md): a request in flight in a process that dies is
     // sent again, under the same key, by the worker that re-takes the job; nothing else is.
     stack = await BatonStack.start('restart-kill');
     const { client } = stack;
@@ -71,7 +71,7 @@ describe('race scenarios through Baton (api + worker processes)', () => {
   });
 
   it('a stalled worker (SIGSTOP past its job lock): the re-taking runner wins, the frozen one can commit nothing', async () => {
-    // BRIEF section 4: "stalls re-run jobs concurrently". The worker running the child's turn is frozen
+    // docs/design.md: "stalls re-run jobs concurrently". The worker running the child's turn is frozen
     // (SIGSTOP) with the request in flight; its job lock lapses, the other worker re-takes the job with a
     // new runner token and, the old lease's holder being fenced out, is granted the turn again. Then
     // the frozen worker resumes (SIGCONT) and gets its answer: every write it attempts is refused.
