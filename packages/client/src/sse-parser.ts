@@ -1,9 +1,15 @@
+import { createParser, type EventSourceParser } from 'eventsource-parser';
+
 /**
- * An incremental Server-Sent Events parser following the WHATWG "event stream
- * interpretation" rules: LF, CR and CRLF line ends (a CRLF may be split across
- * chunks), `:` comments (the server's keep-alives), multi-line `data`, `id`
- * (kept across events, ignored when it contains NUL), `retry`, and events
- * dispatched on a blank line. Text in, whole events out; no I/O here.
+ * Server-Sent Events, text in and whole events out (no I/O here), on
+ * `eventsource-parser` (WHATWG event-stream rules: LF/CR/CRLF line ends split
+ * anywhere across chunks, comments, multi-line data, `id`, `retry`, a leading
+ * BOM). This wrapper adds what a resuming client needs on top: the last event
+ * id seen (what a reconnect sends as Last-Event-ID), the server's `retry`, and
+ * a count of keep-alive comments. Two departures from the spec, harmless for
+ * Baton's API (every event it sends has data, lines end with LF): an event
+ * with an id and no data does not move the last event id, and with bare-CR
+ * line ends an event completes once a later line has ended.
  */
 export interface SseMessage {
   /** The last event id seen so far (what a reconnect sends as Last-Event-ID). */
@@ -15,9 +21,9 @@ export interface SseMessage {
 
 export class SseParser {
   /**
-   * Id of the last event dispatched (what a reconnect sends as Last-Event-ID).
-   * It survives events without an `id:` line, and an `id:` line counts only
-   * once its event is complete: a half-received event is not "seen".
+   * Id of the last event dispatched. It survives events without an `id:`
+   * line, and counts only once its event is complete: a half-received event
+   * is not "seen", so a reconnect asks for it again.
    */
   lastEventId = '';
   /** Reconnection delay the server asked for with `retry:`, if any. */
@@ -25,92 +31,38 @@ export class SseParser {
   /** Number of `:` comment lines seen (keep-alives). */
   comments = 0;
 
-  private buffer = '';
-  private skipLeadingLf = false;
-  private bomChecked = false;
-  private data: string[] = [];
-  private event = '';
-  private idBuffer: string | null = null;
+  private out: SseMessage[] = [];
+  private started = false;
+  private readonly parser: EventSourceParser = createParser({
+    onEvent: (e) => {
+      // An id containing NUL is ignored, as the spec says; the library passes it through.
+      if (e.id !== undefined && !e.id.includes('\0')) this.lastEventId = e.id;
+      this.out.push({ id: this.lastEventId, event: e.event ?? 'message', data: e.data });
+    },
+    onRetry: (ms) => {
+      this.retryMs = ms;
+    },
+    onComment: () => {
+      this.comments++;
+    },
+  });
 
   /** Feeds decoded text; returns the events completed by it, in order. */
   push(text: string): SseMessage[] {
-    if (!this.bomChecked && text.length > 0) {
-      this.bomChecked = true;
+    // The library reads a leading byte-order mark as part of the first field name.
+    if (!this.started && text.length > 0) {
+      this.started = true;
       if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
     }
-    if (this.skipLeadingLf && text.startsWith('\n')) text = text.slice(1);
-    this.skipLeadingLf = false;
-    this.buffer += text;
-    const out: SseMessage[] = [];
-    let start = 0;
-    for (let i = 0; i < this.buffer.length; i++) {
-      const c = this.buffer.charCodeAt(i);
-      if (c !== 10 && c !== 13) continue;
-      const line = this.buffer.slice(start, i);
-      if (c === 13) {
-        if (i + 1 < this.buffer.length) {
-          if (this.buffer.charCodeAt(i + 1) === 10) i++;
-        } else {
-          // A CR ends the chunk: its LF, if any, opens the next one.
-          this.skipLeadingLf = true;
-        }
-      }
-      start = i + 1;
-      const message = this.line(line);
-      if (message) out.push(message);
-    }
-    this.buffer = this.buffer.slice(start);
-    return out;
+    this.parser.feed(text);
+    const events = this.out;
+    this.out = [];
+    return events;
   }
 
-  /** Forgets a half-received event (the connection dropped mid-event), its id included. */
+  /** Drops a half-received event (the connection ended); the last event id stays. */
   reset(): void {
-    this.buffer = '';
-    this.skipLeadingLf = false;
-    this.bomChecked = false;
-    this.data = [];
-    this.event = '';
-    this.idBuffer = null;
-  }
-
-  private line(line: string): SseMessage | null {
-    if (line === '') return this.dispatch();
-    if (line.startsWith(':')) {
-      this.comments++;
-      return null;
-    }
-    const colon = line.indexOf(':');
-    const field = colon === -1 ? line : line.slice(0, colon);
-    let value = colon === -1 ? '' : line.slice(colon + 1);
-    if (value.startsWith(' ')) value = value.slice(1);
-    switch (field) {
-      case 'data':
-        this.data.push(value);
-        break;
-      case 'event':
-        this.event = value;
-        break;
-      case 'id':
-        if (!value.includes('\0')) this.idBuffer = value;
-        break;
-      case 'retry':
-        if (/^\d+$/.test(value)) this.retryMs = Number(value);
-        break;
-      default:
-        // Unknown fields are ignored (spec).
-        break;
-    }
-    return null;
-  }
-
-  private dispatch(): SseMessage | null {
-    if (this.idBuffer !== null) this.lastEventId = this.idBuffer;
-    this.idBuffer = null;
-    const data = this.data;
-    const event = this.event;
-    this.data = [];
-    this.event = '';
-    if (data.length === 0) return null;
-    return { id: this.lastEventId, event: event || 'message', data: data.join('\n') };
+    this.parser.reset({ consume: false });
+    this.out = [];
   }
 }
