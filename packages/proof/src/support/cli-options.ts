@@ -1,4 +1,9 @@
-/** `--name value` / `--name=value` flags with environment fallbacks, for the proof commands. */
+import { parseArgs } from 'node:util';
+
+/**
+ * `--name value` or `--name=value` on the command line, else the environment variable, else the
+ * fallback. Unknown flags are left to the caller's other options (each run reads only its own).
+ */
 export function numberOption(argv: string[], name: string, envName: string, fallback: number): number {
   const raw = stringOption(argv, name, envName);
   if (raw === undefined) return fallback;
@@ -8,10 +13,7 @@ export function numberOption(argv: string[], name: string, envName: string, fall
 }
 
 export function stringOption(argv: string[], name: string, envName: string): string | undefined {
-  for (let i = 0; i < argv.length; i++) {
-    const arg = argv[i]!;
-    if (arg === `--${name}`) return argv[i + 1];
-    if (arg.startsWith(`--${name}=`)) return arg.slice(name.length + 3);
-  }
-  return process.env[envName] || undefined;
+  const { values } = parseArgs({ args: argv, options: { [name]: { type: 'string' } }, strict: false, allowPositionals: true });
+  const value = values[name];
+  return (typeof value === 'string' ? value : undefined) ?? (process.env[envName] || undefined);
 }
