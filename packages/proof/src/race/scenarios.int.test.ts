@@ -50,7 +50,7 @@ describe('race scenarios through Baton (api + worker processes)', () => {
   });
 
   it('all workers killed (SIGKILL) between spawn and child completion: only the killed in-flight turn is sent again', async () => {
-    // The documented crash boundary (the documented at-least-once crash boundary, docs/design.md): a request in flight in a process that dies is
+    // The documented at-least-once crash boundary (docs/design.md): a request in flight in a process that dies is
     // sent again, under the same key, by the worker that re-takes the job; nothing else is.
     stack = await BatonStack.start('restart-kill');
     const { client } = stack;
