@@ -17,6 +17,8 @@ import { createServer, type IncomingHttpHeaders, type Server, type ServerRespons
 import type { AddressInfo, Socket } from 'node:net';
 import { scriptedReply, type ChatRequestBody } from './fake-provider-script';
 
+import { anthropicError, anthropicRequestProblem, anthropicToChat, chatToAnthropic, type AnthropicRequestBody } from './fake-anthropic';
+export { anthropicToChat, chatToAnthropic, anthropicError, type AnthropicRequestBody } from './fake-anthropic';
 export { scriptedReply, chatCompletion, toolCall, type ChatRequestBody, type ChatMessage, type FakeToolCall } from './fake-provider-script';
 
 /** One request as the fake received it. */
@@ -35,6 +37,12 @@ export interface FakeRequest {
   receivedAt: number;
   /** Aborted when the client goes away (socket closed) or the server closes. */
   signal: AbortSignal;
+  /**
+   * `openai` (`POST .../chat/completions`) or `anthropic` (`POST .../v1/messages`). An Anthropic
+   * request's `body` is its chat-completions reading (see fake-anthropic.ts); `rawBody` is as sent.
+   */
+  protocol: 'openai' | 'anthropic';
+  rawBody: unknown;
 }
 
 /** What the policy tells the fake to answer. Missing fields: 200, scripted body, no delay. */
@@ -139,22 +147,38 @@ export async function startFakeProvider(options: FakeProviderOptions = {}): Prom
   }
 
   async function handle(method: string, url: string, headers: IncomingHttpHeaders, raw: string, res: ServerResponse): Promise<void> {
-    const path = url.split('?')[0];
-    if (method !== 'POST' || !path?.endsWith('/chat/completions')) {
+    const path = url.split('?')[0] ?? '';
+    const protocol = method === 'POST' && path.endsWith('/chat/completions') ? 'openai' : method === 'POST' && path.endsWith('/v1/messages') ? 'anthropic' : null;
+    if (!protocol) {
       send(res, 404, { error: { message: `no route ${method} ${url}`, type: 'not_found' } });
       return;
     }
-    if (options.apiKey !== undefined && headers.authorization !== `Bearer ${options.apiKey}`) {
-      send(res, 401, { error: { message: 'Incorrect API key provided', type: 'invalid_request_error', code: 'invalid_api_key' } });
+    const fail = (status: number, message: string, openAiType: string, code?: string) =>
+      send(res, status, protocol === 'anthropic' ? anthropicError(status, message) : { error: { message, type: openAiType, ...(code ? { code } : {}) } });
+    const presented = protocol === 'anthropic' ? headers['x-api-key'] : headers.authorization;
+    if (options.apiKey !== undefined && presented !== (protocol === 'anthropic' ? options.apiKey : `Bearer ${options.apiKey}`)) {
+      fail(401, protocol === 'anthropic' ? 'invalid x-api-key' : 'Incorrect API key provided', 'invalid_request_error', 'invalid_api_key');
       return;
     }
-    let body: ChatRequestBody;
+    if (protocol === 'anthropic' && typeof headers['anthropic-version'] !== 'string') {
+      fail(400, 'anthropic-version: header is required', 'invalid_request_error');
+      return;
+    }
+    let rawBody: unknown;
     try {
-      body = JSON.parse(raw) as ChatRequestBody;
+      rawBody = JSON.parse(raw);
     } catch {
-      send(res, 400, { error: { message: 'request body is not JSON', type: 'invalid_request_error' } });
+      fail(400, 'request body is not JSON', 'invalid_request_error');
       return;
     }
+    if (protocol === 'anthropic') {
+      const problem = anthropicRequestProblem(rawBody as AnthropicRequestBody);
+      if (problem) {
+        fail(400, problem, 'invalid_request_error');
+        return;
+      }
+    }
+    const body: ChatRequestBody = protocol === 'anthropic' ? anthropicToChat(rawBody as AnthropicRequestBody) : (rawBody as ChatRequestBody);
     const keyHeader = headers['idempotency-key'];
     const key = typeof keyHeader === 'string' ? keyHeader : null;
     const sessionId = sessionOfRequest(headers, key);
@@ -185,7 +209,7 @@ export async function startFakeProvider(options: FakeProviderOptions = {}): Prom
     res.on('close', done);
     res.on('finish', done);
 
-    const request: FakeRequest = { seq: ++seq, headers, body, key, sessionId, attempt, receivedAt: Date.now(), signal: aborted.signal };
+    const request: FakeRequest = { seq: ++seq, headers, body, key, sessionId, attempt, receivedAt: Date.now(), signal: aborted.signal, protocol, rawBody };
     requests.push(request);
     for (const w of [...watchers]) {
       if (w.match(request)) {
@@ -202,6 +226,11 @@ export async function startFakeProvider(options: FakeProviderOptions = {}): Prom
       if (delay > 0) await sleep(delay, aborted.signal);
       if (aborted.signal.aborted) return;
       const status = decided.status ?? 200;
+      if (protocol === 'anthropic') {
+        const replyBody = decided.body ?? (status === 200 ? scriptedReply(body, options.model) : anthropicError(status, `fake error ${status}`));
+        send(res, status, chatToAnthropic(replyBody, options.model), decided.headers);
+        return;
+      }
       const replyBody = decided.body ?? (status === 200 ? scriptedReply(body, options.model) : { error: { message: `fake error ${status}` } });
       send(res, status, replyBody, decided.headers);
     } catch (err) {

@@ -1,0 +1,71 @@
+import { HttpClient } from '../http-client';
+import { ProviderError, type ModelCallContext, type ModelProvider, type ModelRequest, type ModelResponse, type ProviderObserver } from '../model-provider';
+import type { BackoffOptions } from '../retry-policy';
+import { postWithRetries } from '../retrying-post';
+import { AnthropicResponseSchema, fromAnthropicResponse, toAnthropicRequest } from './messages-format';
+
+/** The API version this client speaks (sent as `anthropic-version`). */
+export const ANTHROPIC_VERSION = '2023-06-01';
+
+export interface AnthropicProviderOptions {
+  /** e.g. `https://api.anthropic.com`; requests go to `${baseUrl}/v1/messages` (a trailing `/v1` is accepted). */
+  baseUrl: string;
+  apiKey?: string;
+  timeoutMs: number;
+  maxAttempts: number;
+  backoff: BackoffOptions;
+  /** `max_tokens` of every request (the Messages API requires one). */
+  maxTokens: number;
+  /** Prompt-cache breakpoints on the system prompt, the tools and the conversation so far. */
+  promptCache?: boolean;
+  observer?: ProviderObserver;
+  userAgent?: string;
+}
+
+/**
+ * Anthropic's Messages API, non-streaming, with the hand-written keep-alive
+ * client and the shared retry loop (429, 529 and 5xx retried, `retry-after`
+ * honoured). Conversations stay stored in OpenAI chat form; the request and
+ * the response are converted at this boundary (messages-format.ts).
+ */
+export class AnthropicProvider implements ModelProvider {
+  readonly name = 'anthropic';
+  private readonly http = new HttpClient();
+  private readonly url: URL;
+
+  constructor(private readonly options: AnthropicProviderOptions) {
+    this.url = new URL(`${options.baseUrl.replace(/\/+$/, '').replace(/\/v1$/, '')}/v1/messages`);
+  }
+
+  async complete(request: ModelRequest, context: ModelCallContext): Promise<ModelResponse> {
+    const headers: Record<string, string> = {
+      'anthropic-version': ANTHROPIC_VERSION,
+      'idempotency-key': context.idempotencyKey,
+      'x-baton-session-id': context.sessionId,
+    };
+    if (this.options.apiKey) headers['x-api-key'] = this.options.apiKey;
+    if (this.options.userAgent) headers['user-agent'] = this.options.userAgent;
+    const body = toAnthropicRequest(request, { maxTokens: this.options.maxTokens, cache: this.options.promptCache ?? true });
+    const { reply, attempts } = await postWithRetries(this.http, this.url, headers, body, this.options, context);
+
+    let json: unknown;
+    try {
+      json = JSON.parse(reply.text);
+    } catch {
+      throw new ProviderError(`malformed provider response: not JSON: ${reply.text.slice(0, 200)}`, 'malformed', attempts);
+    }
+    const parsed = AnthropicResponseSchema.safeParse(json);
+    if (!parsed.success) throw new ProviderError(`malformed provider response: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`, 'malformed', attempts);
+    const out = fromAnthropicResponse(parsed.data);
+    return {
+      message: out.message,
+      model: out.model ?? request.model,
+      attempts,
+      ...(out.usage ? { usage: out.usage } : {}),
+    };
+  }
+
+  close(): void {
+    this.http.close();
+  }
+}
