@@ -1,4 +1,5 @@
 import { EnvError, parseEnv } from './env';
+import { providerKind } from './worker-app';
 
 describe('env', () => {
   it('applies defaults, and treats empty variables as unset', () => {
@@ -38,5 +39,19 @@ describe('env', () => {
     expect(error).toBeInstanceOf(EnvError);
     expect((error as EnvError).problems.map((p) => p.split(':')[0])).toEqual(['REDIS_URL', 'LLM_BASE_URL']);
     expect((error as EnvError).message).not.toMatch(/SECRET/);
+  });
+});
+
+describe('LLM_PROVIDER', () => {
+  it('defaults to openai with a base URL and to the demo model without; anthropic defaults its own base URL', () => {
+    expect(providerKind(parseEnv({}))).toBe('demo');
+    expect(providerKind(parseEnv({ LLM_BASE_URL: 'http://127.0.0.1:1/v1' }))).toBe('openai');
+    const anthropic = parseEnv({ LLM_PROVIDER: 'anthropic', LLM_MAX_TOKENS: '1024', LLM_PROMPT_CACHE: 'false' });
+    expect(providerKind(anthropic)).toBe('anthropic');
+    expect(anthropic).toMatchObject({ LLM_MAX_TOKENS: 1024, LLM_PROMPT_CACHE: false });
+  });
+
+  it('refuses an unknown provider, naming the choices', () => {
+    expect(() => parseEnv({ LLM_PROVIDER: 'claude' })).toThrow(/LLM_PROVIDER: Invalid option: expected one of "openai"\|"anthropic"\|"demo"/);
   });
 });

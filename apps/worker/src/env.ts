@@ -14,8 +14,17 @@ export const EnvSchema = z.object({
   REDIS_URL: z.union([z.url({ protocol: /^rediss?$/ }), z.string().regex(/^redis\+cluster:\/\/[A-Za-z0-9.-]+:\d+(,[A-Za-z0-9.-]+:\d+)*$/)]).default('redis://127.0.0.1:6379'),
   BATON_PREFIX: z.string().regex(/^[A-Za-z0-9._-]+$/, 'letters, digits, . _ - only').default('baton'),
   WORKER_CONCURRENCY: int(1).default(16),
-  /** OpenAI-compatible base URL (`.../v1`); unset: the built-in demo model. */
+  /**
+   * `openai` (chat completions), `anthropic` (Messages API) or `demo` (the built-in deterministic
+   * model). Unset: `openai` when LLM_BASE_URL is set, else `demo`.
+   */
+  LLM_PROVIDER: z.enum(['openai', 'anthropic', 'demo']).optional(),
+  /** The provider's base URL: OpenAI-compatible `.../v1`, or Anthropic's (default https://api.anthropic.com). */
   LLM_BASE_URL: z.url({ protocol: /^https?$/ }).optional(),
+  /** `max_tokens` of each Anthropic request (the Messages API requires one). */
+  LLM_MAX_TOKENS: int(1).default(8192),
+  /** Anthropic prompt caching (`cache_control` on the system prompt, tools and conversation prefix). */
+  LLM_PROMPT_CACHE: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
   LLM_API_KEY: z.string().optional(),
   LLM_MODEL: z.string().min(1).default('gpt-4o-mini'),
   /** Per attempt. */

@@ -4,6 +4,7 @@ import { createAgentHandler } from './agent/agent-loop';
 import type { Env } from './env';
 import { WorkerMetrics } from './metrics';
 import { loadModes, type ModeRegistry } from './modes/modes';
+import { AnthropicProvider } from './providers/anthropic/anthropic-provider';
 import { DemoModel } from './providers/demo-model';
 import type { ModelProvider } from './providers/model-provider';
 import { OpenAiProvider } from './providers/openai-provider';
@@ -51,7 +52,7 @@ export class WorkerApp {
     const metrics = new WorkerMetrics();
     const provider = options.provider ?? makeProvider(env, metrics);
     if (provider.name === 'demo') {
-      logger.warn('no LLM_BASE_URL set: using the built-in deterministic demo model (no real LLM is called)');
+      logger.warn('LLM_PROVIDER=demo (or no LLM_BASE_URL): using the built-in deterministic demo model (no real LLM is called)');
     } else {
       logger.info({ provider: provider.name, baseUrl: env.LLM_BASE_URL, model: env.LLM_MODEL }, 'model provider configured');
     }
@@ -132,10 +133,15 @@ export class WorkerApp {
   }
 }
 
+/** The provider LLM_PROVIDER names (unset: openai when LLM_BASE_URL is set, else the demo model). */
+export function providerKind(env: Pick<Env, 'LLM_PROVIDER' | 'LLM_BASE_URL'>): 'openai' | 'anthropic' | 'demo' {
+  return env.LLM_PROVIDER ?? (env.LLM_BASE_URL ? 'openai' : 'demo');
+}
+
 function makeProvider(env: Env, metrics: WorkerMetrics): ModelProvider {
-  if (!env.LLM_BASE_URL) return new DemoModel(env.DEMO_MODEL_LATENCY_MS);
-  return new OpenAiProvider({
-    baseUrl: env.LLM_BASE_URL,
+  const kind = providerKind(env);
+  if (kind === 'demo') return new DemoModel(env.DEMO_MODEL_LATENCY_MS);
+  const common = {
     apiKey: env.LLM_API_KEY,
     timeoutMs: env.LLM_TIMEOUT_MS,
     maxAttempts: env.LLM_MAX_ATTEMPTS,
@@ -143,5 +149,9 @@ function makeProvider(env: Env, metrics: WorkerMetrics): ModelProvider {
     observer: metrics,
     // The pid tells apart this host's workers in the provider's logs; the hostname would describe the deployment to a third party.
     userAgent: `baton-worker (pid ${process.pid})`,
-  });
+  };
+  if (kind === 'anthropic') {
+    return new AnthropicProvider({ ...common, baseUrl: env.LLM_BASE_URL ?? 'https://api.anthropic.com', maxTokens: env.LLM_MAX_TOKENS, promptCache: env.LLM_PROMPT_CACHE });
+  }
+  return new OpenAiProvider({ ...common, baseUrl: env.LLM_BASE_URL ?? 'https://api.openai.com/v1' });
 }
