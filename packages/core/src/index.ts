@@ -55,3 +55,4 @@ export { TaskFailure, ParkForChildSignal, PauseSignal, YieldSignal } from './run
 export { Reconciler, type ReconcileReport, type ReconcilerOptions } from './reconciler';
 export { loggerOptions, scrubSecrets, REDACT_PATHS, REDACTED } from './logging';
 export { Workspace } from './workspace/workspace';
+export { PriceTable, ModelPriceSchema, PricesFileSchema, parsePricesFile, loadPrices, type ModelPrice, type TokenUsage } from './usage/prices';
