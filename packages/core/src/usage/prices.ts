@@ -27,10 +27,14 @@ export const ModelPriceSchema = z.strictObject({
 });
 export type ModelPrice = z.infer<typeof ModelPriceSchema>;
 
-const ModelName = z.string().regex(/^[^*]+\*?$/, 'a model name, optionally ending with * (one * at the end only)');
 export const PricesFileSchema = z.preprocess(
   (raw) => (raw && typeof raw === 'object' && 'models' in raw ? (raw as { models: unknown }).models : raw),
-  z.record(ModelName, ModelPriceSchema),
+  // Names are checked here, not by the record's key schema, whose error would not say why.
+  z.record(z.string(), ModelPriceSchema).superRefine((prices, ctx) => {
+    for (const name of Object.keys(prices)) {
+      if (!/^[^*]+\*?$/.test(name)) ctx.addIssue({ code: 'custom', path: [name], message: 'a model name, optionally ending with * (one * at the end only)' });
+    }
+  }),
 );
 
 /** Token counts of one turn (or a sum of turns). `input` includes `cached` and `cacheWrite`. */
