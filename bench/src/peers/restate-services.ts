@@ -76,8 +76,9 @@ export class RestateEndpoint {
   }
 
   static async start(hooks: RestateHooks): Promise<RestateEndpoint> {
+    // Only errors (the SDK logs every invocation at info); RestateLogLevel is a type-only enum in the CJS build.
     const quiet: restate.LoggerTransport = (meta, message, ...rest) => {
-      if (meta.level === restate.RestateLogLevel.ERROR) process.stderr.write(`restate endpoint: ${String(message)} ${rest.map(String).join(' ')}\n`);
+      if (meta.level === ('error' as restate.RestateLogLevel)) process.stderr.write(`restate endpoint: ${String(message)} ${rest.map(String).join(' ')}\n`);
     };
     const server = createServer(restate.createEndpointHandler({ services: restateServices(hooks), logger: quiet }));
     await new Promise<void>((resolve, reject) => {

@@ -15,6 +15,7 @@
  * Anything that does not work is reported in the table as such, with the
  * error; no number is made up.
  */
+import { readFileSync } from 'node:fs';
 import type { RemoteFakeProvider } from '../fake-provider-client';
 import type { BenchOptions } from '../options';
 import { plainCall, plainProvider } from '../plain-call';
@@ -28,7 +29,7 @@ const REQUEST_TIMEOUT_MS = 60_000;
 
 function sdkVersion(): string {
   // The SDK's exports map lists ./package.json.
-  return (require('@restatedev/restate-sdk/package.json') as { version: string }).version;
+  return (JSON.parse(readFileSync(require.resolve('@restatedev/restate-sdk/package.json'), 'utf8')) as { version: string }).version;
 }
 
 class Ingress {
@@ -72,23 +73,24 @@ interface Measured {
 }
 
 async function measure(o: BenchOptions, fake: RemoteFakeProvider, server: RestateServer): Promise<Measured> {
-  const provider = plainProvider(fake.url);
   const childDone = new Map<string, number>();
   const resumeSamples: number[] = [];
   let measuring = false;
-  const endpoint = await RestateEndpoint.start({
-    model: (sessionId, key, prompt) => plainCall(provider, sessionId, key, prompt),
-    childDone(parent, step) {
-      childDone.set(`${parent}:${step}`, nowMs());
-    },
-    parentTurnStarted(key, step) {
-      if (step === 0) return;
-      const since = childDone.get(`${key}:${step - 1}`);
-      childDone.delete(`${key}:${step - 1}`);
-      if (since !== undefined && measuring) resumeSamples.push(nowMs() - since);
-    },
-  });
+  const provider = plainProvider(fake.url);
+  let endpoint: RestateEndpoint | undefined;
   try {
+    endpoint = await RestateEndpoint.start({
+      model: (sessionId, key, prompt) => plainCall(provider, sessionId, key, prompt),
+      childDone(parent, step) {
+        childDone.set(`${parent}:${step}`, nowMs());
+      },
+      parentTurnStarted(key, step) {
+        if (step === 0) return;
+        const since = childDone.get(`${key}:${step - 1}`);
+        childDone.delete(`${key}:${step - 1}`);
+        if (since !== undefined && measuring) resumeSamples.push(nowMs() - since);
+      },
+    });
     await server.register(endpoint.url);
     const ingress = new Ingress(server.ingressUrl);
     await ingress.firstCall();
@@ -137,7 +139,7 @@ async function measure(o: BenchOptions, fake: RemoteFakeProvider, server: Restat
   } finally {
     // The server first: it holds HTTP/2 sessions to the endpoint open.
     await server.stop();
-    await endpoint.close();
+    await endpoint?.close();
     provider.close();
   }
 }
@@ -161,7 +163,11 @@ export async function benchRestate(o: BenchOptions, fake: RemoteFakeProvider, ea
     version = `server ${restateServerVersion()}, sdk ${sdkVersion()}`;
     await fake.reset();
     const server = await RestateServer.start();
-    m = await measure(o, fake, server);
+    try {
+      m = await measure(o, fake, server);
+    } finally {
+      await server.stop(); // idempotent; measure stops it before closing the endpoint
+    }
   } catch (err) {
     return failedReport(o, err, version);
   }
