@@ -156,6 +156,7 @@ export async function benchHandoff(o: BenchOptions, fake: RemoteFakeProvider): P
   return {
     name: 'handoff',
     title: '3. Session handoff latency',
+    figures: { handoffP50: baton.toTurn.p50, handoffP99: baton.toTurn.p99, handoffN: baton.toTurn.n, inversions: baton.inversions },
     rows: [
       {
         bench: '3 handoff',

@@ -68,6 +68,7 @@ export async function benchResume(o: BenchOptions, fake: RemoteFakeProvider): Pr
   return {
     name: 'resume',
     title: '2. Parent resume latency',
+    figures: { resumeP50: turn.p50, resumeP99: turn.p99, resumeN: turn.n },
     rows: [
       {
         bench: '2 resume',

@@ -244,7 +244,8 @@ export async function benchThroughput(o: BenchOptions, fake: RemoteFakeProvider)
             `Why the target is missed: per single-turn task the Baton worker sends ${fmt(per(last.client, n), 0)} commands (${fmt(per(last.client, n, 'evalsha'), 0)} EVALSHA) where the plain worker sends ${fmt(per(lastPlain.client, n), 0)}, and spends ${fmt(last.nodeCpuMs / lastPlain.nodeCpuMs, 1)}x the worker CPU and ${fmt(last.redisCpuMs / lastPlain.redisCpuMs, 1)}x the Redis CPU per task; on 2 cores shared by Redis, the fake provider and the worker, the worker process's CPU is the ceiling. The hot path of one task is now (after folding 5 round trips in core: the claim returns the task, children and conversation; the turn-boundary script records turn.started; a root's terminal transition releases the lease and dispatches the next root): start-task script, append(system+user) script, turn-boundary script, gate-begin script, [HTTP], gate-commit script, turn.completed transition script, append(assistant) script, append(tool "completed") script, completed transition script, BullMQ moveToFinished. What remains is the price of per-turn durability with fencing (every write is a script that checks the runner token): folding turn.completed + the assistant append into gate-commit, and the final tool append into the completed transition, would remove 2 more.`,
           ]),
     ];
-    return { name: 'throughput', title: '1. Throughput', rows, notes };
+    const figures = { tasksPerSecond: baton, plainPerSecond: plain, clientCommandsPerTask: per(last.client, n), nodeCpuMs: last.nodeCpuMs, redisCpuMs: last.redisCpuMs };
+    return { name: 'throughput', title: '1. Throughput', rows, notes, figures };
   } finally {
     redis.disconnect();
   }

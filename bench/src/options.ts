@@ -6,8 +6,11 @@ import { parseArgs } from 'node:util';
  * (under ~15 minutes on 2 cores). `--only=throughput,resume` runs a subset.
  */
 
-export const BENCH_NAMES = ['throughput', 'resume', 'handoff', 'enqueue', 'scale', 'duplicates', 'soak', 'sse'] as const;
+export const BENCH_NAMES = ['throughput', 'resume', 'handoff', 'enqueue', 'scale', 'duplicates', 'soak', 'sse', 'peers', 'groupmq', 'restate'] as const;
 export type BenchName = (typeof BENCH_NAMES)[number];
+
+/** Peers compare against Baton's figures from the same run, so they run after Baton's benchmarks; `peers` is both. */
+export const PEER_NAMES: readonly BenchName[] = ['groupmq', 'restate'];
 
 export interface BenchOptions {
   quick: boolean;
@@ -131,9 +134,12 @@ export function parseOptions(argv: string[], env: Record<string, string | undefi
   for (const name of only) {
     if (!(BENCH_NAMES as readonly string[]).includes(name)) throw new Error(`--only: unknown benchmark ${name} (known: ${BENCH_NAMES.join(', ')})`);
   }
+  const expanded = [...new Set(only.flatMap((name) => (name === 'peers' ? PEER_NAMES : [name as BenchName])))];
+  // Stable: Baton's benchmarks keep their order, peers go last.
+  expanded.sort((a, b) => Number(PEER_NAMES.includes(a)) - Number(PEER_NAMES.includes(b)));
   return {
     quick,
-    only: only as BenchName[],
+    only: expanded,
     redisUrl: env.REDIS_URL ?? 'redis://127.0.0.1:6379',
     ...sizes,
     resultsFile: flags.get('results') ?? env.BENCH_RESULTS ?? 'RESULTS.md',

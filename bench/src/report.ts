@@ -18,6 +18,8 @@ export interface BenchReport {
   rows: ResultRow[];
   /** Free text: how it was measured, sizes, why a target was missed. */
   notes: string[];
+  /** Baton's headline numbers, for later benchmarks of the same run to compare against (see peers/baton-figures.ts). */
+  figures?: Record<string, number>;
 }
 
 export function verdict(ok: boolean): 'MET' | 'MISSED' {

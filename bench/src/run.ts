@@ -15,12 +15,15 @@ import { benchSoak } from './bench-soak';
 import { benchResume } from './bench-resume';
 import { benchThroughput } from './bench-throughput';
 import { benchSse } from './bench-sse';
+import { benchGroupmq } from './peers/groupmq';
+import { benchRestate } from './peers/restate';
 import { RemoteFakeProvider } from './fake-provider-client';
 import { machineInfo, renderMarkdown, renderTable } from './render';
 import { parseOptions, type BenchName, type BenchOptions } from './options';
 import type { BenchReport } from './report';
 
-type Runner = (o: BenchOptions, fake: RemoteFakeProvider) => Promise<BenchReport>;
+/** `earlier`: the reports of this run so far (peers read Baton's figures from them). */
+type Runner = (o: BenchOptions, fake: RemoteFakeProvider, earlier: BenchReport[]) => Promise<BenchReport>;
 
 const RUNNERS: Partial<Record<BenchName, Runner>> = {
   throughput: benchThroughput,
@@ -31,6 +34,8 @@ const RUNNERS: Partial<Record<BenchName, Runner>> = {
   scale: benchScale,
   duplicates: benchDuplicates,
   soak: benchSoak,
+  groupmq: benchGroupmq,
+  restate: benchRestate,
 };
 
 async function main(): Promise<void> {
@@ -47,7 +52,7 @@ async function main(): Promise<void> {
       if (!runner) continue;
       const t0 = Date.now();
       process.stdout.write(`running ${name} ...\n`);
-      const report = await runner(options, fake);
+      const report = await runner(options, fake, reports);
       reports.push(report);
       process.stdout.write(`${renderTable([report])}\n(${((Date.now() - t0) / 1000).toFixed(1)} s)\n\n`);
     }
