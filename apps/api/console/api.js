@@ -1,4 +1,4 @@
-/* global sessionStorage, crypto */
+/* global sessionStorage, crypto, URLSearchParams */
 // The /v1 API with the user's key: every call sends `Authorization: Bearer <key>` (none when the API runs open).
 
 const KEY_STORAGE = 'baton.console.apiKey';

@@ -1,4 +1,4 @@
-/* global document, location, window, confirm, sessionStorage, crypto */
+/* global document, location, window, confirm */
 // The Baton console: sessions, their task trees live over SSE, conversations, questions and approvals.
 // State lives here; render.js builds DOM, api.js talks to /v1, sse.js reads the event stream.
 
