@@ -22,6 +22,8 @@ const EVENT_STATUS = {
   'task.input_received': 'running',
 };
 const RELOAD_DELAY_MS = 120;
+/** Events this much older than the last load (by the server's clock against ours) are history, not news. */
+const FRESH_SLACK_MS = 5_000;
 
 const state = {
   api: null,
@@ -36,6 +38,8 @@ const state = {
   task: null,
   pendingShown: '',
   generation: 0,
+  /** When the session's trees were last loaded (ms). */
+  loadedAt: 0,
 };
 
 function notice(text, error = false) {
@@ -212,17 +216,25 @@ function openSession(sessionId) {
 async function loadSession() {
   const sessionId = state.sessionId;
   const generation = state.generation;
+  const startedAt = Date.now();
   const [session, { tasks }] = await Promise.all([state.api.session(sessionId), state.api.sessionRoots(sessionId)]);
   const trees = await Promise.all(tasks.map((t) => state.api.tree(t.id).catch(() => ({ ...t, children: [] }))));
   if (generation !== state.generation) return;
   state.session = session;
   state.roots = trees;
+  state.loadedAt = startedAt;
   renderSession();
 }
 const scheduleSession = debounced(loadSession);
 
 function renderSession() {
   const s = state.session;
+  // The list shows this session as just loaded (its entry is otherwise refreshed on new roots and session events only).
+  const listed = state.sessions.find((e) => e.id === s.id);
+  if (listed && listed.status !== s.status) {
+    listed.status = s.status;
+    renderSessions();
+  }
   $('session-status').replaceChildren('Status: ', statusBadge(s.status), s.queuedTaskIds.length ? ` · ${s.queuedTaskIds.length} queued` : '');
   $('pause-session').hidden = s.status === 'paused';
   $('resume-session').hidden = s.status !== 'paused';
@@ -236,10 +248,18 @@ function renderSession() {
 
 function onSessionEvent(type, event) {
   const status = EVENT_STATUS[type];
-  if (status && event.taskId) {
-    // At once, before the reload: the tree shows the new status without waiting for a round trip.
-    for (const t of flatten(state.roots)) if (t.id === event.taskId) t.status = status;
-    if (state.session) renderSession();
+  // At once, before the reload: the tree shows the new status without a round trip. Not for the backlog
+  // the stream replays first (older than what was loaded), and never out of a final status.
+  const fresh = Date.parse(event.at) >= state.loadedAt - FRESH_SLACK_MS;
+  if (status && event.taskId && fresh && state.session) {
+    let changed = false;
+    for (const t of flatten(state.roots)) {
+      if (t.id === event.taskId && t.status !== status && !TERMINAL.has(t.status)) {
+        t.status = status;
+        changed = true;
+      }
+    }
+    if (changed) renderSession();
   }
   scheduleSession();
   if (type === 'task.created' && !event.data?.parentId) scheduleSessions();
