@@ -271,6 +271,51 @@ describeWithChromium('the console in headless Chromium', () => {
     await page.close();
   });
 
+  it("the SSE parser and the question/approval panels, as the page's own modules (before the input route exists)", async () => {
+    const { page, problems } = await openConsole();
+    // Run in the page, as an ES module import under the page's CSP; written as a string (the test compiles without DOM types).
+    const result = (await page.evaluate(`(async () => {
+      const { SseParser } = await import('/console/sse.js');
+      const { renderPending } = await import('/console/render.js');
+      const messages = [];
+      const parser = new SseParser((m) => messages.push(m));
+      // CRLF and LF, a frame split across chunks (a CR at a chunk's end), comments, two data lines, an id-only frame.
+      for (const chunk of [': connected\\n\\n', 'id: 1-0\\r', '\\nevent: task.created\\r\\ndata: {"a":', '1}\\r\\n\\r\\n', ': keep-alive\\n\\n',
+        'id: 2-0\\nevent: reset\\ndata: line one\\ndata: line two\\n\\n', 'id: 3-0\\n\\n', 'data: no event name\\n\\n']) parser.push(chunk);
+
+      const sent = [];
+      const mount = (nodes) => { const div = document.createElement('div'); div.append(...nodes); document.body.append(div); return div; };
+      const question = mount(renderPending({ kind: 'question', question: 'Which file?', followUp: ['a.ts', 'b.ts'], askedAt: '2026-01-01T00:00:00Z' }, (b) => sent.push(b)));
+      const suggestions = [...question.querySelectorAll('.suggestion')].map((b) => b.textContent);
+      question.querySelectorAll('.suggestion')[1].click();
+      question.querySelector('textarea').value = 'c.ts, please';
+      question.querySelector('form').requestSubmit();
+      const approval = mount(renderPending({ kind: 'approval', tool: 'execute_command', arguments: { command: 'rm -rf build' }, askedAt: '2026-01-01T00:00:00Z' }, (b) => sent.push(b)));
+      const shown = approval.querySelector('pre.args').textContent;
+      const tool = approval.querySelector('.approval-tool').textContent;
+      approval.querySelector('button.approve').click();
+      approval.querySelector('textarea').value = 'not on main';
+      approval.querySelector('button.deny').click();
+      // Model text is text: markup in a question is shown, never parsed.
+      const hostile = mount(renderPending({ kind: 'question', question: '<img src=x onerror=alert(1)>', followUp: [], askedAt: null }, () => {}));
+      return { messages, suggestions, sent, shown, tool, hostileImages: hostile.querySelectorAll('img').length, hostileText: hostile.querySelector('pre').textContent };
+    })()`)) as Record<string, unknown>;
+
+    expect(result.messages).toEqual([
+      { id: '1-0', event: 'task.created', data: '{"a":1}' },
+      { id: '2-0', event: 'reset', data: 'line one\nline two' },
+      { id: '3-0', event: 'message', data: 'no event name' },
+    ]);
+    expect(result.suggestions).toEqual(['a.ts', 'b.ts']);
+    expect(result.sent).toEqual([{ answer: 'b.ts' }, { answer: 'c.ts, please' }, { approved: true }, { approved: false, feedback: 'not on main' }]);
+    expect(result.tool).toBe('execute_command');
+    expect(JSON.parse(result.shown as string)).toEqual({ command: 'rm -rf build' });
+    expect(result.hostileImages).toBe(0);
+    expect(result.hostileText).toBe('<img src=x onerror=alert(1)>');
+    expect(problems).toEqual([]);
+    await page.close();
+  });
+
   // NOT RUN YET: `POST /v1/tasks/{taskId}/input`, task status `awaiting_input` with `pendingInput`, and the events
   // `task.input_required` / `task.input_received` come from another branch (issue 10, "the human in the loop").
   // After merging it, replace `parkForInput` with the merged way to park a task on a question or an approval
