@@ -1,4 +1,4 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import { readdirSync, readFileSync } from 'node:fs';
 import { extname, join } from 'node:path';
 import { ApiError } from '../http/error-catalog';
@@ -50,7 +50,7 @@ export default async function consoleRoutes(app: FastifyInstance): Promise<void>
   const index = files.get('index.html');
   if (!index) throw new Error(`console: ${join(CONSOLE_DIR, 'index.html')} is missing`);
 
-  const send = (reply: import('fastify').FastifyReply, file: { body: Buffer; type: string }) =>
+  const send = (reply: FastifyReply, file: { body: Buffer; type: string }) =>
     reply
       .header('content-type', file.type)
       .header('content-security-policy', CONSOLE_CSP)
