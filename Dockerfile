@@ -39,6 +39,8 @@ COPY --from=deps --chown=node:node /app ./
 COPY --from=build --chown=node:node /app/packages/core/dist packages/core/dist
 COPY --from=build --chown=node:node /app/packages/client/dist packages/client/dist
 COPY --from=build --chown=node:node /app/apps/api/dist apps/api/dist
+# The browser console's static files (apps/api/src/routes/console.ts serves them from ../../console).
+COPY --from=build --chown=node:node /app/apps/api/console apps/api/console
 COPY --from=build --chown=node:node /app/apps/worker/dist apps/worker/dist
 RUN ln -s /app/packages/client/dist/cli.js /usr/local/bin/baton
 USER node

@@ -5,12 +5,14 @@ import { serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fas
 import type { Logger } from 'pino';
 import type { ApiConfig } from './env';
 import { ApiMetrics } from './http/metrics';
+import { SessionIndex } from './http/session-index';
 import { requireTenant } from './plugins/auth';
 import errorHandler from './plugins/error-handler';
 import external from './plugins/external';
 import rateLimits from './plugins/rate-limit';
 import services from './plugins/services';
 import adminQueues from './routes/admin-queues';
+import consoleRoutes from './routes/console';
 import eventRoutes from './routes/events';
 import healthRoutes from './routes/health';
 import sessionRoutes from './routes/sessions';
@@ -23,6 +25,8 @@ declare module 'fastify' {
   interface FastifyInstance {
     /** The API's metrics (main.ts serves them on METRICS_PORT too). */
     metrics: ApiMetrics;
+    /** Each tenant's sessions, newest activity first (`GET /v1/sessions`; written after a submission). */
+    sessionIndex: SessionIndex;
   }
 }
 
@@ -60,6 +64,7 @@ export const batonApp = fp<AppOptions>(
     await app.register(external, { config });
     await app.register(services, { config, ...(deps.engine ? { engine: deps.engine } : {}), ...(deps.logger ? { logger: deps.logger } : {}) });
     await app.register(rateLimits, { config });
+    app.decorate('sessionIndex', new SessionIndex(app.engine, { ttlMs: app.engine.ctx.options.retentionMs }));
 
     const streams = { count: () => 0 };
     const metrics = new ApiMetrics(app.engine, () => streams.count());
@@ -84,6 +89,7 @@ export const batonApp = fp<AppOptions>(
       { prefix: '/v1' },
     );
     if (config.dashboard) await app.register(adminQueues, config.dashboard);
+    await app.register(consoleRoutes);
 
     if (!app.authenticator.open) app.log.info({ tenants: config.apiKeys.map((k) => k.tenant) }, 'API keys configured');
     else app.log.warn({ host: config.host }, 'API_AUTH=none: the API is open to anyone who can reach it, as the single tenant "default"');

@@ -99,6 +99,7 @@ describe('probes, metrics, docs', () => {
         '/healthz',
         '/metrics',
         '/readyz',
+        '/v1/sessions',
         '/v1/sessions/{sessionId}',
         '/v1/sessions/{sessionId}/events',
         '/v1/sessions/{sessionId}/pause',

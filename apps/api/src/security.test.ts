@@ -27,6 +27,7 @@ function routes(taskId: string, sessionId: string) {
     { method: 'POST' as const, url: `/v1/sessions/${sessionId}/pause` },
     { method: 'POST' as const, url: `/v1/sessions/${sessionId}/resume` },
     { method: 'GET' as const, url: `/v1/sessions/${sessionId}/events` },
+    { method: 'GET' as const, url: `/v1/sessions/${sessionId}/tasks` },
   ];
 }
 

@@ -73,6 +73,13 @@ export class Keys {
   sessionIndex(): string {
     return `${this.prefix}:sessions`;
   }
+  /**
+   * A tenant's sessions for listing (score: ms of the last root submitted to it), written by the API
+   * after a submission; bounded and expiring, entries of deleted or expired sessions are removed lazily.
+   */
+  tenantSessions(tenant: string): string {
+    return `${this.prefix}:tenant:${tenant}:sessions`;
+  }
   reconcilerLock(): string {
     return `${this.prefix}:reconciler:lock`;
   }

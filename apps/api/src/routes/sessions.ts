@@ -3,6 +3,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { ApiError, ProblemSchema } from '../http/error-catalog';
 import { PublicSessionSchema, SessionDeletionSchema, SessionParamsSchema, toPublicSession } from '../http/schemas';
+import { SessionListQuerySchema, SessionListSchema, SessionRootsQuerySchema, SessionRootsSchema, sessionRoots } from '../http/session-list';
 
 const security = [{ bearer: [] }];
 const schema = (summary: string) => ({
@@ -25,6 +26,43 @@ export async function ownedSession(engine: Engine, sessionId: string, tenant: st
 }
 
 const sessionRoutes: FastifyPluginAsyncZod = async (app) => {
+  app.get(
+    '/sessions',
+    {
+      schema: {
+        tags: ['sessions'],
+        summary: "List the caller's sessions, newest activity first",
+        description:
+          'Activity is the last submission of a root task to the session. Paginated: pass `nextCursor` as `cursor` for the next page ' +
+          '(null on the last page). A session submitted to while paging moves to the front (it may show twice or be skipped). ' +
+          'Lists at most the 10,000 most recently active sessions per tenant; deleted and expired sessions are left out.',
+        security,
+        querystring: SessionListQuerySchema,
+        response: { 200: SessionListSchema, 400: ProblemSchema, 401: ProblemSchema, 429: ProblemSchema, 503: ProblemSchema },
+      },
+    },
+    async (request) => app.sessionIndex.page(request.tenant, request.query.limit, request.query.cursor),
+  );
+
+  app.get(
+    '/sessions/:sessionId/tasks',
+    {
+      schema: {
+        tags: ['sessions'],
+        summary: "A session's root tasks: open trees first, then the most recently finished",
+        description: 'Root tasks whose trees are retained (finished trees expire after RETENTION_MS); `GET /v1/tasks/{id}/tree` for their subtasks.',
+        security,
+        params: SessionParamsSchema,
+        querystring: SessionRootsQuerySchema,
+        response: { 200: SessionRootsSchema, 400: ProblemSchema, 401: ProblemSchema, 404: ProblemSchema, 429: ProblemSchema, 503: ProblemSchema },
+      },
+    },
+    async (request) => {
+      await ownedSession(app.engine, request.params.sessionId, request.tenant);
+      return { tasks: await sessionRoots(app.engine, request.params.sessionId, request.query.limit) };
+    },
+  );
+
   app.get('/sessions/:sessionId', { schema: schema('Get a session: status, active root, queued roots') }, async (request) =>
     toPublicSession(await ownedSession(app.engine, request.params.sessionId, request.tenant)),
   );

@@ -74,6 +74,10 @@ const taskRoutes: FastifyPluginAsyncZod = async (app) => {
           return asSessionNotFound(sessionId)(err);
         });
       if (cancelled.length > 0) request.log.info({ sessionId, taskId: task.id, cancelled }, 'interrupt cancelled tasks');
+      // The listing is a hint kept beside the engine's keys: failing to update it must not refuse a recorded submission.
+      await app.sessionIndex.record(request.tenant, sessionId).catch((err: unknown) => {
+        request.log.warn({ err, sessionId }, 'recording the session in its tenant list failed; it is listed again after its next submission');
+      });
       if (replayed) reply.header('idempotent-replayed', 'true');
       return reply.code(replayed ? 200 : 201).send(toPublicTask(task));
     },
