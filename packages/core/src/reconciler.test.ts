@@ -43,12 +43,7 @@ describe('reconciler, orphaned lease', () => {
     const { task: second } = await engine.submit({ sessionId: 'orphan', prompt: plan({ result: 'second' }) });
     // Crash window: the cancel script ran (the root is cancelled; its lease is kept until its
     // job stops) but the process died before delivering it, and the job is gone.
-    const { keys } = engine.ctx;
-    await engine.ctx.call(
-      'batonCancel',
-      [keys.session('orphan'), keys.lane('orphan'), keys.parked('orphan'), keys.fence('orphan'), keys.events('orphan'), keys.task('orphan', first.id)],
-      [keys.sessionBase('orphan'), first.id, 'cancelled, then the process died', 10_000, 0],
-    );
+    await engine.scripts.cancel('orphan', first.id, 'cancelled, then the process died');
     await (await engine.queue.getJob(first.id))!.remove();
     expect((await engine.getSession('orphan')).activeTaskIds).toEqual([first.id]);
 
