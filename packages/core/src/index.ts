@@ -33,7 +33,7 @@ export {
   type TaskTree,
   type ChildOutcome,
 } from './model/task';
-export { SessionStatus, SessionStatusSchema, SessionSchema, sessionMachine, type Session } from './model/session';
+export { SessionStatus, SessionStatusSchema, SessionSchema, type Session } from './model/session';
 export {
   MessageSchema,
   ToolCallSchema,
