@@ -1,4 +1,7 @@
 import type { Engine } from './engine';
+
+/** What the reconciler works with: the engine's parts it repairs through (an Engine has them all). */
+export type ReconcilerParts = Pick<Engine, 'ctx' | 'scripts' | 'tasks' | 'lanes' | 'pausing' | 'deletion'>;
 import { followTaskIndex } from './lifecycle/task-index';
 import { isTerminal, type TaskStatus } from './model/task';
 import type { LockKeys } from './scripts/lock-scripts';
@@ -62,7 +65,7 @@ export class Reconciler {
   private running: Promise<unknown> | undefined;
 
   constructor(
-    private readonly engine: Engine,
+    private readonly engine: ReconcilerParts,
     options: ReconcilerOptions = {},
   ) {
     this.graceMs = options.graceMs ?? 2000;
@@ -103,7 +106,7 @@ export class Reconciler {
     if (lock) await this.holdLock(lock);
     report.removedJobs = await this.sweepJobs();
     if (report.redispatched + report.releasedLeases + report.promoted > 0) {
-      this.engine.logger.warn({ report }, 'reconciler repaired state');
+      this.engine.ctx.logger.warn({ report }, 'reconciler repaired state');
     }
     return report;
   }
@@ -132,20 +135,20 @@ export class Reconciler {
     // A deletion that answered 'stopping': finish it once its runners have stopped. Until
     // then the repairs below still run (a lease left by a lost job must be released for the
     // deletion to finish), but the session stays in the index.
-    const deleting = (await engine.redis.hexists(keys.session(sessionId), 'deleting')) === 1;
-    if (deleting && (await engine.deleteSession(sessionId)).state !== 'stopping') {
+    const deleting = (await engine.ctx.redis.hexists(keys.session(sessionId), 'deleting')) === 1;
+    if (deleting && (await engine.deletion.deleteSession(sessionId)).state !== 'stopping') {
       report.deletedSessions++;
       return;
     }
     report.followedIndexEntries += await followTaskIndex(engine.ctx, sessionId);
     if (options.eventsMaxAgeMs > 0) {
       // Emits trim by age too; this covers a stream that nothing writes to any more.
-      await engine.redis.xtrim(keys.events(sessionId), 'MINID', '~', String(Date.now() - options.eventsMaxAgeMs));
+      await engine.ctx.redis.xtrim(keys.events(sessionId), 'MINID', '~', String(Date.now() - options.eventsMaxAgeMs));
     }
     const session = await engine.lanes.session(sessionId);
     for (const rootId of session.activeTaskIds) {
       const raw = await engine.tasks.raw(sessionId, rootId);
-      const job = await engine.queue.getJob(rootId);
+      const job = await engine.ctx.queue.getJob(rootId);
       const state = job ? await job.getState() : 'missing';
       if (!raw.status || isTerminal(raw.status as TaskStatus)) {
         if (state !== 'active') {
@@ -198,7 +201,7 @@ export class Reconciler {
         this.onReport?.(await this.reconcile(lock));
       } catch (err) {
         if (!(err instanceof ReconcilerLockLostError)) throw err;
-        this.engine.logger.warn({ err }, 'reconciler pass stopped: its lock was taken over');
+        this.engine.ctx.logger.warn({ err }, 'reconciler pass stopped: its lock was taken over');
       } finally {
         await this.engine.scripts.lockRelease(lock.keys, lock.token);
       }
@@ -206,7 +209,7 @@ export class Reconciler {
     this.timer = setInterval(() => {
       if (this.running) return;
       this.running = tick()
-        .catch((err: unknown) => this.engine.logger.error({ err }, 'reconciler pass failed'))
+        .catch((err: unknown) => this.engine.ctx.logger.error({ err }, 'reconciler pass failed'))
         .finally(() => (this.running = undefined));
     }, intervalMs);
     this.timer.unref();
@@ -214,7 +217,7 @@ export class Reconciler {
 
   /** Takes the reconciler's lock; null while another process holds it. */
   async acquire(): Promise<HeldLock | null> {
-    const keys = this.engine.keys.reconcilerLock();
+    const keys = this.engine.ctx.keys.reconcilerLock();
     const got = await this.engine.scripts.lockAcquire(keys, this.lockMs);
     return got.kind === 'acquired' ? { keys, token: got.token } : null;
   }
