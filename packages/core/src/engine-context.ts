@@ -1,7 +1,6 @@
 import { Queue } from 'bullmq';
 import { openRedis, type Connection, type RedisClient } from './connection';
 import pino, { type Logger } from 'pino';
-export { openRedis, connectionFromUrl, type Connection, type ClusterConnection, type FailFastOptions, type RedisClient } from './connection';
 import { EngineOptionsSchema, type EngineOptions, type ResolvedEngineOptions } from './config';
 import { Keys, TASK_QUEUE } from './keys';
 

@@ -1,7 +1,8 @@
 import { EventEmitter } from 'node:events';
 import { DelayedError, WaitingChildrenError, Worker, type Job } from 'bullmq';
 import { z } from 'zod';
-import { openRedis, type JobData } from '../engine-context';
+import { openRedis } from '../connection';
+import type { JobData } from '../engine-context';
 import type { Engine } from '../engine';
 import { isBatonError, type BatonError } from '../errors';
 import { TASK_QUEUE } from '../keys';

@@ -6,14 +6,12 @@ describe('lane scripts', () => {
   afterAll(() => f.close());
 
   describe('submitRoot', () => {
-    it('created: the first root is dispatched at once, the next waits in the lane', async () => {
+    it('created: the first root is dispatched at once, the next waits in the lane; sessionQueueFull past max queued roots', async () => {
       const first = await scripts.submitRoot(f.root('created'));
       expect(first).toMatchObject({ kind: 'created', taskId: expect.any(String), dispatched: [expect.any(String)], cancelled: [] });
       expect(first.kind === 'created' && first.createdAt).toBeGreaterThan(0);
       expect(await scripts.submitRoot(f.root('created'))).toMatchObject({ kind: 'created', dispatched: [] });
-    });
-
-    it('sessionQueueFull: past max queued roots', async () => {
+      // maxQueuedRootsPerSession is 1 here, and the lane holds one root now.
       expect(await scripts.submitRoot(f.root('created'))).toEqual({ kind: 'sessionQueueFull' });
     });
 
