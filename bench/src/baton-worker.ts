@@ -48,14 +48,13 @@ export async function startBatonWorker(options: BatonWorkerOptions): Promise<Wor
       return previous;
     };
     // turn.started is recorded by the turn-boundary script (ctx.checkpoint(turn)), not by a
-    // transition: report it the same way when that script returned "carry on" (0).
-    const ctx = app.engine.ctx as unknown as { call: (command: string, keys: string[], args: (string | number)[]) => Promise<unknown> };
-    const call = ctx.call.bind(ctx);
-    ctx.call = async (command, keys, args) => {
-      const reply = await call(command, keys, args);
-      if (command === 'batonTurnBoundary' && reply === 0 && args[3] !== '' && args[3] !== undefined) {
-        const sessionId = /\{s:([^}]*)\}/.exec(keys[0] ?? '')?.[1] ?? '';
-        hook({ sessionId, taskId: String(args[1]), to: 'running', event: { type: 'turn.started', data: { turn: Number(args[3]) } } }, nowMs());
+    // transition: report it the same way when that script answered "carry on".
+    const scripts = app.engine.scripts;
+    const turnBoundary = scripts.turnBoundary;
+    scripts.turnBoundary = async (sessionId, taskId, token, turn) => {
+      const reply = await turnBoundary(sessionId, taskId, token, turn);
+      if (reply.kind === 'carryOn' && turn !== undefined) {
+        hook({ sessionId, taskId, to: 'running', event: { type: 'turn.started', data: { turn } } }, nowMs());
       }
       return reply;
     };

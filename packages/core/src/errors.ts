@@ -1,6 +1,8 @@
 /**
  * Script result codes and the typed errors they become. Scripts return
- * integers; `codeToError` is the one place that turns them into errors.
+ * integers; `scriptCodeName` (scripts/reply.ts) is the one place that turns
+ * them into names, and `codeToError` the one place that turns a refusal into
+ * an error. Positive codes are a script's own successes (see its wrapper).
  */
 export const ScriptCode = {
   ok: 0,
@@ -12,6 +14,7 @@ export const ScriptCode = {
   sessionBusy: -6,
   alreadyFinal: -7,
   taskExists: -8,
+  notRoot: -9,
   // Limits (a range of their own, clear of the codes above).
   maxDepthExceeded: -20,
   maxChildrenExceeded: -21,
@@ -57,9 +60,11 @@ export class StaleRunnerError extends BatonError {
   }
 }
 
-export function codeToError(code: number, context: { taskId?: string; what: string; detail?: string }): BatonError {
+export type ScriptCodeName = keyof typeof ScriptCode;
+
+export function codeToError(code: ScriptCodeName, context: { taskId?: string; what: string; detail?: string }): BatonError {
   const id = context.taskId ?? '?';
-  switch (code) {
+  switch (ScriptCode[code]) {
     case ScriptCode.notFound:
       return new BatonError('TASK_NOT_FOUND', `task ${id} not found`, { taskId: id });
     case ScriptCode.staleToken:
@@ -104,6 +109,6 @@ export function codeToError(code: number, context: { taskId?: string; what: stri
         limit: Number(context.detail),
       });
     default:
-      return new BatonError('ILLEGAL_TRANSITION', `${context.what}: unexpected script code ${code}`);
+      return new BatonError('ILLEGAL_TRANSITION', `${context.what}: unexpected script reply ${code}`);
   }
 }

@@ -3,7 +3,8 @@ export { Engine, type CancelResult } from './engine';
 export { TreeExportSchema, type TreeExport } from './lifecycle/tree-export';
 export type { DeleteSessionState, DeleteTreeResult } from './lifecycle/deletion';
 export { EngineOptionsSchema, MAX_DEPTH_CAP, type EngineOptions, type ResolvedEngineOptions } from './config';
-export { openRedis, connectionFromUrl, type FailFastOptions, type Connection, type ClusterConnection, type RedisClient, type JobData } from './engine-context';
+export { openRedis, connectionFromUrl, type FailFastOptions, type Connection, type ClusterConnection, type RedisClient } from './connection';
+export type { JobData } from './engine-context';
 export { Keys, TASK_QUEUE } from './keys';
 export { LateCommandError, redisFailure, RedisFailureKind, type RedisFailure } from './redis-failure';
 export {
@@ -32,7 +33,7 @@ export {
   type TaskTree,
   type ChildOutcome,
 } from './model/task';
-export { SessionStatus, SessionStatusSchema, SessionSchema, sessionMachine, type Session } from './model/session';
+export { SessionStatus, SessionStatusSchema, SessionSchema, type Session } from './model/session';
 export {
   MessageSchema,
   ToolCallSchema,
@@ -52,7 +53,11 @@ export { TaskWorker, TaskWorkerOptionsSchema, JobDataSchema, type TaskHandler, t
 export { TaskContext, type SubtaskSpec } from './runtime/task-context';
 export { childTaskId, MAX_TASK_ID_LENGTH, SUBTASK_KEY_PATTERN, SUBTASK_KEY_MAX_LENGTH } from './runtime/child-id';
 export { TaskFailure, ParkForChildSignal, PauseSignal, YieldSignal } from './runtime/signals';
-export { Reconciler, type ReconcileReport, type ReconcilerOptions } from './reconciler';
+export { Reconciler, ReconcilerLockLostError, type HeldLock, type ReconcileReport, type ReconcilerOptions } from './reconciler';
 export { loggerOptions, scrubSecrets, REDACT_PATHS, REDACTED } from './logging';
 export { Workspace } from './workspace/workspace';
 export { PriceTable, ModelPriceSchema, PricesFileSchema, parsePricesFile, loadPrices, type ModelPrice, type TokenUsage } from './usage/prices';
+export { Scripts } from './scripts/scripts';
+export { UnexpectedReplyError, type CancelledTask } from './scripts/reply';
+export { Cancellation } from './control/cancellation';
+export { Pausing } from './control/pausing';

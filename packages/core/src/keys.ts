@@ -1,12 +1,65 @@
 /**
- * Every Redis key Baton uses is built here and nowhere else.
+ * Every Redis key Baton uses is built here and nowhere else, and the Lua
+ * side gets its key names from here too: `luaKeySchema()` generates the Lua
+ * constants and builders that the script loader inlines into every script
+ * (`--- @include "generated/keys"`), so no key name is spelled twice.
  *
  * All keys of one session share the hash tag `{s:<sessionId>}` so that every
  * script touching a session (lane, lease, tasks of its trees, conversations,
  * gate entries, events) runs on one Redis Cluster slot. Scripts that walk a
- * task tree build task keys from the session base (`ARGV` "base") with the
- * same suffixes as below; `lua/includes/keys.lua` mirrors `taskSuffix` etc.
+ * task tree or expire a whole session build those keys from the session base
+ * (`sessionBase`, passed as an ARGV) with the generated builders.
  */
+
+/** Keys of a session: `<base>:<suffix>`. */
+export const SessionKey = {
+  session: 'session',
+  lane: 'lane',
+  active: 'active',
+  parked: 'parked',
+  fence: 'fence',
+  events: 'events',
+  roots: 'roots',
+  unindexed: 'unindexed',
+} as const;
+export type SessionKeyName = keyof typeof SessionKey;
+
+/** The segment before a task id: `<base>:task:<id>`. */
+const TASK_SEGMENT = 'task';
+
+/** Keys of a task besides its hash: `<base>:task:<id>:<suffix>`. */
+export const TaskKey = { children: 'children', conv: 'conv', gate: 'gate' } as const;
+
+/** Fields of the stats hash (`Keys.stats`), read by the metrics code through `statsField`. */
+export const statsField = {
+  created: (kind: 'root' | 'child') => `created:${kind}`,
+  ended: (status: string) => `ended:${status}`,
+};
+
+/**
+ * The Lua half of the schema: `SESSION_KEYS` (every key of a session, for
+ * expiry and persistence), `sessionKey(base, name)`, `taskKey(base, id)`,
+ * and one builder per task suffix (`childrenKey`, `convKey`, `gateKey`) plus
+ * `taskSubKey(taskKey, name)` for a script that only holds a task key.
+ */
+export function luaKeySchema(): string {
+  const names = Object.values(SessionKey).map((s) => `'${s}'`).join(', ');
+  const sessionFields = Object.entries(SessionKey).map(([k, v]) => `${k} = '${v}'`).join(', ');
+  return [
+    '-- Generated from keys.ts (luaKeySchema): do not edit key names here.',
+    `local SESSION_KEYS = { ${names} }`,
+    `local SESSION_KEY = { ${sessionFields} }`,
+    "local function sessionKey(base, name) return base .. ':' .. name end",
+    `local function taskKey(base, id) return base .. ':${TASK_SEGMENT}:' .. id end`,
+    "local function taskSubKey(tk, name) return tk .. ':' .. name end",
+    `local function childrenKey(base, id) return taskKey(base, id) .. ':${TaskKey.children}' end`,
+    `local function convKey(base, id) return taskKey(base, id) .. ':${TaskKey.conv}' end`,
+    `local function gateKey(base, id) return taskKey(base, id) .. ':${TaskKey.gate}' end`,
+    `local TASK_KEY = { children = '${TaskKey.children}', conv = '${TaskKey.conv}', gate = '${TaskKey.gate}' }`,
+    '',
+  ].join('\n');
+}
+
 export class Keys {
   constructor(readonly prefix: string) {
     if (!/^[A-Za-z0-9._-]+$/.test(prefix)) throw new Error(`invalid key prefix "${prefix}"`);
@@ -22,47 +75,52 @@ export class Keys {
     return `${this.prefix}:{s:${sessionId}}`;
   }
 
+  /** A key of the session (`SessionKey`). */
+  ofSession(sessionId: string, name: SessionKeyName): string {
+    return `${this.sessionBase(sessionId)}:${SessionKey[name]}`;
+  }
+
   session(sessionId: string): string {
-    return `${this.sessionBase(sessionId)}:session`;
+    return this.ofSession(sessionId, 'session');
   }
   lane(sessionId: string): string {
-    return `${this.sessionBase(sessionId)}:lane`;
+    return this.ofSession(sessionId, 'lane');
   }
   active(sessionId: string): string {
-    return `${this.sessionBase(sessionId)}:active`;
+    return this.ofSession(sessionId, 'active');
   }
   parked(sessionId: string): string {
-    return `${this.sessionBase(sessionId)}:parked`;
+    return this.ofSession(sessionId, 'parked');
   }
   /** Monotonic counter for fencing tokens (runner tokens and gate tokens). */
   fence(sessionId: string): string {
-    return `${this.sessionBase(sessionId)}:fence`;
+    return this.ofSession(sessionId, 'fence');
   }
   events(sessionId: string): string {
-    return `${this.sessionBase(sessionId)}:events`;
+    return this.ofSession(sessionId, 'events');
   }
   /** Root ids of the session's trees (score: expiry ms of a finished tree, +inf while open). */
   roots(sessionId: string): string {
-    return `${this.sessionBase(sessionId)}:roots`;
+    return this.ofSession(sessionId, 'roots');
   }
   /** Task ids whose task-index entry (outside the slot) must still follow its task's expiry or deletion. */
   unindexed(sessionId: string): string {
-    return `${this.sessionBase(sessionId)}:unindexed`;
+    return this.ofSession(sessionId, 'unindexed');
   }
   idempotency(sessionId: string, tenant: string, key: string): string {
     return `${this.sessionBase(sessionId)}:idem:${tenant}:${key}`;
   }
   task(sessionId: string, taskId: string): string {
-    return `${this.sessionBase(sessionId)}:task:${taskId}`;
+    return `${this.sessionBase(sessionId)}:${TASK_SEGMENT}:${taskId}`;
   }
   children(sessionId: string, taskId: string): string {
-    return `${this.task(sessionId, taskId)}:children`;
+    return `${this.task(sessionId, taskId)}:${TaskKey.children}`;
   }
   conversation(sessionId: string, taskId: string): string {
-    return `${this.task(sessionId, taskId)}:conv`;
+    return `${this.task(sessionId, taskId)}:${TaskKey.conv}`;
   }
   gate(sessionId: string, taskId: string): string {
-    return `${this.task(sessionId, taskId)}:gate`;
+    return `${this.task(sessionId, taskId)}:${TaskKey.gate}`;
   }
 
   /** taskId -> sessionId, so that task routes need no session (outside any session slot). */
@@ -80,8 +138,9 @@ export class Keys {
   tenantSessions(tenant: string): string {
     return `${this.prefix}:tenant:${tenant}:sessions`;
   }
-  reconcilerLock(): string {
-    return `${this.prefix}:reconciler:lock`;
+  /** The reconciler's fenced lock and its fence counter (one slot: lock-acquire touches both). */
+  reconcilerLock(): { lock: string; fence: string } {
+    return { lock: `${this.prefix}:{reconciler}:lock`, fence: `${this.prefix}:{reconciler}:fence` };
   }
   cancelChannel(): string {
     return `${this.prefix}:chan:cancel`;

@@ -1,4 +1,4 @@
-import { Reconciler } from './reconciler';
+import { Reconciler, ReconcilerLockLostError } from './reconciler';
 import { Harness } from './testing/harness';
 import { plan, planHandler } from './testing/plan-handler';
 
@@ -43,12 +43,7 @@ describe('reconciler, orphaned lease', () => {
     const { task: second } = await engine.submit({ sessionId: 'orphan', prompt: plan({ result: 'second' }) });
     // Crash window: the cancel script ran (the root is cancelled; its lease is kept until its
     // job stops) but the process died before delivering it, and the job is gone.
-    const { keys } = engine.ctx;
-    await engine.ctx.call(
-      'batonCancel',
-      [keys.session('orphan'), keys.lane('orphan'), keys.parked('orphan'), keys.fence('orphan'), keys.events('orphan'), keys.task('orphan', first.id)],
-      [keys.sessionBase('orphan'), first.id, 'cancelled, then the process died', 10_000, 0],
-    );
+    await engine.scripts.cancel('orphan', first.id, 'cancelled, then the process died');
     await (await engine.queue.getJob(first.id))!.remove();
     expect((await engine.getSession('orphan')).activeTaskIds).toEqual([first.id]);
 
@@ -57,5 +52,30 @@ describe('reconciler, orphaned lease', () => {
     expect(await engine.getSession('orphan')).toMatchObject({ activeTaskIds: [second.id], queuedTaskIds: [] });
     await h.worker(planHandler());
     expect((await h.settled(engine, second.id)).result).toBe('second');
+  });
+});
+
+describe('reconciler lock', () => {
+  const h = new Harness('reconcile-lock');
+  afterAll(() => h.close());
+
+  it('is fenced: a pass whose lease ran out stops before its next write and cannot release the new holder’s lock', async () => {
+    const engine = h.engine();
+    const a = new Reconciler(engine, { lockMs: 10_000 });
+    const b = new Reconciler(engine, { lockMs: 10_000 });
+    const held = (await a.acquire())!;
+    expect(held).not.toBeNull();
+    expect(await b.acquire()).toBeNull();
+    // A's lease runs out (a pass that took too long) and B takes the lock.
+    await engine.redis.del(held.keys.lock);
+    const taken = (await b.acquire())!;
+    expect(Number(taken.token)).toBeGreaterThan(Number(held.token));
+
+    await expect(a.reconcile(held)).rejects.toBeInstanceOf(ReconcilerLockLostError);
+    expect(await engine.scripts.lockRelease(held.keys, held.token)).toEqual({ kind: 'notHolder' });
+    expect(await engine.redis.get(taken.keys.lock)).toBe(taken.token);
+    // The holder's pass runs.
+    await expect(b.reconcile(taken)).resolves.toMatchObject({ sessions: 0 });
+    expect(await engine.scripts.lockRelease(taken.keys, taken.token)).toEqual({ kind: 'released' });
   });
 });

@@ -1,6 +1,10 @@
 import type { Engine } from './engine';
+
+/** What the reconciler works with: the engine's parts it repairs through (an Engine has them all). */
+export type ReconcilerParts = Pick<Engine, 'ctx' | 'scripts' | 'tasks' | 'lanes' | 'pausing' | 'deletion'>;
 import { followTaskIndex } from './lifecycle/task-index';
 import { isTerminal, type TaskStatus } from './model/task';
+import type { LockKeys } from './scripts/lock-scripts';
 
 export interface ReconcileReport {
   sessions: number;
@@ -18,6 +22,20 @@ export interface ReconcileReport {
   followedIndexEntries: number;
   /** Finished BullMQ jobs older than the retention, removed. */
   removedJobs: number;
+}
+
+/** The reconciler's lock as one pass holds it: the fencing token lock-acquire gave it. */
+export interface HeldLock {
+  keys: LockKeys;
+  token: string;
+}
+
+/** The pass's lock expired and another process took it: this pass stops where it is. */
+export class ReconcilerLockLostError extends Error {
+  constructor() {
+    super('reconciler lock lost (the pass outlived its lease and another process took it)');
+    this.name = 'ReconcilerLockLostError';
+  }
 }
 
 /** Finished jobs removed per set and pass: bounds the pass; the next one goes on. */
@@ -47,7 +65,7 @@ export class Reconciler {
   private running: Promise<unknown> | undefined;
 
   constructor(
-    private readonly engine: Engine,
+    private readonly engine: ReconcilerParts,
     options: ReconcilerOptions = {},
   ) {
     this.graceMs = options.graceMs ?? 2000;
@@ -55,8 +73,15 @@ export class Reconciler {
     this.onReport = options.onReport;
   }
 
-  /** One pass over the sessions index; returns what it repaired. */
-  async reconcile(): Promise<ReconcileReport> {
+  /**
+   * One pass over the sessions index; returns what it repaired. With `lock`
+   * (a periodic pass), every session's repairs and the job sweep start only
+   * after renewing the lock with its fencing token: once the lock was lost,
+   * no further write of this pass happens (ReconcilerLockLostError), so two
+   * passes never repair at once past one session. Without it (tests,
+   * tooling) the pass runs unguarded; every repair is idempotent anyway.
+   */
+  async reconcile(lock?: HeldLock): Promise<ReconcileReport> {
     const { redis, keys } = this.engine.ctx;
     const report: ReconcileReport = {
       sessions: 0,
@@ -74,14 +99,22 @@ export class Reconciler {
       cursor = next;
       for (let i = 0; i + 1 < flat.length; i += 2) {
         report.sessions++;
+        if (lock) await this.holdLock(lock);
         await this.reconcileSession(flat[i]!, flat[i + 1]!, report);
       }
     } while (cursor !== '0');
+    if (lock) await this.holdLock(lock);
     report.removedJobs = await this.sweepJobs();
     if (report.redispatched + report.releasedLeases + report.promoted > 0) {
-      this.engine.logger.warn({ report }, 'reconciler repaired state');
+      this.engine.ctx.logger.warn({ report }, 'reconciler repaired state');
     }
     return report;
+  }
+
+  /** Renews the lock with this pass's token, or throws when another holder has it. */
+  private async holdLock(lock: HeldLock): Promise<void> {
+    const renewed = await this.engine.scripts.lockRenew(lock.keys, lock.token, this.lockMs);
+    if (renewed.kind === 'lost') throw new ReconcilerLockLostError();
   }
 
   /**
@@ -102,20 +135,20 @@ export class Reconciler {
     // A deletion that answered 'stopping': finish it once its runners have stopped. Until
     // then the repairs below still run (a lease left by a lost job must be released for the
     // deletion to finish), but the session stays in the index.
-    const deleting = (await engine.redis.hexists(keys.session(sessionId), 'deleting')) === 1;
-    if (deleting && (await engine.deleteSession(sessionId)).state !== 'stopping') {
+    const deleting = (await engine.ctx.redis.hexists(keys.session(sessionId), 'deleting')) === 1;
+    if (deleting && (await engine.deletion.deleteSession(sessionId)).state !== 'stopping') {
       report.deletedSessions++;
       return;
     }
     report.followedIndexEntries += await followTaskIndex(engine.ctx, sessionId);
     if (options.eventsMaxAgeMs > 0) {
       // Emits trim by age too; this covers a stream that nothing writes to any more.
-      await engine.redis.xtrim(keys.events(sessionId), 'MINID', '~', String(Date.now() - options.eventsMaxAgeMs));
+      await engine.ctx.redis.xtrim(keys.events(sessionId), 'MINID', '~', String(Date.now() - options.eventsMaxAgeMs));
     }
     const session = await engine.lanes.session(sessionId);
     for (const rootId of session.activeTaskIds) {
       const raw = await engine.tasks.raw(sessionId, rootId);
-      const job = await engine.queue.getJob(rootId);
+      const job = await engine.ctx.queue.getJob(rootId);
       const state = job ? await job.getState() : 'missing';
       if (!raw.status || isTerminal(raw.status as TaskStatus)) {
         if (state !== 'active') {
@@ -145,41 +178,48 @@ export class Reconciler {
     if (session.status !== 'paused') {
       // Lost handoff: room in the session but the lane head was never dispatched.
       if (session.queuedTaskIds.length > 0) await engine.lanes.dispatch(sessionId);
-      const parked = await engine.redis.smembers(engine.keys.parked(sessionId));
-      for (const id of parked) {
-        const job = await engine.queue.getJob(id);
-        if (job && (await job.isDelayed())) {
-          await job.promote().catch(() => undefined);
-          report.promoted++;
-        }
-      }
+      report.promoted += await engine.pausing.promoteParkedOf(sessionId);
     }
     const after = await engine.lanes.session(sessionId);
     if (!deleting && after.status === 'idle' && after.activeTaskIds.length === 0 && after.queuedTaskIds.length === 0) {
-      const removed = await engine.ctx.call('batonForgetSession', [engine.keys.sessionIndex()], [sessionId, score]);
-      if (removed === 1) report.forgotten++;
+      const forgotten = await engine.scripts.forgetSession(sessionId, score);
+      if (forgotten.kind === 'removed') report.forgotten++;
     }
   }
 
-  /** Runs `reconcile` every `intervalMs` under a cross-process lock. */
+  /**
+   * Runs `reconcile` every `intervalMs` under a cross-process fenced lock:
+   * taken with a fresh token, renewed (with it) before each session, and
+   * released only by its holder, so a pass that outlived its lease neither
+   * goes on nor deletes the lock of the process that took it over.
+   */
   start(intervalMs: number): void {
     const tick = async () => {
-      const { redis, keys } = this.engine.ctx;
-      const got = await redis.set(keys.reconcilerLock(), String(process.pid), 'PX', this.lockMs, 'NX');
-      if (got !== 'OK') return;
+      const lock = await this.acquire();
+      if (!lock) return;
       try {
-        this.onReport?.(await this.reconcile());
+        this.onReport?.(await this.reconcile(lock));
+      } catch (err) {
+        if (!(err instanceof ReconcilerLockLostError)) throw err;
+        this.engine.ctx.logger.warn({ err }, 'reconciler pass stopped: its lock was taken over');
       } finally {
-        await redis.del(keys.reconcilerLock());
+        await this.engine.scripts.lockRelease(lock.keys, lock.token);
       }
     };
     this.timer = setInterval(() => {
       if (this.running) return;
       this.running = tick()
-        .catch((err: unknown) => this.engine.logger.error({ err }, 'reconciler pass failed'))
+        .catch((err: unknown) => this.engine.ctx.logger.error({ err }, 'reconciler pass failed'))
         .finally(() => (this.running = undefined));
     }, intervalMs);
     this.timer.unref();
+  }
+
+  /** Takes the reconciler's lock; null while another process holds it. */
+  async acquire(): Promise<HeldLock | null> {
+    const keys = this.engine.ctx.keys.reconcilerLock();
+    const got = await this.engine.scripts.lockAcquire(keys, this.lockMs);
+    return got.kind === 'acquired' ? { keys, token: got.token } : null;
   }
 
   async stop(): Promise<void> {

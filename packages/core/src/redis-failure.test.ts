@@ -1,6 +1,6 @@
 import { ON_CLUSTER, REDIS_URL } from '@baton/testkit';
 import { Redis, ReplyError } from 'ioredis';
-import { openRedis, type RedisClient } from './engine-context';
+import { openRedis, type RedisClient } from './connection';
 import { redisFailure } from './redis-failure';
 import { parseMemoryInfo, RedisMemoryMonitor } from './redis-memory';
 

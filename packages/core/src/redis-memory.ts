@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { Cluster } from 'ioredis';
 import type { Logger } from 'pino';
-import type { RedisClient } from './engine-context';
+import type { RedisClient } from './connection';
 
 /** Redis memory as `INFO memory` reports it; on a cluster, the fullest master. */
 export interface RedisMemoryReading {

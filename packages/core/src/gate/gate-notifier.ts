@@ -1,4 +1,4 @@
-import type { RedisClient as Redis } from '../engine-context';
+import type { RedisClient as Redis } from '../connection';
 
 /**
  * Wakes callers waiting on a turn key when its holder commits or abandons.

@@ -1,24 +1,11 @@
 import type { EngineContext } from '../engine-context';
 import { StaleRunnerError } from '../errors';
 import type { GateOutcome } from '../model/event';
+import { turnKeyString, type GateBegin, type TurnKey } from '../scripts/gate-scripts';
+import type { Scripts } from '../scripts/scripts';
 import type { GateNotifier } from './gate-notifier';
 
-export interface TurnKey {
-  sessionId: string;
-  taskId: string;
-  turn: number;
-}
-
-/** The idempotency key of a turn, forwarded to the provider as `Idempotency-Key`. */
-export function turnKeyString(k: TurnKey): string {
-  return `${k.taskId}:${k.turn}`;
-}
-
-export type GateBegin =
-  | { kind: 'committed'; response: string }
-  | { kind: 'granted'; token: string; grants: number }
-  | { kind: 'inflight'; leaseUntil: number }
-  | { kind: 'stale' };
+export { turnKeyString, type GateBegin, type TurnKey };
 
 export interface GateRunOptions {
   /** The runner's fence token: the lease dies with the runner's fence. */
@@ -57,60 +44,29 @@ export class LeaseLostError extends Error {
 export class RequestGate {
   constructor(
     private readonly ctx: EngineContext,
+    private readonly scripts: Scripts,
     private readonly notifier: GateNotifier,
   ) {}
 
-  private keysOf(k: TurnKey) {
-    const { keys } = this.ctx;
-    return { gate: keys.gate(k.sessionId, k.taskId), task: keys.task(k.sessionId, k.taskId), fence: keys.fence(k.sessionId) };
-  }
-
-  async begin(k: TurnKey, runnerToken = ''): Promise<GateBegin> {
-    const { gate, task, fence } = this.keysOf(k);
-    const reply = (await this.ctx.call('batonGateBegin', [gate, task, fence], [k.turn, runnerToken, this.ctx.options.gateLeaseMs])) as [
-      number,
-      string?,
-      (string | number)?,
-    ];
-    switch (reply[0]) {
-      case 1:
-        return { kind: 'committed', response: reply[1]! };
-      case 2:
-        return { kind: 'granted', token: reply[1]!, grants: Number(reply[2]) };
-      case 3:
-        return { kind: 'inflight', leaseUntil: Number(reply[1]) };
-      default:
-        return { kind: 'stale' };
-    }
+  begin(k: TurnKey, runnerToken = ''): Promise<GateBegin> {
+    return this.scripts.gateBegin(k, runnerToken);
   }
 
   async renew(k: TurnKey, token: string): Promise<boolean> {
-    const { gate, task } = this.keysOf(k);
-    return (await this.ctx.call('batonGateRenew', [gate, task], [k.turn, token, this.ctx.options.gateLeaseMs])) === 1;
+    return (await this.scripts.gateRenew(k, token)).kind === 'renewed';
   }
 
   async commit(k: TurnKey, token: string, response: string): Promise<boolean> {
-    const { gate, task } = this.keysOf(k);
-    const reply = await this.ctx.call(
-      'batonGateCommit',
-      [gate, task],
-      [k.turn, token, response, this.ctx.keys.gateChannel(), turnKeyString(k)],
-    );
-    return reply === 1;
+    return (await this.scripts.gateCommit(k, token, response)).kind === 'committed';
   }
 
   async abandon(k: TurnKey, token: string): Promise<boolean> {
-    const reply = await this.ctx.call(
-      'batonGateAbandon',
-      [this.keysOf(k).gate],
-      [k.turn, token, this.ctx.keys.gateChannel(), turnKeyString(k)],
-    );
-    return reply === 1;
+    return (await this.scripts.gateAbandon(k, token)).kind === 'released';
   }
 
   /** The committed response of a turn, if any. */
   async committed(k: TurnKey): Promise<string | null> {
-    const { gate } = this.keysOf(k);
+    const gate = this.ctx.keys.gate(k.sessionId, k.taskId);
     const [state, response] = await this.ctx.redis.hmget(gate, `${k.turn}:state`, `${k.turn}:response`);
     return state === 'committed' ? (response ?? null) : null;
   }

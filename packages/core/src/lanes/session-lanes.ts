@@ -1,10 +1,13 @@
+import { z } from 'zod';
 import type { EngineContext } from '../engine-context';
-import { BatonError, codeToError, ScriptCode } from '../errors';
+import { BatonError, codeToError } from '../errors';
 import { LateCommandError, redisFailure } from '../redis-failure';
 import type { Task } from '../model/task';
 import type { Session } from '../model/session';
 import { SessionSchema } from '../model/session';
 import type { TaskStore } from '../store/task-store';
+import type { CancelledTask } from '../scripts/reply';
+import type { Scripts } from '../scripts/scripts';
 import { decodeTask, type NewTaskFields } from '../store/task-record';
 import { newTaskId, payloadHash, submitDeadlineMs, SubmitInputSchema, type SubmitInput } from './submission';
 
@@ -13,13 +16,7 @@ export interface SubmitResult {
   /** True when the idempotency key matched an earlier submission. */
   replayed: boolean;
   /** Task ids cancelled by `onBusy: interrupt`, with their previous status. */
-  cancelled: { taskId: string; previous: string }[];
-}
-
-export function pairs(flat: string[]): { taskId: string; previous: string }[] {
-  const out: { taskId: string; previous: string }[] = [];
-  for (let i = 0; i + 1 < flat.length; i += 2) out.push({ taskId: flat[i]!, previous: flat[i + 1]! });
-  return out;
+  cancelled: CancelledTask[];
 }
 
 /**
@@ -31,21 +28,9 @@ export function pairs(flat: string[]): { taskId: string; previous: string }[] {
 export class SessionLanes {
   constructor(
     private readonly ctx: EngineContext,
+    private readonly scripts: Scripts,
     private readonly tasks: TaskStore,
   ) {}
-
-  private sessionKeys(sessionId: string) {
-    const { keys } = this.ctx;
-    return {
-      base: keys.sessionBase(sessionId),
-      session: keys.session(sessionId),
-      lane: keys.lane(sessionId),
-      active: keys.active(sessionId),
-      parked: keys.parked(sessionId),
-      events: keys.events(sessionId),
-      fence: keys.fence(sessionId),
-    };
-  }
 
   /** Marks a session for the reconciler (before any script that may give it work). */
   async touch(sessionId: string): Promise<void> {
@@ -54,11 +39,10 @@ export class SessionLanes {
 
   async submit(raw: SubmitInput): Promise<SubmitResult> {
     const parsed = SubmitInputSchema.safeParse(raw);
-    if (!parsed.success) throw new BatonError('INVALID_INPUT', parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
+    if (!parsed.success) throw new BatonError('INVALID_INPUT', z.prettifyError(parsed.error));
     const input = parsed.data;
     const { keys, options, redis } = this.ctx;
     const taskId = input.taskId ?? newTaskId();
-    const k = this.sessionKeys(input.sessionId);
     const fields: NewTaskFields = {
       id: taskId,
       sessionId: input.sessionId,
@@ -74,40 +58,51 @@ export class SessionLanes {
     // script refuses: an orphan task-index entry is removed below, and the reconciler
     // forgets idle sessions. Touching the session index no later than the script keeps
     // a crash after the script inside the reconciler's view.
-    const idem = input.idempotencyKey;
     // With a command timeout (the API), the script refuses to run once the caller has given up.
     const timeout = options.commandTimeoutMs;
     const deadline = timeout === undefined ? 0 : Date.now() + submitDeadlineMs(timeout);
     const [, , reply] = await Promise.all([
       redis.set(keys.taskIndex(taskId), input.sessionId, 'NX'),
       redis.zadd(keys.sessionIndex(), Date.now(), input.sessionId),
-      this.ctx.call(
-        'batonSubmitRoot',
-        [k.session, k.lane, k.active, k.events, idem ? keys.idempotency(input.sessionId, input.tenant, idem) : k.session, keys.task(input.sessionId, taskId)],
-        [k.base, taskId, JSON.stringify(fields), payloadHash(input), idem ? '1' : '0', options.idempotencyTtlMs, input.onBusy, this.ctx.eventsTrim, k.parked, k.fence, input.tenant, options.sessionConcurrency, options.gateTtlMs, options.retentionMs, options.maxQueuedRootsPerSession, deadline],
-      ),
+      this.scripts.submitRoot({
+        sessionId: input.sessionId,
+        taskId,
+        fields,
+        payloadHash: payloadHash(input),
+        tenant: input.tenant,
+        ...(input.idempotencyKey === undefined ? {} : { idempotencyKey: input.idempotencyKey }),
+        onBusy: input.onBusy,
+        deadline,
+      }),
     ]);
-    const [code, id, dispatched, cancelled, createdAt] = reply as [number, string, string[], string[], number?];
 
-    if (code !== ScriptCode.ok) {
+    if (reply.kind !== 'created') {
       // Refused: drop the index entry set above, unless the id belongs to an existing task (a caller-chosen id).
-      if (code !== ScriptCode.taskExists) await redis.del(keys.taskIndex(taskId));
-      if (code === 1) {
-        const task = await this.tasks.get(input.sessionId, id);
-        if (!task) throw new BatonError('TASK_NOT_FOUND', `idempotent replay: task ${id} no longer exists`);
-        return { task, replayed: true, cancelled: [] };
+      if (reply.kind !== 'taskExists') await redis.del(keys.taskIndex(taskId));
+      switch (reply.kind) {
+        case 'replayed': {
+          const task = await this.tasks.get(input.sessionId, reply.taskId);
+          if (!task) throw new BatonError('TASK_NOT_FOUND', `idempotent replay: task ${reply.taskId} no longer exists`);
+          return { task, replayed: true, cancelled: [] };
+        }
+        case 'notFound':
+          throw new BatonError('TASK_NOT_FOUND', `session ${input.sessionId} not found`, { sessionId: input.sessionId });
+        case 'deadlinePassed':
+          throw new LateCommandError(`submit to session ${input.sessionId}`);
+        case 'sessionQueueFull': {
+          const err = codeToError(reply.kind, { what: `submit to session ${input.sessionId}`, detail: String(options.maxQueuedRootsPerSession) });
+          err.details.sessionId = input.sessionId;
+          throw err;
+        }
+        case 'idempotencyConflict':
+          throw codeToError(reply.kind, { what: 'submit', detail: reply.existingTaskId });
+        case 'sessionBusy':
+          throw codeToError(reply.kind, { what: 'submit', detail: reply.busyTaskId });
+        case 'taskExists':
+          throw codeToError(reply.kind, { what: 'submit', detail: reply.taskId });
       }
-      if (code === ScriptCode.notFound) {
-        throw new BatonError('TASK_NOT_FOUND', `session ${input.sessionId} not found`, { sessionId: input.sessionId });
-      }
-      if (code === ScriptCode.deadlinePassed) throw new LateCommandError(`submit to session ${input.sessionId}`);
-      if (code === ScriptCode.sessionQueueFull) {
-        const err = codeToError(code, { what: `submit to session ${input.sessionId}`, detail: String(options.maxQueuedRootsPerSession) });
-        err.details.sessionId = input.sessionId;
-        throw err;
-      }
-      throw codeToError(code, { what: 'submit', detail: id });
     }
+    const { dispatched, cancelled, createdAt } = reply;
     // The task is accepted (the script ran): Redis failing now must not turn into a refusal
     // the caller would retry. The reconciler adds the missing job (the same crash window).
     await this.ctx.addRootJobs(input.sessionId, dispatched).catch((err: unknown) => {
@@ -116,16 +111,12 @@ export class SessionLanes {
     });
     // The task as created (no read-back): a worker may already be running it.
     const task = decodeTask({ ...fields, status: 'queued', createdAt: String(createdAt), turns: '0' }, []);
-    return { task, replayed: false, cancelled: pairs(cancelled) };
+    return { task, replayed: false, cancelled };
   }
 
   /** Releases a root's lease (if held) and dispatches the next roots. Idempotent. */
   async finishRoot(sessionId: string, rootId: string): Promise<string[]> {
-    const k = this.sessionKeys(sessionId);
-    const [, dispatched] = (await this.ctx.call('batonFinishRoot', [k.session, k.lane, k.active], [k.base, rootId])) as [
-      number,
-      string[],
-    ];
+    const { dispatched } = await this.scripts.finishRoot(sessionId, rootId);
     await this.ctx.addRootJobs(sessionId, dispatched);
     return dispatched;
   }
@@ -135,27 +126,14 @@ export class SessionLanes {
     return this.finishRoot(sessionId, '');
   }
 
-  /** Pause (true) or resume (false). Returns parked task ids to promote on resume. */
-  async setPaused(sessionId: string, paused: boolean): Promise<{ changed: boolean; parked: string[] }> {
-    const k = this.sessionKeys(sessionId);
-    if (!paused) await this.touch(sessionId);
-    const [changed, dispatched, parked] = (await this.ctx.call(
-      'batonSetPaused',
-      [k.session, k.lane, k.active, k.parked, k.events],
-      [k.base, paused ? '1' : '0', this.ctx.eventsTrim],
-    )) as [number, string[], string[]];
-    await this.ctx.addRootJobs(sessionId, dispatched);
-    return { changed: changed === 1, parked };
-  }
-
   async session(sessionId: string): Promise<Session & { tenant: string | null }> {
-    const k = this.sessionKeys(sessionId);
+    const { keys } = this.ctx;
     const [[, status], [, tenant], [, active], [, lane]] = (await this.ctx.redis
       .multi()
-      .hget(k.session, 'status')
-      .hget(k.session, 'tenant')
-      .lrange(k.active, 0, -1)
-      .lrange(k.lane, 0, -1)
+      .hget(keys.session(sessionId), 'status')
+      .hget(keys.session(sessionId), 'tenant')
+      .lrange(keys.active(sessionId), 0, -1)
+      .lrange(keys.lane(sessionId), 0, -1)
       .exec()) as [[null, string | null], [null, string | null], [null, string[]], [null, string[]]];
     const session = SessionSchema.parse({
       id: sessionId,

@@ -1,13 +1,12 @@
-import type { Engine } from '../engine';
-import { ScriptCode } from '../errors';
-import { pairs } from '../lanes/session-lanes';
+import type { Cancellation } from '../control/cancellation';
+import type { EngineContext } from '../engine-context';
+import type { Scripts } from '../scripts/scripts';
+import type { TaskStats } from '../store/task-stats';
+import type { TaskStore } from '../store/task-store';
 import { followTaskIndex } from './task-index';
 
 export type DeleteSessionState = 'deleted' | 'stopping' | 'not_found';
 export type DeleteTreeResult = 'deleted' | 'not_found' | 'not_terminal' | 'not_root';
-
-/** delete-tree's refusal when the tree is not a root's. */
-const NOT_ROOT = -9;
 
 /**
  * Deleting on request: a whole session, or one finished tree. Every key of a
@@ -16,20 +15,13 @@ const NOT_ROOT = -9;
  * an order that a crash cannot leave unrepaired.
  */
 export class Deletion {
-  constructor(private readonly engine: Engine) {}
-
-  private sessionKeys(sessionId: string): string[] {
-    const { keys } = this.engine.ctx;
-    return [
-      keys.session(sessionId),
-      keys.lane(sessionId),
-      keys.active(sessionId),
-      keys.parked(sessionId),
-      keys.fence(sessionId),
-      keys.events(sessionId),
-      keys.roots(sessionId),
-    ];
-  }
+  constructor(
+    private readonly ctx: EngineContext,
+    private readonly scripts: Scripts,
+    private readonly tasks: TaskStore,
+    private readonly cancellation: Cancellation,
+    private readonly stats: TaskStats,
+  ) {}
 
   /**
    * Cancels whatever runs in the session (as `cancel` does, every tree), then
@@ -39,42 +31,33 @@ export class Deletion {
    * deleting, and a submit to it is refused meanwhile). Idempotent.
    */
   async deleteSession(sessionId: string): Promise<{ state: DeleteSessionState }> {
-    const { ctx } = this.engine;
-    const { keys, redis, queue, options } = ctx;
-    const base = keys.sessionBase(sessionId);
+    const { keys, redis, queue } = this.ctx;
     // Into the reconciler's index first: it finishes a deletion left 'stopping'.
-    const [, stop] = await Promise.all([
-      redis.zadd(keys.sessionIndex(), Date.now(), sessionId),
-      ctx.call('batonStopSession', this.sessionKeys(sessionId), [base, 'session deleted', ctx.eventsTrim, options.gateTtlMs]),
-    ]);
-    const [code, cancelledFlat, ids] = stop as [number, string[], string[]];
-    if (code === ScriptCode.notFound) {
+    const [, stop] = await Promise.all([redis.zadd(keys.sessionIndex(), Date.now(), sessionId), this.scripts.stopSession(sessionId, 'session deleted')]);
+    if (stop.kind === 'notFound') {
       await this.forget(sessionId);
       return { state: 'not_found' };
     }
-    const cancelled = pairs(cancelledFlat);
-    this.engine.stats.ended('cancelled', cancelled.length);
-    await this.engine.afterCancel(sessionId, cancelled);
+    const ids = stop.taskIds;
+    this.stats.ended('cancelled', stop.cancelled.length);
+    await this.cancellation.deliver(sessionId, stop.cancelled);
     if (await this.stopping(sessionId, ids)) return { state: 'stopping' };
 
     // Outside the slot first: a crash after this leaves the session marked deleting,
     // and the next call (or the reconciler) deletes the rest.
     await Promise.all(ids.map((id) => queue.remove(id).catch(() => 0)));
     await Promise.all(ids.map((id) => redis.del(keys.taskIndex(id))));
-    const [done, deleted] = (await ctx.call('batonDeleteSession', [...this.sessionKeys(sessionId), keys.unindexed(sessionId)], [base])) as [
-      number,
-      string[],
-    ];
-    if (done !== ScriptCode.ok) return { state: 'stopping' };
+    const deleted = await this.scripts.deleteSession(sessionId);
+    if (deleted.kind === 'stopping') return { state: 'stopping' };
     const known = new Set(ids);
-    await Promise.all(deleted.filter((id) => !known.has(id)).map((id) => redis.del(keys.taskIndex(id))));
+    await Promise.all(deleted.taskIds.filter((id) => !known.has(id)).map((id) => redis.del(keys.taskIndex(id))));
     await this.forget(sessionId);
     return { state: 'deleted' };
   }
 
   /** A root still holds the lease, or a worker still runs a job of the session. */
   private async stopping(sessionId: string, ids: string[]): Promise<boolean> {
-    const { redis, keys, queue } = this.engine.ctx;
+    const { redis, keys, queue } = this.ctx;
     if ((await redis.llen(keys.active(sessionId))) > 0) return true;
     const states = await Promise.all(ids.map((id) => queue.getJobState(id)));
     return states.includes('active');
@@ -82,9 +65,9 @@ export class Deletion {
 
   /** Drops the session from the reconciler's index, unless a submit touched it since. */
   private async forget(sessionId: string): Promise<void> {
-    const { redis, keys, call } = this.engine.ctx;
+    const { redis, keys } = this.ctx;
     const score = await redis.zscore(keys.sessionIndex(), sessionId);
-    if (score !== null) await call('batonForgetSession', [keys.sessionIndex()], [sessionId, score]);
+    if (score !== null) await this.scripts.forgetSession(sessionId, score);
   }
 
   /**
@@ -93,29 +76,20 @@ export class Deletion {
    * (or its cancelled root is still stopping), and on a subtask.
    */
   async deleteTree(taskId: string): Promise<DeleteTreeResult> {
-    const { ctx } = this.engine;
-    const { keys, redis } = ctx;
-    const sessionId = await this.engine.tasks.sessionOf(taskId);
+    const { keys, redis } = this.ctx;
+    const sessionId = await this.tasks.sessionOf(taskId);
     if (!sessionId) return 'not_found';
     // Into the reconciler's index with the script: it drains `unindexed` after a crash.
-    const [, reply] = await Promise.all([
-      redis.zadd(keys.sessionIndex(), Date.now(), sessionId),
-      ctx.call(
-        'batonDeleteTree',
-        [keys.task(sessionId, taskId), keys.roots(sessionId), keys.active(sessionId), keys.unindexed(sessionId), keys.session(sessionId)],
-        [keys.sessionBase(sessionId), taskId],
-      ),
-    ]);
-    const [code] = reply as [number, string[]];
-    switch (code) {
-      case ScriptCode.ok:
-        await followTaskIndex(ctx, sessionId);
+    const [, reply] = await Promise.all([redis.zadd(keys.sessionIndex(), Date.now(), sessionId), this.scripts.deleteTree(sessionId, taskId)]);
+    switch (reply.kind) {
+      case 'deleted':
+        await followTaskIndex(this.ctx, sessionId);
         return 'deleted';
-      case ScriptCode.notFound:
+      case 'notFound':
         return 'not_found';
-      case NOT_ROOT:
+      case 'notRoot':
         return 'not_root';
-      default:
+      case 'notTerminal':
         return 'not_terminal';
     }
   }

@@ -199,11 +199,7 @@ describe('retention: crash repairs (no worker runs here)', () => {
     const { keys } = engine;
     const { task } = await engine.submit({ sessionId: 'crash', prompt: plan({}) });
     // The closing transition as a process runs it, minus what follows the script: it died there.
-    await engine.ctx.call(
-      'batonTransition',
-      [keys.task('crash', task.id), keys.events('crash'), keys.gate('crash', task.id), keys.session('crash'), keys.lane('crash'), keys.active('crash')],
-      ['', 'failed', 'queued', '{}', '', '{}', engine.ctx.eventsTrim, 0, task.id, keys.sessionBase('crash')],
-    );
+    await engine.scripts.transition({ sessionId: 'crash', taskId: task.id, to: 'failed' });
     expect(await engine.redis.pttl(keys.task('crash', task.id))).toBeGreaterThan(0);
     expect(await engine.redis.pttl(keys.taskIndex(task.id))).toBe(-1);
     expect(await engine.redis.smembers(keys.unindexed('crash'))).toEqual([task.id]);
@@ -214,11 +210,7 @@ describe('retention: crash repairs (no worker runs here)', () => {
     expect(await engine.redis.exists(keys.unindexed('crash'))).toBe(0);
 
     // The same for a deletion: the tree's keys went, the process died before the index entry.
-    await engine.ctx.call(
-      'batonDeleteTree',
-      [keys.task('crash', task.id), keys.roots('crash'), keys.active('crash'), keys.unindexed('crash'), keys.session('crash')],
-      [keys.sessionBase('crash'), task.id],
-    );
+    await engine.scripts.deleteTree('crash', task.id);
     expect(await engine.redis.exists(keys.taskIndex(task.id))).toBe(1);
     await engine.redis.zadd(keys.sessionIndex(), Date.now(), 'crash');
     expect((await new Reconciler(engine, { graceMs: 0 }).reconcile()).followedIndexEntries).toBe(1);

@@ -1,5 +1,7 @@
 import { z } from 'zod';
-import type { Engine } from '../engine';
+import type { ConversationStore } from '../store/conversation-store';
+import type { EventLog } from '../store/event-log';
+import type { TaskStore } from '../store/task-store';
 import { EventSchema, type BatonEvent } from '../model/event';
 import { MessageSchema } from '../model/message';
 import { TaskTreeSchema, type TaskTree } from '../model/task';
@@ -28,7 +30,7 @@ function flatten(tree: TaskTree, out: string[] = []): string[] {
 const PAGE = 1000;
 
 /** The export of the tree under `taskId` (a root or a subtask); null when the task does not exist. */
-export async function exportTree(engine: Engine, taskId: string): Promise<TreeExport | null> {
+export async function exportTree(engine: { tasks: TaskStore; conversations: ConversationStore; events: EventLog }, taskId: string): Promise<TreeExport | null> {
   const sessionId = await engine.tasks.sessionOf(taskId);
   if (!sessionId) return null;
   const root = await engine.tasks.tree(sessionId, taskId);

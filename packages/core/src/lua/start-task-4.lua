@@ -15,8 +15,8 @@
   Output: { code, token, previousStatus, taskHashFlat, childIds, conversation }
     0 ok, -1 not found, -7 terminal (token 0), -3 illegal transition
     The task, its children and its conversation come back with the claim so
-    the runner starts without more round trips (<task>:children, <task>:conv
-    are the keys.ts suffixes of KEYS[1]).
+    the runner starts without more round trips (its children list and
+    conversation, built from KEYS[1] with the generated taskSubKey).
 ]]
 --- @include "includes/common"
 
@@ -36,4 +36,4 @@ else
   emit(KEYS[3], ARGV[3], 'task.resumed', ARGV[1], cjson.encode({ from = s, token = token }), now)
 end
 return { 0, tostring(token), s, redis.call('HGETALL', KEYS[1]),
-  redis.call('LRANGE', KEYS[1] .. ':children', 0, -1), redis.call('LRANGE', KEYS[1] .. ':conv', 0, -1) }
+  redis.call('LRANGE', taskSubKey(KEYS[1], TASK_KEY.children), 0, -1), redis.call('LRANGE', taskSubKey(KEYS[1], TASK_KEY.conv), 0, -1) }

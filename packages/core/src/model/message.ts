@@ -31,7 +31,7 @@ export type Message = z.infer<typeof MessageSchema>;
 export type AssistantMessage = z.infer<typeof AssistantMessageSchema>;
 
 /**
- * Well-formedness of a conversation (BRIEF invariant 8): every tool call is
+ * Well-formedness of a conversation (a provider rejects a conversation otherwise): every tool call is
  * answered exactly once, by the messages that directly follow its assistant
  * message, and no tool message answers an unknown call. Returns the problems.
  */
@@ -53,4 +53,9 @@ export function conversationProblems(messages: readonly Message[]): string[] {
   });
   if (pending.length > 0) problems.push(`end: unanswered calls ${pending.join(',')}`);
   return problems;
+}
+
+/** Decodes a conversation as stored (one JSON message per list entry). */
+export function decodeMessages(raw: string[]): Message[] {
+  return raw.map((m) => MessageSchema.parse(JSON.parse(m)));
 }

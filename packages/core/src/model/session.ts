@@ -1,8 +1,10 @@
 import { z } from 'zod';
-import { StateMachine } from './state-machine';
 
 /**
- * Session states.
+ * Session states. Not a transition table: the status is derived, inside the
+ * scripts that change a session, from what it holds (includes/dispatch sets
+ * idle or running from its lease and lane; set-paused sets and clears paused),
+ * so any state may follow any other.
  * - idle:    no root tree holds the lease; the lane is empty.
  * - running: at least one root tree holds the lease (or waits in the lane).
  * - paused:  nothing is dispatched; running tasks park at their next turn boundary.
@@ -10,12 +12,6 @@ import { StateMachine } from './state-machine';
 export const SessionStatus = { idle: 'idle', running: 'running', paused: 'paused' } as const;
 export type SessionStatus = (typeof SessionStatus)[keyof typeof SessionStatus];
 export const SessionStatusSchema = z.enum(['idle', 'running', 'paused']);
-
-export const sessionMachine = new StateMachine<SessionStatus>('session', {
-  idle: ['running', 'paused'],
-  running: ['idle', 'paused'],
-  paused: ['idle', 'running'],
-});
 
 export const SessionSchema = z.object({
   id: z.string(),

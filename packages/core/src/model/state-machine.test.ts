@@ -3,7 +3,6 @@ import pino from 'pino';
 import { cleanupPrefix, REDIS_URL, testPrefix } from '@baton/testkit';
 import { Engine } from '../engine';
 import { Keys } from '../keys';
-import { sessionMachine } from './session';
 import { IllegalTransitionError } from './state-machine';
 import { isTerminal, TASK_STATUSES, taskMachine, TERMINAL_STATUSES } from './task';
 
@@ -19,7 +18,6 @@ describe('state machines as data', () => {
     expect(() => taskMachine.transition('completed', 'running')).toThrow(IllegalTransitionError);
     expect(() => taskMachine.transition('queued', 'waiting')).toThrow('task: illegal transition queued -> waiting');
     expect(taskMachine.transition('waiting', 'running')).toBe('running');
-    expect(() => sessionMachine.transition('idle', 'idle')).toThrow('session: illegal transition idle -> idle');
   });
 
   it('derives the guard the scripts receive from the table', () => {

@@ -1,4 +1,4 @@
-import type { RedisClient as Redis } from '../engine-context';
+import type { RedisClient as Redis } from '../connection';
 
 /**
  * Turns cancel-channel messages into AbortSignals of the tasks this process

@@ -2,7 +2,7 @@ import type { Job } from 'bullmq';
 import type { Logger } from 'pino';
 import type { JobData } from '../engine-context';
 import type { Engine } from '../engine';
-import { BatonError, codeToError, ScriptCode, StaleRunnerError } from '../errors';
+import { BatonError, codeToError, StaleRunnerError } from '../errors';
 import type { GateResult, GateRunOptions } from '../gate/request-gate';
 import type { Message } from '../model/message';
 import { isTerminal, type ChildOutcome, type Task } from '../model/task';
@@ -90,14 +90,7 @@ export class TaskContext {
   async checkpoint(turn?: number): Promise<void> {
     this.signal.throwIfAborted();
     if (this.closing()) throw new YieldSignal(this.taskId);
-    const { keys, eventsTrim } = this.engine.ctx;
-    const code = (await this.engine.ctx.call(
-      'batonTurnBoundary',
-      [keys.session(this.sessionId), keys.task(this.sessionId, this.taskId), keys.parked(this.sessionId), keys.events(this.sessionId)],
-      [this.token, this.taskId, eventsTrim, turn ?? ''],
-    )) as number;
-    if (code === 1) throw new PauseSignal(this.taskId);
-    if (code !== 0) throw codeToError(code, { taskId: this.taskId, what: 'turn boundary' });
+    if (await this.engine.pausing.parkAtTurnBoundary(this.sessionId, this.taskId, this.token, turn)) throw new PauseSignal(this.taskId);
     if (turn !== undefined) this.startedTurn = turn;
   }
 
@@ -145,21 +138,20 @@ export class TaskContext {
    */
   async subtask(spec: SubtaskSpec): Promise<ChildOutcome> {
     const childId = childTaskId(this.task.rootId, this.taskId, spec.key);
-    const { keys, eventsTrim, options, queue } = this.engine.ctx;
+    const { keys, queue } = this.engine.ctx;
     let child = await this.engine.tasks.raw(this.sessionId, childId);
     if (child.status && isTerminal(child.status as Task['status'])) return outcomeOf(childId, child);
 
     let spawned = false;
     if (!child.status) {
       // The task index is sent with the spawn (one flush); it is harmless if the spawn is refused.
-      const [code] = (await Promise.all([
-        this.engine.ctx.call(
-        'batonSpawnChild',
-        [keys.task(this.sessionId, this.taskId), keys.task(this.sessionId, childId), keys.children(this.sessionId, this.taskId), keys.events(this.sessionId)],
-        [
-          this.token,
+      const [spawn] = await Promise.all([
+        this.engine.scripts.spawnChild({
+          sessionId: this.sessionId,
+          parentId: this.taskId,
+          token: this.token,
           childId,
-          JSON.stringify({
+          fields: {
             id: childId,
             sessionId: this.sessionId,
             parentId: this.taskId,
@@ -168,23 +160,25 @@ export class TaskContext {
             mode: spec.mode,
             prompt: spec.prompt,
             ...(spec.metadata === undefined ? {} : { metadata: JSON.stringify(spec.metadata) }),
-          }),
-          eventsTrim,
-          options.maxDepth,
-          options.maxChildrenPerTask,
-        ],
-        ),
+          },
+        }),
         this.engine.redis.set(keys.taskIndex(childId), this.sessionId),
-      ])) as [number, unknown];
-      if (code === ScriptCode.staleToken) throw new StaleRunnerError(this.taskId, `spawn ${childId}`);
-      if (code === ScriptCode.maxDepthExceeded || code === ScriptCode.maxChildrenExceeded) {
-        // Refused for good: the index entry sent with the spawn must not outlive it.
-        await this.engine.redis.del(keys.taskIndex(childId));
-        const limit = code === ScriptCode.maxDepthExceeded ? options.maxDepth : options.maxChildrenPerTask;
-        throw codeToError(code, { taskId: this.taskId, what: 'new subtask', detail: String(limit) });
+      ]);
+      switch (spawn.kind) {
+        case 'created':
+        case 'exists':
+          break;
+        case 'staleToken':
+          throw new StaleRunnerError(this.taskId, `spawn ${childId}`);
+        case 'maxDepthExceeded':
+        case 'maxChildrenExceeded':
+          // Refused for good: the index entry sent with the spawn must not outlive it.
+          await this.engine.redis.del(keys.taskIndex(childId));
+          throw codeToError(spawn.kind, { taskId: this.taskId, what: 'new subtask', detail: String(spawn.limit) });
+        case 'parentNotRunning':
+          throw codeToError('illegalTransition', { taskId: this.taskId, what: `spawn ${childId}` });
       }
-      if (code < 0) throw codeToError(code, { taskId: this.taskId, what: `spawn ${childId}` });
-      spawned = code === 0;
+      spawned = spawn.kind === 'created';
       if (spawned) this.engine.stats.created('child');
     }
 

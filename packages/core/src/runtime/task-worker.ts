@@ -1,23 +1,16 @@
 import { EventEmitter } from 'node:events';
 import { DelayedError, WaitingChildrenError, Worker, type Job } from 'bullmq';
 import { z } from 'zod';
-import { openRedis, type JobData } from '../engine-context';
+import { openRedis } from '../connection';
+import type { JobData } from '../engine-context';
 import type { Engine } from '../engine';
-import { isBatonError, ScriptCode, type BatonError } from '../errors';
+import { isBatonError, type BatonError } from '../errors';
 import { TASK_QUEUE } from '../keys';
 import type { Message } from '../model/message';
-import { isTerminal, taskMachine, type Task, type TaskError } from '../model/task';
-import { decodeMessages } from '../store/conversation-store';
-import { decodeTask } from '../store/task-record';
+import { isTerminal, type Task, type TaskError } from '../model/task';
 import { CancelListener } from './cancel-listener';
 import { ParkForChildSignal, PauseSignal, TaskFailure, YieldSignal } from './signals';
 import { TaskContext } from './task-context';
-
-function pairsToHash(flat: string[]): Record<string, string> {
-  const hash: Record<string, string> = {};
-  for (let i = 0; i + 1 < flat.length; i += 2) hash[flat[i]!] = flat[i + 1]!;
-  return hash;
-}
 
 export type TaskOutcome = { status: 'completed'; result: string } | { status: 'failed'; error: TaskError };
 
@@ -135,28 +128,22 @@ export class TaskWorker extends EventEmitter<TaskWorkerEvents> {
         throw new DelayedError();
       }
     }
-    const [code, token, previous, taskFlat, childIds, conversation] = (await ctx.call(
-      'batonStartTask',
-      [ctx.keys.task(sessionId, taskId), ctx.keys.fence(sessionId), ctx.keys.events(sessionId), ctx.keys.parked(sessionId)],
-      [taskId, taskMachine.sourcesOf('running').join(','), ctx.eventsTrim],
-    )) as [number, string, string, string[]?, string[]?, string[]?];
-    if (code === ScriptCode.notFound) {
+    const start = await this.engine.scripts.startTask(sessionId, taskId);
+    if (start.kind === 'notFound') {
       log.error('job for an unknown task; dropping it');
       return { skipped: 'unknown task' };
     }
-    if (code !== ScriptCode.ok) {
+    if (start.kind !== 'ok') {
       // Terminal (cancelled while queued or parked, or a duplicate delivery): just make sure the tree ends.
       await this.afterTask(sessionId, taskId);
-      return { skipped: previous };
+      return { skipped: start.status };
     }
+    const { token } = start;
 
     const controller = this.cancels.track(taskId);
     try {
       // The first pass uses what the claim returned; a pass after an early child end reads again.
-      let claimed: { task: Task; messages: Message[] } | undefined = {
-        task: decodeTask(pairsToHash(taskFlat ?? []), childIds ?? []),
-        messages: decodeMessages(conversation ?? []),
-      };
+      let claimed: { task: Task; messages: Message[] } | undefined = { task: start.task, messages: start.messages };
       for (;;) {
         const task = claimed ? claimed.task : await this.engine.tasks.get(sessionId, taskId);
         if (!task) return { skipped: 'vanished' };
@@ -180,13 +167,7 @@ export class TaskWorker extends EventEmitter<TaskWorkerEvents> {
             await job.moveToDelayed(Date.now(), jobToken);
             throw new DelayedError();
           }
-          if (err instanceof PauseSignal) {
-            await job.moveToDelayed(Date.now() + this.options.parkDelayMs, jobToken);
-            // A resume that ran between the park script and the move could not see a delayed job: look again.
-            const session = await this.engine.lanes.session(sessionId);
-            if (session.status !== 'paused') await job.promote().catch(() => undefined);
-            throw new DelayedError();
-          }
+          if (err instanceof PauseSignal) await this.engine.pausing.parkJob(job, jobToken, sessionId, this.options.parkDelayMs);
           if (isBatonError(err, 'STALE_RUNNER') || controller.signal.aborted) {
             if (isBatonError(err, 'STALE_RUNNER')) this.emit('fenced', taskId, err);
             log.info({ reason: String(err) }, 'runner fenced out or task cancelled; stopping');

@@ -1,10 +1,9 @@
 import type { EngineContext } from '../engine-context';
-import { codeToError, ScriptCode } from '../errors';
-import { MessageSchema, type Message } from '../model/message';
+import { codeToError } from '../errors';
+import { decodeMessages, MessageSchema, type Message } from '../model/message';
+import type { Scripts } from '../scripts/scripts';
 
-export function decodeMessages(raw: string[]): Message[] {
-  return raw.map((m) => MessageSchema.parse(JSON.parse(m)));
-}
+export { decodeMessages };
 
 /**
  * A task's conversation: a Redis list of JSON messages. Appends are
@@ -12,7 +11,10 @@ export function decodeMessages(raw: string[]): Message[] {
  * a stale runner or a duplicate append is refused instead of interleaving.
  */
 export class ConversationStore {
-  constructor(private readonly ctx: EngineContext) {}
+  constructor(
+    private readonly ctx: EngineContext,
+    private readonly scripts: Scripts,
+  ) {}
 
   async read(sessionId: string, taskId: string): Promise<Message[]> {
     return decodeMessages(await this.ctx.redis.lrange(this.ctx.keys.conversation(sessionId, taskId), 0, -1));
@@ -26,20 +28,15 @@ export class ConversationStore {
     expectedLength: number,
     messages: Message[],
   ): Promise<number> {
-    const { keys } = this.ctx;
     const encoded = messages.map((m) => JSON.stringify(MessageSchema.parse(m)));
-    const [code, length] = (await this.ctx.call(
-      'batonAppendMessages',
-      [keys.conversation(sessionId, taskId), keys.task(sessionId, taskId)],
-      [token, expectedLength, ...encoded],
-    )) as [number, number];
-    if (code !== ScriptCode.ok) {
-      throw codeToError(code, {
+    const reply = await this.scripts.appendMessages(sessionId, taskId, token, expectedLength, encoded);
+    if (reply.kind !== 'ok') {
+      throw codeToError(reply.kind, {
         taskId,
         what: 'conversation append',
-        detail: `expected length ${expectedLength}, found ${length}`,
+        detail: `expected length ${expectedLength}, found ${reply.length}`,
       });
     }
-    return length;
+    return reply.length;
   }
 }

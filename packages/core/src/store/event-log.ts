@@ -1,4 +1,4 @@
-import type { RedisClient as Redis } from '../engine-context';
+import type { RedisClient as Redis } from '../connection';
 import type { EngineContext } from '../engine-context';
 import { BatonError } from '../errors';
 import { EventSchema, type BatonEvent } from '../model/event';

@@ -1,4 +1,5 @@
 import type { EngineContext } from '../engine-context';
+import { statsField } from '../keys';
 import { TERMINAL_STATUSES, type TaskStatus } from '../model/task';
 
 /** Totals since the prefix was first used: tasks created (roots, children) and tasks ended, by terminal status (each present). */
@@ -25,11 +26,11 @@ export class TaskStats {
   constructor(private readonly ctx: EngineContext) {}
 
   created(kind: 'root' | 'child'): void {
-    this.add(`created:${kind}`, 1);
+    this.add(statsField.created(kind), 1);
   }
 
   ended(status: TaskStatus, count = 1): void {
-    if (count > 0) this.add(`ended:${status}`, count);
+    if (count > 0) this.add(statsField.ended(status), count);
   }
 
   private add(field: string, n: number): void {
@@ -42,7 +43,7 @@ export class TaskStats {
   async read(): Promise<TaskTotals> {
     const hash = await this.ctx.redis.hgetall(this.ctx.keys.stats());
     const n = (field: string) => Number(hash[field] ?? 0);
-    const ended = Object.fromEntries(TERMINAL_STATUSES.map((s) => [s, n(`ended:${s}`)]));
-    return { created: { root: n('created:root'), child: n('created:child') }, ended };
+    const ended = Object.fromEntries(TERMINAL_STATUSES.map((s) => [s, n(statsField.ended(s))]));
+    return { created: { root: n(statsField.created('root')), child: n(statsField.created('child')) }, ended };
   }
 }

@@ -1,25 +1,19 @@
 import type { EngineContext } from '../engine-context';
-import { codeToError, ScriptCode } from '../errors';
-import { EventType } from '../model/event';
-import { isTerminal, taskMachine, type Task, type TaskStatus, type TaskTree } from '../model/task';
+import { codeToError } from '../errors';
+import { isTerminal, type Task, type TaskStatus, type TaskTree } from '../model/task';
+import type { Scripts } from '../scripts/scripts';
+import type { TransitionArgs } from '../scripts/task-scripts';
 import { followClosedTree } from '../lifecycle/task-index';
 import { decodeTask, type TaskHash } from './task-record';
 import type { TaskStats } from './task-stats';
 
-export interface TransitionRequest {
-  sessionId: string;
-  taskId: string;
-  to: TaskStatus;
-  /** Runner token; omit for a system transition (reconciler, failed job). */
-  token?: string;
-  fields?: Record<string, string | number>;
-  event?: { type: EventType; data?: Record<string, unknown> };
-}
+export type TransitionRequest = TransitionArgs;
 
 /** Reads tasks and applies guarded, fenced status transitions. */
 export class TaskStore {
   constructor(
     private readonly ctx: EngineContext,
+    private readonly scripts: Scripts,
     private readonly stats: TaskStats,
   ) {}
 
@@ -60,46 +54,24 @@ export class TaskStore {
    * reaching a terminal state releases its session lease in the same script.
    */
   async transition(req: TransitionRequest): Promise<TaskStatus> {
-    const { keys, options, redis } = this.ctx;
+    const { keys, redis } = this.ctx;
     const terminal = isTerminal(req.to);
     // A terminal transition may close the tree, whose task-index entries then follow (below);
     // the session goes into the reconciler's index first, so a crash in between is repaired.
     const [, reply] = await Promise.all([
       terminal ? redis.zadd(keys.sessionIndex(), Date.now(), req.sessionId) : undefined,
-      this.ctx.call(
-        'batonTransition',
-        [
-          keys.task(req.sessionId, req.taskId),
-          keys.events(req.sessionId),
-          keys.gate(req.sessionId, req.taskId),
-          keys.session(req.sessionId),
-          keys.lane(req.sessionId),
-          keys.active(req.sessionId),
-        ],
-        [
-          req.token ?? '',
-          req.to,
-          taskMachine.sourcesOf(req.to).join(','),
-          JSON.stringify(req.fields ?? {}),
-          req.event?.type ?? '',
-          JSON.stringify(req.event?.data ?? {}),
-          this.ctx.eventsTrim,
-          terminal ? options.gateTtlMs : 0,
-          req.taskId,
-          keys.sessionBase(req.sessionId),
-        ],
-      ),
+      this.scripts.transition(req),
     ]);
-    const [code, previous, dispatched, closedIds = [], closedAt = 0] = reply as [number, string, string[], string[]?, number?];
-    if (code !== ScriptCode.ok) {
-      const err = codeToError(code, { taskId: req.taskId, what: `transition to ${req.to}`, detail: `from ${previous}` });
-      this.ctx.logger.warn({ taskId: req.taskId, sessionId: req.sessionId, to: req.to, from: previous, code: err.code }, err.message);
+    if (reply.kind !== 'ok') {
+      const from = reply.kind === 'notFound' ? undefined : reply.previous;
+      const err = codeToError(reply.kind, { taskId: req.taskId, what: `transition to ${req.to}`, detail: `from ${from ?? ''}` });
+      this.ctx.logger.warn({ taskId: req.taskId, sessionId: req.sessionId, to: req.to, from, code: err.code }, err.message);
       throw err;
     }
     // A root that ended handed its session to the next roots: make them jobs.
     if (terminal) this.stats.ended(req.to);
-    await this.ctx.addRootJobs(req.sessionId, dispatched);
-    if (closedIds.length > 0) await followClosedTree(this.ctx, req.sessionId, closedIds, closedAt);
-    return previous as TaskStatus;
+    await this.ctx.addRootJobs(req.sessionId, reply.dispatched);
+    if (reply.closedIds.length > 0) await followClosedTree(this.ctx, req.sessionId, reply.closedIds, reply.closedAt);
+    return reply.previous;
   }
 }

@@ -7,7 +7,7 @@ import pino from 'pino';
 import type { EngineOptions } from '../config';
 import type { BatonEvent } from '../model/event';
 import { Engine } from '../engine';
-import { openRedis } from '../engine-context';
+import { openRedis } from '../connection';
 import { isTerminal, type Task } from '../model/task';
 import { TaskWorker, type TaskHandler, type TaskWorkerOptions } from '../runtime/task-worker';
 

@@ -14,13 +14,12 @@
   a submit racing an expiry sees either the whole session or none of it.
 
   `retention` is the session hash's field, written by each submit (0 keeps
-  everything). Session keys mirror keys.ts: <base>:session, :lane, :active,
-  :parked, :fence, :events, :roots, :unindexed.
+  everything). Session keys are built from the base with the generated
+  sessionKey (keys.ts); SESSION_KEYS lists all of them.
 ]]
-local SESSION_SUFFIXES = { 'session', 'lane', 'active', 'parked', 'fence', 'events', 'roots', 'unindexed' }
 
 local function retentionOf(base)
-  return tonumber(redis.call('HGET', base .. ':session', 'retention') or '0') or 0
+  return tonumber(redis.call('HGET', sessionKey(base, SESSION_KEY.session), 'retention') or '0') or 0
 end
 
 -- Every task id of the tree under `topId`, depth-first. With `terminalOnly`,
@@ -58,17 +57,17 @@ end
 local function expireSessionIfDone(base, now)
   local retention = retentionOf(base)
   if retention <= 0 then return end
-  if redis.call('HGET', base .. ':session', 'status') == 'paused' then return end
-  if redis.call('LLEN', base .. ':active') > 0 or redis.call('LLEN', base .. ':lane') > 0 then return end
-  local roots = base .. ':roots'
+  if redis.call('HGET', sessionKey(base, SESSION_KEY.session), 'status') == 'paused' then return end
+  if redis.call('LLEN', sessionKey(base, SESSION_KEY.active)) > 0 or redis.call('LLEN', sessionKey(base, SESSION_KEY.lane)) > 0 then return end
+  local roots = sessionKey(base, SESSION_KEY.roots)
   if redis.call('ZCOUNT', roots, '+inf', '+inf') > 0 then return end
   -- The deadline of the session's last tree, so that calling this again (a later dispatch)
   -- does not push it back; now + retention when no tree is left to go by.
   local at = now + retention
   local last = redis.call('ZREVRANGEBYSCORE', roots, '(+inf', '-inf', 'WITHSCORES', 'LIMIT', 0, 1)
   if last[2] and tonumber(last[2]) > now then at = tonumber(last[2]) end
-  for _, suffix in ipairs(SESSION_SUFFIXES) do
-    redis.call('PEXPIREAT', base .. ':' .. suffix, string.format('%d', at))
+  for _, name in ipairs(SESSION_KEYS) do
+    redis.call('PEXPIREAT', sessionKey(base, name), string.format('%d', at))
   end
 end
 
@@ -90,8 +89,8 @@ local function closeTree(base, rootId, now)
   end
   local idem = idempotencyKeyOf(base, rootId)
   if idem then redis.call('PEXPIREAT', idem, at, 'LT') end
-  redis.call('ZADD', base .. ':roots', at, rootId)
-  addAll(base .. ':unindexed', ids)
+  redis.call('ZADD', sessionKey(base, SESSION_KEY.roots), at, rootId)
+  addAll(sessionKey(base, SESSION_KEY.unindexed), ids)
   -- The last open tree of an idle session may close here, long after its root
   -- released the lease (an orphan subtask ending late): the session may be done.
   expireSessionIfDone(base, now)
@@ -109,15 +108,15 @@ end
 
 -- The session has work again (submit, pause): its keys must not expire.
 local function persistSession(base, now)
-  for _, suffix in ipairs(SESSION_SUFFIXES) do redis.call('PERSIST', base .. ':' .. suffix) end
+  for _, name in ipairs(SESSION_KEYS) do redis.call('PERSIST', sessionKey(base, name)) end
   -- Trees whose deadline passed are gone: drop them from the roots set (bounded by retention).
-  redis.call('ZREMRANGEBYSCORE', base .. ':roots', '-inf', '(' .. string.format('%d', now))
+  redis.call('ZREMRANGEBYSCORE', sessionKey(base, SESSION_KEY.roots), '-inf', '(' .. string.format('%d', now))
 end
 
 -- A new root: its tree is open until closeTree. `idemKey` is '' without one.
 local function openTree(base, rootId, idemKey, retention, now)
   persistSession(base, now)
-  redis.call('HSET', base .. ':session', 'retention', retention)
-  redis.call('ZADD', base .. ':roots', '+inf', rootId)
+  redis.call('HSET', sessionKey(base, SESSION_KEY.session), 'retention', retention)
+  redis.call('ZADD', sessionKey(base, SESSION_KEY.roots), '+inf', rootId)
   if idemKey ~= '' then redis.call('HSET', taskKey(base, rootId), 'idemKey', idemKey) end
 end

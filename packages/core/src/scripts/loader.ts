@@ -1,19 +1,24 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import type { RedisClient as Redis } from './engine-context';
+import type { RedisClient as Redis } from '../connection';
+import { luaKeySchema } from '../keys';
 
 /**
  * Loads `lua/<name>-<numberOfKeys>.lua`, inlines `--- @include "includes/x"`
  * lines (each include once), and defines one ioredis command per script
  * (EVALSHA with EVAL fallback), named in camelCase with a `baton` prefix:
  * `submit-root-6.lua` becomes `redis.batonSubmitRoot(6 keys, ...args)`.
+ * `--- @include "generated/keys"` inlines the key schema of keys.ts.
  */
-const LUA_DIR = join(__dirname, 'lua');
+const LUA_DIR = join(__dirname, '..', 'lua');
+
+const GENERATED_KEYS = 'generated/keys';
 
 function resolveIncludes(source: string, seen: Set<string>): string {
   return source.replace(/^--- @include "([^"]+)"$/gm, (_line, name: string) => {
     if (seen.has(name)) return '';
     seen.add(name);
+    if (name === GENERATED_KEYS) return luaKeySchema();
     return resolveIncludes(readFileSync(join(LUA_DIR, `${name}.lua`), 'utf8'), seen);
   });
 }

@@ -1,0 +1,209 @@
+/**
+ * Wrappers of the scripts that change one task: start-task-4, transition-6,
+ * turn-boundary-4, spawn-child-4, append-messages-2. Runner writes carry the
+ * runner token; a `staleToken` reply means this runner was fenced out.
+ */
+import type { EventType } from '../model/event';
+import { decodeMessages, type Message } from '../model/message';
+import { isTerminal, taskMachine, type Task, type TaskStatus } from '../model/task';
+import { decodeTask } from '../store/task-record';
+import { eventsTrim, hashOf, scriptCodeName, UnexpectedReplyError, type ScriptEnv } from './reply';
+
+export type StartTaskReply =
+  | { kind: 'ok'; token: string; previous: TaskStatus; task: Task; messages: Message[] }
+  | { kind: 'notFound' }
+  | { kind: 'terminal'; status: TaskStatus }
+  | { kind: 'illegalTransition'; status: TaskStatus };
+
+/** Takes a fresh runner fence on the task and returns it with its children and conversation. */
+export async function startTask(env: ScriptEnv, sessionId: string, taskId: string): Promise<StartTaskReply> {
+  const { keys, options } = env;
+  const reply = (await env.run(
+    'batonStartTask',
+    [keys.task(sessionId, taskId), keys.fence(sessionId), keys.events(sessionId), keys.parked(sessionId)],
+    [taskId, taskMachine.sourcesOf('running').join(','), eventsTrim(options)],
+  )) as [number, string, string, string[]?, string[]?, string[]?];
+  const [code, token, status, taskFlat = [], childIds = [], conversation = []] = reply;
+  const kind = scriptCodeName(code);
+  switch (kind) {
+    case 'ok':
+      return { kind, token, previous: status as TaskStatus, task: decodeTask(hashOf(taskFlat), childIds), messages: decodeMessages(conversation) };
+    case 'notFound':
+      return { kind };
+    case 'alreadyFinal':
+      return { kind: 'terminal', status: status as TaskStatus };
+    case 'illegalTransition':
+      return { kind, status: status as TaskStatus };
+    default:
+      throw new UnexpectedReplyError('start-task', reply);
+  }
+}
+
+export interface TransitionArgs {
+  sessionId: string;
+  taskId: string;
+  to: TaskStatus;
+  /** Runner token; omit for a system transition (cancel, reconciler, failed job). */
+  token?: string;
+  fields?: Record<string, string | number>;
+  event?: { type: EventType; data?: Record<string, unknown> };
+}
+
+export type TransitionReply =
+  | {
+      kind: 'ok';
+      previous: TaskStatus;
+      /** Roots handed the lease (a root ended): they must become jobs. */
+      dispatched: string[];
+      /** Task ids of a tree this transition closed, whose task-index entries must follow to `closedAt` (epoch ms). */
+      closedIds: string[];
+      closedAt: number;
+    }
+  | { kind: 'notFound' }
+  | { kind: 'staleToken'; previous: TaskStatus }
+  | { kind: 'illegalTransition'; previous: TaskStatus };
+
+/** A status change guarded by the task state machine and the runner fence. */
+export async function transition(env: ScriptEnv, a: TransitionArgs): Promise<TransitionReply> {
+  const { keys, options } = env;
+  const s = a.sessionId;
+  const reply = (await env.run(
+    'batonTransition',
+    [keys.task(s, a.taskId), keys.events(s), keys.gate(s, a.taskId), keys.session(s), keys.lane(s), keys.active(s)],
+    [
+      a.token ?? '',
+      a.to,
+      taskMachine.sourcesOf(a.to).join(','),
+      JSON.stringify(a.fields ?? {}),
+      a.event?.type ?? '',
+      JSON.stringify(a.event?.data ?? {}),
+      eventsTrim(options),
+      isTerminal(a.to) ? options.gateTtlMs : 0,
+      a.taskId,
+      keys.sessionBase(s),
+    ],
+  )) as [number, string, string[], string[]?, number?];
+  const [code, previous, dispatched, closedIds = [], closedAt = 0] = reply;
+  const kind = scriptCodeName(code);
+  switch (kind) {
+    case 'ok':
+      return { kind, previous: previous as TaskStatus, dispatched, closedIds, closedAt: Number(closedAt) };
+    case 'notFound':
+      return { kind };
+    case 'staleToken':
+    case 'illegalTransition':
+      return { kind, previous: previous as TaskStatus };
+    default:
+      throw new UnexpectedReplyError('transition', reply);
+  }
+}
+
+export type TurnBoundaryReply =
+  /** The session is not paused: go on (`turn.started` recorded when a turn was given). */
+  | { kind: 'carryOn' }
+  /** The session is paused: the task is parked now. */
+  | { kind: 'parked' }
+  | { kind: 'staleToken' }
+  | { kind: 'notRunning' };
+
+const PARKED = 1;
+
+export async function turnBoundary(env: ScriptEnv, sessionId: string, taskId: string, token: string, turn?: number): Promise<TurnBoundaryReply> {
+  const { keys, options } = env;
+  const code = (await env.run(
+    'batonTurnBoundary',
+    [keys.session(sessionId), keys.task(sessionId, taskId), keys.parked(sessionId), keys.events(sessionId)],
+    [token, taskId, eventsTrim(options), turn ?? ''],
+  )) as number;
+  if (code === PARKED) return { kind: 'parked' };
+  const kind = scriptCodeName(code);
+  switch (kind) {
+    case 'ok':
+      return { kind: 'carryOn' };
+    case 'staleToken':
+      return { kind };
+    case 'illegalTransition':
+      return { kind: 'notRunning' };
+    default:
+      throw new UnexpectedReplyError('turn-boundary', code);
+  }
+}
+
+export interface SpawnChildArgs {
+  sessionId: string;
+  parentId: string;
+  /** The parent's runner token. */
+  token: string;
+  childId: string;
+  /** The child's fields (status and times are set by the script). */
+  fields: Record<string, string>;
+}
+
+export type SpawnChildReply =
+  | { kind: 'created' }
+  /** A replayed spawn: the child was created before. */
+  | { kind: 'exists' }
+  | { kind: 'staleToken' }
+  | { kind: 'parentNotRunning' }
+  | { kind: 'maxDepthExceeded'; limit: number }
+  | { kind: 'maxChildrenExceeded'; limit: number };
+
+const EXISTS = 1;
+
+export async function spawnChild(env: ScriptEnv, a: SpawnChildArgs): Promise<SpawnChildReply> {
+  const { keys, options } = env;
+  const s = a.sessionId;
+  const code = (await env.run(
+    'batonSpawnChild',
+    [keys.task(s, a.parentId), keys.task(s, a.childId), keys.children(s, a.parentId), keys.events(s)],
+    [a.token, a.childId, JSON.stringify(a.fields), eventsTrim(options), options.maxDepth, options.maxChildrenPerTask],
+  )) as number;
+  if (code === EXISTS) return { kind: 'exists' };
+  const kind = scriptCodeName(code);
+  switch (kind) {
+    case 'ok':
+      return { kind: 'created' };
+    case 'staleToken':
+      return { kind };
+    case 'illegalTransition':
+      return { kind: 'parentNotRunning' };
+    case 'maxDepthExceeded':
+      return { kind, limit: options.maxDepth };
+    case 'maxChildrenExceeded':
+      return { kind, limit: options.maxChildrenPerTask };
+    default:
+      throw new UnexpectedReplyError('spawn-child', code);
+  }
+}
+
+export type AppendMessagesReply =
+  | { kind: 'ok'; length: number }
+  | { kind: 'staleToken'; length: number }
+  /** The conversation does not have the expected length: `length` is what it has. */
+  | { kind: 'lengthMismatch'; length: number };
+
+/** Compare-and-set append (expected length), fenced by the runner token. `encoded`: JSON messages. */
+export async function appendMessages(
+  env: ScriptEnv,
+  sessionId: string,
+  taskId: string,
+  token: string,
+  expectedLength: number,
+  encoded: string[],
+): Promise<AppendMessagesReply> {
+  const { keys } = env;
+  const reply = (await env.run('batonAppendMessages', [keys.conversation(sessionId, taskId), keys.task(sessionId, taskId)], [token, expectedLength, ...encoded])) as [
+    number,
+    number,
+  ];
+  const [code, length] = reply;
+  const kind = scriptCodeName(code);
+  switch (kind) {
+    case 'ok':
+    case 'staleToken':
+    case 'lengthMismatch':
+      return { kind, length };
+    default:
+      throw new UnexpectedReplyError('append-messages', reply);
+  }
+}
