@@ -100,6 +100,8 @@ export function connectionFromUrl(url: string): Connection {
 export interface Racepoints {
   /** Between a lane script's dispatch and the BullMQ add of the dispatched roots. */
   beforeJobAdd?(sessionId: string, taskIds: string[]): Promise<void>;
+  /** A task went `awaiting_input`; its runner has not yet moved the job to delayed. */
+  beforeInputParkMove?(taskId: string): Promise<void>;
 }
 
 export interface JobData {

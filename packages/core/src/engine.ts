@@ -8,6 +8,7 @@ import { RequestGate } from './gate/request-gate';
 import { pairs, SessionLanes, type SubmitResult } from './lanes/session-lanes';
 import { Deletion, type DeleteSessionState, type DeleteTreeResult } from './lifecycle/deletion';
 import { followTaskIndex } from './lifecycle/task-index';
+import { deliverInput, type DeliverInputRequest, type DeliverInputResult } from './input/input-delivery';
 import { exportTree, type TreeExport } from './lifecycle/tree-export';
 import type { SubmitInput } from './lanes/submission';
 import type { BatonEvent } from './model/event';
@@ -153,14 +154,16 @@ export class Engine {
       const isRoot = active.has(taskId);
       // Only these two cases act on a job. Roots cancelled in the lane never had one: skipping
       // them keeps an interrupt of a full lane at a few round trips, not one per queued root.
-      if (!(isRoot && previous === 'queued') && previous !== 'paused') continue;
+      // A task parked as a delayed job (paused, awaiting input) is woken to end at once.
+      const parked = previous === 'paused' || previous === 'awaiting_input';
+      if (!(isRoot && previous === 'queued') && !parked) continue;
       const job = await this.ctx.queue.getJob(taskId);
       if (isRoot && previous === 'queued') {
         // Dispatched but not started: nothing runs it, so the lease can move now.
         // If the job is already locked by a worker, remove() fails and that worker ends it.
         const removed = !job || (await job.remove().then(() => true, () => false));
         if (removed) await this.lanes.finishRoot(sessionId, taskId);
-      } else if (job && previous === 'paused') {
+      } else if (job && parked) {
         await job.promote().catch(() => undefined);
       }
     }
@@ -187,6 +190,14 @@ export class Engine {
   /** The tree under `taskId` (root or subtask) with its conversations and events; null when not found. */
   exportTree(taskId: string): Promise<TreeExport | null> {
     return exportTree(this, taskId);
+  }
+
+  /**
+   * Delivers a user's response (answer, approval, denial) to a task
+   * `awaiting_input` and wakes its parked job. See input/input-delivery.ts.
+   */
+  deliverInput(req: DeliverInputRequest): Promise<DeliverInputResult> {
+    return deliverInput(this, req);
   }
 
   async pause(sessionId: string): Promise<Session> {
