@@ -22,6 +22,8 @@ class AskingModel {
   /** When set, turn 2's model call waits for it (a request in flight). */
   turn2Hold: Deferred<void> | undefined;
   readonly turn2Started = deferred();
+  /** Awaited (by worker name) after the answer is read and before its tool result is appended. */
+  afterAnswer: ((worker: string) => Promise<void>) | undefined;
 
   count(taskId: string, turn: number): number {
     return this.calls.get(`${taskId}:${turn}`) ?? 0;
@@ -50,6 +52,7 @@ class AskingModel {
       }
       if (messages.length === 2) {
         const input = await ctx.awaitInput('call_1', { kind: 'question', question: 'Which colour?', followUp: ['red', 'blue'] });
+        await this.afterAnswer?.(name);
         const content = input.kind === 'answer' ? `<answer>${input.answer}</answer>` : 'unexpected';
         await ctx.append(2, [{ role: 'tool', tool_call_id: 'call_1', content }]);
         messages = await ctx.messages();
@@ -277,5 +280,35 @@ describe('awaiting input (the human in the loop)', () => {
     expect(done.result).toBe('done with <answer>green</answer>');
     expect(model.runs).toEqual(['w1', 'w2']);
     expect([model.count(task.id, 1), model.count(task.id, 2)]).toEqual([1, 1]);
+  });
+
+  it('a worker that dies after reading the answer and before appending it: the next runner uses the same answer, once', async () => {
+    const model = new AskingModel();
+    const read = deferred();
+    const hang = deferred();
+    model.afterAnswer = async (worker) => {
+      if (worker !== 'w1') return;
+      read.resolve();
+      await hang.promise;
+    };
+    // Short locks, so the dead worker's job is found stalled and taken again.
+    const fast = { lockDuration: 1000, stalledInterval: 1000 };
+    const w1 = await h.worker(model.handler('w1'), fast);
+    const api = h.engine();
+    const { task } = await api.submit({ sessionId: 'crash', prompt: 'ask me' });
+    await asked(api, 'crash', task.id);
+    await api.deliverInput({ taskId: task.id, response: { kind: 'answer', answer: 'blue' } });
+    await read.promise;
+    await w1.close(true); // the processor is still inside the handler: its job's lock lapses
+    await h.worker(model.handler('w2'), fast);
+    const done = await h.settled(api, task.id);
+    expect(done.result).toBe('done with <answer>blue</answer>');
+    // The dead runner wakes up: its append is refused (fenced), nothing doubles.
+    hang.resolve();
+    await w1.idle();
+    const tools = (await api.getMessages(task.id))!.filter((m) => m.role === 'tool');
+    expect(tools).toEqual([{ role: 'tool', tool_call_id: 'call_1', content: '<answer>blue</answer>' }]);
+    expect(model.count(task.id, 2)).toBe(1);
+    expect(model.runs).toEqual(['w1', 'w1', 'w2']);
   });
 });
