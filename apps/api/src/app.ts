@@ -17,6 +17,7 @@ import eventRoutes from './routes/events';
 import healthRoutes from './routes/health';
 import sessionRoutes from './routes/sessions';
 import taskRoutes from './routes/tasks';
+import taskInputRoutes from './routes/task-input';
 
 /** Body limit of every route: larger bodies are 413. */
 export const BODY_LIMIT = 1024 * 1024;
@@ -83,6 +84,7 @@ export const batonApp = fp<AppOptions>(
       async (v1) => {
         requireTenant(v1);
         await v1.register(taskRoutes);
+        await v1.register(taskInputRoutes);
         await v1.register(sessionRoutes);
         await v1.register(eventRoutes, { streams, registry: metrics.registry });
       },

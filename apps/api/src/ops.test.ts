@@ -108,6 +108,7 @@ describe('probes, metrics, docs', () => {
         '/v1/tasks/{taskId}',
         '/v1/tasks/{taskId}/cancel',
         '/v1/tasks/{taskId}/export',
+        '/v1/tasks/{taskId}/input',
         '/v1/tasks/{taskId}/messages',
         '/v1/tasks/{taskId}/tree',
       ].sort(),
@@ -116,7 +117,7 @@ describe('probes, metrics, docs', () => {
     expect(Object.keys(submit.responses)).toEqual(expect.arrayContaining(['200', '201', '409', '413', '422']));
     expect(Object.keys(doc.components.schemas)).toEqual(expect.arrayContaining(['Task', 'TaskTree', 'Session', 'Problem']));
     expect(Object.keys(doc.components.schemas.Task.properties).sort()).toEqual(
-      ['id', 'sessionId', 'parentId', 'rootId', 'mode', 'prompt', 'status', 'result', 'error', 'childIds', 'turns', 'createdAt', 'startedAt', 'finishedAt'].sort(),
+      ['id', 'sessionId', 'parentId', 'rootId', 'mode', 'prompt', 'status', 'result', 'error', 'childIds', 'turns', 'createdAt', 'startedAt', 'finishedAt', 'pendingInput'].sort(),
     );
     const page = await h.app.inject('/docs');
     expect(page.statusCode).toBe(200);

@@ -23,6 +23,7 @@ function routes(taskId: string, sessionId: string) {
     { method: 'GET' as const, url: `/v1/tasks/${taskId}/messages` },
     { method: 'GET' as const, url: `/v1/tasks/${taskId}/tree` },
     { method: 'POST' as const, url: `/v1/tasks/${taskId}/cancel` },
+    { method: 'POST' as const, url: `/v1/tasks/${taskId}/input`, payload: { answer: 'intruder' } },
     { method: 'GET' as const, url: `/v1/sessions/${sessionId}` },
     { method: 'POST' as const, url: `/v1/sessions/${sessionId}/pause` },
     { method: 'POST' as const, url: `/v1/sessions/${sessionId}/resume` },

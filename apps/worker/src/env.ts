@@ -64,6 +64,8 @@ export const EnvSchema = z.object({
   REDIS_MEMORY_HIGH: z.coerce.number().gt(0).max(1).default(0.9),
   /** How long a held root waits before the worker looks at it again. */
   ROOT_HOLD_RETRY_MS: int(50).default(5000),
+  /** A task waiting for a user's answer or approval longer than this fails (INPUT_TIMEOUT); unset: it waits forever. */
+  AWAITING_INPUT_TIMEOUT_MS: int(1).optional(),
 });
 export type Env = z.output<typeof EnvSchema>;
 

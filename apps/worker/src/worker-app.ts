@@ -82,6 +82,7 @@ export class WorkerApp {
       autorun: true,
       holdNewRoots: () => redisMemory.isHigh,
       holdRetryMs: env.ROOT_HOLD_RETRY_MS,
+      ...(env.AWAITING_INPUT_TIMEOUT_MS === undefined ? {} : { awaitingInputTimeoutMs: env.AWAITING_INPUT_TIMEOUT_MS }),
     });
     taskWorker.on('held', () => metrics.rootHeld());
     await taskWorker.waitUntilReady();

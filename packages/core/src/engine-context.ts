@@ -11,6 +11,8 @@ import { Keys, TASK_QUEUE } from './keys';
 export interface Racepoints {
   /** Between a lane script's dispatch and the BullMQ add of the dispatched roots. */
   beforeJobAdd?(sessionId: string, taskIds: string[]): Promise<void>;
+  /** A task went `awaiting_input`; its runner has not yet moved the job to delayed. */
+  beforeInputParkMove?(taskId: string): Promise<void>;
 }
 
 export interface JobData {

@@ -8,6 +8,7 @@ import { GateNotifier } from './gate/gate-notifier';
 import { RequestGate } from './gate/request-gate';
 import { SessionLanes, type SubmitResult } from './lanes/session-lanes';
 import { Deletion, type DeleteSessionState, type DeleteTreeResult } from './lifecycle/deletion';
+import { deliverInput, type DeliverInputRequest, type DeliverInputResult } from './input/input-delivery';
 import { exportTree, type TreeExport } from './lifecycle/tree-export';
 import type { SubmitInput } from './lanes/submission';
 import type { BatonEvent } from './model/event';
@@ -143,6 +144,14 @@ export class Engine {
   /** The tree under `taskId` (root or subtask) with its conversations and events; null when not found. */
   exportTree(taskId: string): Promise<TreeExport | null> {
     return exportTree({ tasks: this.tasks, conversations: this.conversations, events: this.events }, taskId);
+  }
+
+  /**
+   * Delivers a user's response (answer, approval, denial) to a task
+   * `awaiting_input` and wakes its parked job. See input/input-delivery.ts.
+   */
+  deliverInput(req: DeliverInputRequest): Promise<DeliverInputResult> {
+    return deliverInput(this, req);
   }
 
   /** Pauses a session (see Pausing). */

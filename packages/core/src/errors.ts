@@ -21,6 +21,11 @@ export const ScriptCode = {
   sessionQueueFull: -22,
   // A submission reached Redis after its caller's deadline (see submit-root-6.lua).
   deadlinePassed: -23,
+  // The human in the loop (ask-input-2.lua, deliver-input-3.lua).
+  notAwaitingInput: -24,
+  inputConflict: -25,
+  inputKindMismatch: -26,
+  inputTimedOut: -27,
 } as const;
 
 export type BatonErrorCode =
@@ -36,7 +41,10 @@ export type BatonErrorCode =
   | 'MAX_DEPTH_EXCEEDED'
   | 'MAX_CHILDREN_EXCEEDED'
   | 'SESSION_QUEUE_FULL'
-  | 'WORKSPACE_PATH';
+  | 'WORKSPACE_PATH'
+  | 'TASK_NOT_AWAITING_INPUT'
+  | 'INPUT_CONFLICT'
+  | 'INPUT_KIND_MISMATCH';
 
 export class BatonError extends Error {
   constructor(

@@ -52,7 +52,7 @@ export { RequestGate, LeaseLostError, turnKeyString, type TurnKey, type GateBegi
 export { TaskWorker, TaskWorkerOptionsSchema, JobDataSchema, type TaskHandler, type TaskOutcome, type TaskWorkerOptions } from './runtime/task-worker';
 export { TaskContext, type SubtaskSpec } from './runtime/task-context';
 export { childTaskId, MAX_TASK_ID_LENGTH, SUBTASK_KEY_PATTERN, SUBTASK_KEY_MAX_LENGTH } from './runtime/child-id';
-export { TaskFailure, ParkForChildSignal, PauseSignal, YieldSignal } from './runtime/signals';
+export { TaskFailure, ParkForChildSignal, PauseSignal, YieldSignal, AwaitInputSignal } from './runtime/signals';
 export { Reconciler, ReconcilerLockLostError, type HeldLock, type ReconcileReport, type ReconcilerOptions } from './reconciler';
 export { loggerOptions, scrubSecrets, REDACT_PATHS, REDACTED } from './logging';
 export { Workspace } from './workspace/workspace';
@@ -61,3 +61,18 @@ export { Scripts } from './scripts/scripts';
 export { UnexpectedReplyError, type CancelledTask } from './scripts/reply';
 export { Cancellation } from './control/cancellation';
 export { Pausing } from './control/pausing';
+export {
+  InputRequestSchema,
+  InputResponseSchema,
+  PendingInputSchema,
+  QuestionRequestSchema,
+  ApprovalRequestSchema,
+  AnswerResponseSchema,
+  ApprovalResponseSchema,
+  encodeResponse,
+  responseKindFor,
+  type InputRequest,
+  type InputResponse,
+  type PendingInput,
+} from './model/pending-input';
+export type { DeliverInputRequest, DeliverInputResult } from './input/input-delivery';

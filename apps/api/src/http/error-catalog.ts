@@ -18,9 +18,12 @@ export const ErrorCatalog = {
   TASK_ALREADY_FINAL: { status: 409, title: 'Task already final' },
   TASK_NOT_TERMINAL: { status: 409, title: 'Task tree not finished' },
   TASK_NOT_ROOT: { status: 409, title: 'Not a root task' },
+  TASK_NOT_AWAITING_INPUT: { status: 409, title: 'Task not awaiting input' },
+  INPUT_CONFLICT: { status: 409, title: 'Another response was already delivered' },
   PAYLOAD_TOO_LARGE: { status: 413, title: 'Payload too large' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'Unsupported media type' },
   IDEMPOTENCY_CONFLICT: { status: 422, title: 'Idempotency key reused with another payload' },
+  INPUT_KIND_MISMATCH: { status: 422, title: 'Response does not answer the pending input' },
   RATE_LIMITED: { status: 429, title: 'Too many requests' },
   SESSION_QUEUE_FULL: { status: 429, title: 'Session queue full' },
   INTERNAL: { status: 500, title: 'Internal server error' },
@@ -39,6 +42,9 @@ const fromEngine: Partial<Record<BatonErrorCode, ApiErrorCode>> = {
   TASK_ALREADY_FINAL: 'TASK_ALREADY_FINAL',
   INVALID_INPUT: 'INVALID_INPUT',
   SESSION_QUEUE_FULL: 'SESSION_QUEUE_FULL',
+  TASK_NOT_AWAITING_INPUT: 'TASK_NOT_AWAITING_INPUT',
+  INPUT_CONFLICT: 'INPUT_CONFLICT',
+  INPUT_KIND_MISMATCH: 'INPUT_KIND_MISMATCH',
 };
 
 export function apiCodeForEngine(code: BatonErrorCode): ApiErrorCode {

@@ -125,6 +125,7 @@ export function toPublicTask(task: Task): PublicTask {
     createdAt: task.createdAt,
     startedAt: task.startedAt,
     finishedAt: task.finishedAt,
+    pendingInput: task.pendingInput,
   };
 }
 

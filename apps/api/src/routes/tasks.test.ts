@@ -10,7 +10,7 @@ const post = (url: string, payload?: object, headers: Record<string, string> = {
   h.app.inject({ method: 'POST', url, headers, ...(payload === undefined ? {} : { payload }) });
 const get = (url: string) => h.app.inject({ method: 'GET', url });
 
-const TASK_KEYS = ['id', 'sessionId', 'parentId', 'rootId', 'mode', 'prompt', 'status', 'result', 'error', 'childIds', 'turns', 'createdAt', 'startedAt', 'finishedAt'].sort();
+const TASK_KEYS = ['id', 'sessionId', 'parentId', 'rootId', 'mode', 'prompt', 'status', 'result', 'error', 'childIds', 'turns', 'createdAt', 'startedAt', 'finishedAt', 'pendingInput'].sort();
 
 describe('submit and read', () => {
   test('201 with exactly the public Task shape; the task runs to completion; messages in chat format', async () => {

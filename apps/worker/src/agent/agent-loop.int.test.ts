@@ -84,7 +84,7 @@ describe('agent loop (in-process worker, fake provider)', () => {
     expect(first.headers['x-baton-session-id']).toBe(`s-${taskId}`);
     expect(first.body.model).toBe('fake-model');
     expect(first.body.messages?.map((m) => m.role)).toEqual(['system', 'user']);
-    expect(first.body.tools?.map((t) => t.function.name)).toEqual(['new_task', 'attempt_completion']);
+    expect(first.body.tools?.map((t) => t.function.name)).toEqual(['new_task', 'attempt_completion', 'ask_followup_question']);
     expect(first.body.tools?.[0]?.function.parameters).toMatchObject({
       type: 'object',
       properties: { mode: { type: 'string' }, message: { type: 'string' } },

@@ -1,4 +1,5 @@
 import {
+  AwaitInputSignal,
   isBatonError,
   ParkForChildSignal,
   PauseSignal,
@@ -13,7 +14,7 @@ import type { Logger } from 'pino';
 import type { WorkerMetrics } from '../metrics';
 import type { Mode, ModeRegistry } from '../modes/modes';
 import { ModelResponseSchema, ProviderError, type ModelProvider, type ModelResponse } from '../providers/model-provider';
-import { AttemptCompletionArgsSchema, type ToolRegistry } from '../tools/tool-registry';
+import { AttemptCompletionArgsSchema, withAlwaysOn, type ToolRegistry } from '../tools/tool-registry';
 import { answeredCalls, assistantCount, lastAssistant, withUniqueCallIds } from './conversation';
 import { ToolCallRunner } from './tool-call-runner';
 
@@ -50,7 +51,7 @@ export function createAgentHandler(options: AgentOptions): TaskHandler {
 }
 
 function outcomeOfThrow(err: unknown): 'failed' | 'parked' | 'paused' | 'stopped' {
-  if (err instanceof ParkForChildSignal) return 'parked';
+  if (err instanceof ParkForChildSignal || err instanceof AwaitInputSignal) return 'parked';
   if (err instanceof PauseSignal) return 'paused';
   if (err instanceof TaskFailure) return 'failed';
   return 'stopped';
@@ -146,7 +147,7 @@ class AgentRun {
     const request = {
       model: mode.model ?? options.defaultModel,
       messages: this.messages,
-      tools: options.tools.openAiTools(mode.tools),
+      tools: options.tools.openAiTools(withAlwaysOn(mode.tools)),
     };
     const started = process.hrtime.bigint();
     try {

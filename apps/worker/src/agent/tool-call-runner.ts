@@ -1,8 +1,10 @@
 import { isBatonError, type BatonError, type TaskContext, type ToolCall } from '@baton/core';
 import type { Logger } from 'pino';
 import type { z } from 'zod';
+import { needsApproval } from '../modes/approval';
 import type { Mode } from '../modes/modes';
-import { NewTaskArgsSchema } from '../tools/tool-registry';
+import { ALWAYS_ON_TOOLS, AskFollowupQuestionArgsSchema, NewTaskArgsSchema } from '../tools/tool-registry';
+import { answerResult, approvalContext, denialResult } from './input-results';
 import type { AgentOptions } from './agent-loop';
 
 /**
@@ -19,9 +21,9 @@ export class ToolCallRunner {
     private readonly mode: Mode,
   ) {}
 
-  /** Is the tool offered to this mode (and known)? */
+  /** Is the tool offered to this mode (and known)? The always-on tools are offered to every mode. */
   offers(name: string): boolean {
-    return this.mode.tools.includes(name) && this.options.tools.has(name);
+    return (this.mode.tools.includes(name) || ALWAYS_ON_TOOLS.includes(name)) && this.options.tools.has(name);
   }
 
   async run(turn: number, index: number, call: ToolCall, log: Logger): Promise<string> {
@@ -44,8 +46,39 @@ export class ToolCallRunner {
       return `error: invalid arguments for ${name}: ${describeIssues(parsed.error)}. Call ${name} again with valid arguments.`;
     }
 
+    if (name === 'ask_followup_question') {
+      // Parks the task (awaiting_input) until the answer is delivered; a replay after it returns the stored answer.
+      const { question, follow_up } = AskFollowupQuestionArgsSchema.parse(parsed.data);
+      const response = await this.ctx.awaitInput(call.id, { kind: 'question', question, followUp: follow_up ?? [] });
+      log.info({ tool: name }, 'question answered');
+      return response.kind === 'answer' ? answerResult(response.answer) : `error: expected an answer, got ${response.kind}`;
+    }
+
+    // Approval (mode policy; default: execute_command asks) before anything runs. Outside the
+    // tool's try below: the park signal must reach the worker, not become a tool error.
+    let approvedWith: string | undefined;
+    if (needsApproval(this.mode, name)) {
+      const response = await this.ctx.awaitInput(call.id, { kind: 'approval', tool: name, arguments: parsed.data });
+      if (response.kind !== 'approval') return `error: expected an approval, got ${response.kind}`;
+      log.info({ tool: name, approved: response.approved }, 'tool call approval received');
+      if (!response.approved) return denialResult(response.feedback);
+      approvedWith = response.feedback;
+    }
+    const result = await this.runApproved(turn, index, call, name, tool, parsed.data, log);
+    return approvedWith ? `${result}${approvalContext(approvedWith)}` : result;
+  }
+
+  private async runApproved(
+    turn: number,
+    index: number,
+    call: ToolCall,
+    name: string,
+    tool: NonNullable<ReturnType<AgentOptions['tools']['get']>>,
+    args: unknown,
+    log: Logger,
+  ): Promise<string> {
     if (name === 'new_task') {
-      const { mode, message } = NewTaskArgsSchema.parse(parsed.data);
+      const { mode, message } = NewTaskArgsSchema.parse(args);
       if (!this.options.modes.get(mode)) return `error: unknown mode "${mode}". Available modes: ${this.options.modes.names().join(', ')}.`;
       const key = `${turn}.${index}`;
       let outcome;
@@ -72,7 +105,7 @@ export class ToolCallRunner {
       return `error: ${name} cannot be used here.`;
     }
     try {
-      const result = await tool.handler(parsed.data, {
+      const result = await tool.handler(args, {
         signal: this.ctx.signal,
         task: this.ctx.task,
         turn,

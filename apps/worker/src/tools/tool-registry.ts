@@ -56,8 +56,28 @@ export const AttemptCompletionArgsSchema = z.strictObject({
   result: z.string().describe('The final result of this task'),
 });
 
+export const AskFollowupQuestionArgsSchema = z.strictObject({
+  question: z.string().min(1).describe('A clear, specific question for the user'),
+  follow_up: z.array(z.string().min(1)).max(10).optional().describe('Suggested answers the user may pick from (2 to 4 are best)'),
+});
+
+/** Offered to every mode, whatever its tool list (KiloCode's always-available tools). */
+export const ALWAYS_ON_TOOLS: readonly string[] = ['ask_followup_question'];
+
+/** A mode's tool names with the always-on tools added (each once). */
+export function withAlwaysOn(tools: readonly string[]): string[] {
+  return [...new Set([...tools, ...ALWAYS_ON_TOOLS])];
+}
+
 export const BUILT_IN_TOOLS: readonly ToolDefinition[] = [
   { name: 'new_task', description: 'Delegate one step to a subtask in another mode; its result comes back as the tool result.', schema: NewTaskArgsSchema },
+  {
+    name: 'ask_followup_question',
+    description:
+      'Ask the user a question when you need information to go on that you cannot find yourself. The task waits for the answer, ' +
+      'which comes back as the tool result. Use sparingly.',
+    schema: AskFollowupQuestionArgsSchema,
+  },
   { name: 'attempt_completion', description: 'Finish this task with its result.', schema: AttemptCompletionArgsSchema },
 ];
 

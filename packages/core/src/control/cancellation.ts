@@ -73,14 +73,16 @@ export class Cancellation {
       const isRoot = active.has(taskId);
       // Only these two cases act on a job. Roots cancelled in the lane never had one: skipping
       // them keeps an interrupt of a full lane at a few round trips, not one per queued root.
-      if (!(isRoot && previous === 'queued') && previous !== 'paused') continue;
+      // A task parked as a delayed job (paused, awaiting input) is woken to end at once.
+      const parked = previous === 'paused' || previous === 'awaiting_input';
+      if (!(isRoot && previous === 'queued') && !parked) continue;
       const job = await queue.getJob(taskId);
       if (isRoot && previous === 'queued') {
         // Dispatched but not started: nothing runs it, so the lease can move now.
         // If the job is already locked by a worker, remove() fails and that worker ends it.
         const removed = !job || (await job.remove().then(() => true, () => false));
         if (removed) await this.lanes.finishRoot(sessionId, taskId);
-      } else if (job && previous === 'paused') {
+      } else if (job && parked) {
         await job.promote().catch(() => undefined);
       }
     }

@@ -10,6 +10,8 @@ export const EventType = {
   taskCompleted: 'task.completed',
   taskFailed: 'task.failed',
   taskCancelled: 'task.cancelled',
+  taskInputRequired: 'task.input_required',
+  taskInputReceived: 'task.input_received',
   turnStarted: 'turn.started',
   turnCompleted: 'turn.completed',
   sessionPaused: 'session.paused',

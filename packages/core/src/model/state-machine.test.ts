@@ -21,7 +21,8 @@ describe('state machines as data', () => {
   });
 
   it('derives the guard the scripts receive from the table', () => {
-    expect(taskMachine.sourcesOf('running').sort()).toEqual(['paused', 'queued', 'running', 'waiting']);
+    expect(taskMachine.sourcesOf('running').sort()).toEqual(['awaiting_input', 'paused', 'queued', 'running', 'waiting']);
+    expect(taskMachine.sourcesOf('awaiting_input')).toEqual(['running']);
     expect(taskMachine.sourcesOf('waiting')).toEqual(['running']);
   });
 

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { PendingInputSchema } from './pending-input';
 import { StateMachine } from './state-machine';
 
 /**
@@ -7,6 +8,8 @@ import { StateMachine } from './state-machine';
  * - running:   a worker runs the task's agent loop (holds the runner fence).
  * - waiting:   parked in BullMQ waiting-children until its subtask is terminal.
  * - paused:    its session was paused; parked at a turn boundary (delayed job).
+ * - awaiting_input: a tool call asked the user (a question, an approval); parked
+ *              as a delayed job until the response is delivered (or the wait times out).
  * - completed, failed, cancelled: terminal; never left again.
  */
 export const TaskStatus = {
@@ -14,6 +17,7 @@ export const TaskStatus = {
   running: 'running',
   waiting: 'waiting',
   paused: 'paused',
+  awaiting_input: 'awaiting_input',
   completed: 'completed',
   failed: 'failed',
   cancelled: 'cancelled',
@@ -30,9 +34,10 @@ export function isTerminal(status: TaskStatus): boolean {
 export const taskMachine = new StateMachine<TaskStatus>('task', {
   queued: ['running', 'cancelled', 'failed'],
   // running -> running: a stalled job re-taken by another worker (new runner fence).
-  running: ['running', 'waiting', 'paused', 'completed', 'failed', 'cancelled'],
+  running: ['running', 'waiting', 'paused', 'awaiting_input', 'completed', 'failed', 'cancelled'],
   waiting: ['running', 'cancelled', 'failed'],
   paused: ['running', 'cancelled', 'failed'],
+  awaiting_input: ['running', 'cancelled', 'failed'],
   completed: [],
   failed: [],
   cancelled: [],
@@ -64,6 +69,8 @@ export const TaskSchema = z.object({
   createdAt: z.string().nullable(),
   startedAt: z.string().nullable(),
   finishedAt: z.string().nullable(),
+  /** What the task waits for while `awaiting_input` (null once the response arrived, and otherwise). */
+  pendingInput: PendingInputSchema.nullable().default(null),
 });
 export type Task = z.infer<typeof TaskSchema>;
 

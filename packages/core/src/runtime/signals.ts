@@ -33,3 +33,19 @@ export class YieldSignal extends Error {
     super(`task ${taskId} yielded: worker closing`);
   }
 }
+
+/**
+ * A tool call waits for the user (task `awaiting_input`): park as a delayed job
+ * for `delayMs` (the rest of the input timeout, or the worker's park delay),
+ * woken early when the response is delivered.
+ */
+export class AwaitInputSignal extends Error {
+  constructor(
+    readonly taskId: string,
+    readonly toolCallId: string,
+    /** How long the job may sleep before it must look again (the timeout); undefined: until woken. */
+    readonly delayMs: number | undefined,
+  ) {
+    super(`task ${taskId} parked: awaiting input for tool call ${toolCallId}`);
+  }
+}

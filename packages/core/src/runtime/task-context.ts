@@ -7,6 +7,8 @@ import type { GateResult, GateRunOptions } from '../gate/request-gate';
 import type { Message } from '../model/message';
 import { isTerminal, type ChildOutcome, type Task } from '../model/task';
 import type { TaskHash } from '../store/task-record';
+import { awaitInput } from '../input/await-input';
+import type { InputRequest, InputResponse } from '../model/pending-input';
 import { childTaskId } from './child-id';
 import { ParkForChildSignal, PauseSignal, YieldSignal } from './signals';
 
@@ -46,6 +48,8 @@ export class TaskContext {
     private readonly closing: () => boolean = () => false,
     /** The conversation as read with the claim, if it was. */
     private conversation?: Message[],
+    /** AWAITING_INPUT_TIMEOUT_MS: a task waiting for input longer fails (0: no limit). */
+    private readonly inputTimeoutMs = 0,
   ) {}
 
   /** The turn whose `turn.started` the last checkpoint recorded. */
@@ -92,6 +96,22 @@ export class TaskContext {
     if (this.closing()) throw new YieldSignal(this.taskId);
     if (await this.engine.pausing.parkAtTurnBoundary(this.sessionId, this.taskId, this.token, turn)) throw new PauseSignal(this.taskId);
     if (turn !== undefined) this.startedTurn = turn;
+  }
+
+  /**
+   * Asks the user (a question, or an approval of a tool call) for tool call
+   * `toolCallId`. Returns the response if one was delivered for that call;
+   * otherwise records `pendingInput`, moves the task to `awaiting_input`
+   * (fenced), emits `task.input_required`, and parks (AwaitInputSignal: a
+   * delayed job, no worker slot held). The handler is run again when the
+   * response arrives and, replaying, calls this again with the same id: now
+   * it returns. Append the tool result before the next model request, so the
+   * response is used exactly once. Past the input timeout: TaskFailure
+   * INPUT_TIMEOUT.
+   */
+  awaitInput(toolCallId: string, request: InputRequest): Promise<InputResponse> {
+    this.signal.throwIfAborted();
+    return awaitInput(this, toolCallId, request, this.inputTimeoutMs);
   }
 
   /**

@@ -9,7 +9,7 @@ import { TASK_QUEUE } from '../keys';
 import type { Message } from '../model/message';
 import { isTerminal, type Task, type TaskError } from '../model/task';
 import { CancelListener } from './cancel-listener';
-import { ParkForChildSignal, PauseSignal, TaskFailure, YieldSignal } from './signals';
+import { AwaitInputSignal, ParkForChildSignal, PauseSignal, TaskFailure, YieldSignal } from './signals';
 import { TaskContext } from './task-context';
 
 export type TaskOutcome = { status: 'completed'; result: string } | { status: 'failed'; error: TaskError };
@@ -41,6 +41,11 @@ export const TaskWorkerOptionsSchema = z.object({
    */
   holdNewRoots: z.custom<() => boolean>((v) => typeof v === 'function', 'a function').optional(),
   holdRetryMs: z.number().int().min(50).default(5000),
+  /**
+   * AWAITING_INPUT_TIMEOUT_MS: a task waiting for input longer than this fails
+   * with INPUT_TIMEOUT. Durable: the parked job's delay ends at the deadline.
+   */
+  awaitingInputTimeoutMs: z.number().int().min(1).optional(),
 });
 export type TaskWorkerOptions = z.input<typeof TaskWorkerOptionsSchema>;
 
@@ -147,7 +152,7 @@ export class TaskWorker extends EventEmitter<TaskWorkerEvents> {
       for (;;) {
         const task = claimed ? claimed.task : await this.engine.tasks.get(sessionId, taskId);
         if (!task) return { skipped: 'vanished' };
-        const context = new TaskContext(this.engine, job, task, token, controller.signal, log.child({ token }), () => this.closing, claimed?.messages);
+        const context = new TaskContext(this.engine, job, task, token, controller.signal, log.child({ token }), () => this.closing, claimed?.messages, this.options.awaitingInputTimeoutMs ?? 0);
         claimed = undefined;
         try {
           const outcome = await this.handler(context);
@@ -168,6 +173,14 @@ export class TaskWorker extends EventEmitter<TaskWorkerEvents> {
             throw new DelayedError();
           }
           if (err instanceof PauseSignal) await this.engine.pausing.parkJob(job, jobToken, sessionId, this.options.parkDelayMs);
+          if (err instanceof AwaitInputSignal) {
+            await ctx.racepoints.beforeInputParkMove?.(taskId);
+            await job.moveToDelayed(Date.now() + (err.delayMs ?? this.options.parkDelayMs), jobToken);
+            // A delivery (or a cancel) between the park script and the move could not see a delayed job: look again.
+            const [status, response] = await ctx.redis.hmget(ctx.keys.task(sessionId, taskId), 'status', `input:${err.toolCallId}`);
+            if (status !== 'awaiting_input' || response !== null) await job.promote().catch(() => undefined);
+            throw new DelayedError();
+          }
           if (isBatonError(err, 'STALE_RUNNER') || controller.signal.aborted) {
             if (isBatonError(err, 'STALE_RUNNER')) this.emit('fenced', taskId, err);
             log.info({ reason: String(err) }, 'runner fenced out or task cancelled; stopping');

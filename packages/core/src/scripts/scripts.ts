@@ -2,6 +2,7 @@ import type { ResolvedEngineOptions } from '../config';
 import type { RedisClient } from '../connection';
 import type { Keys } from '../keys';
 import * as gate from './gate-scripts';
+import * as input from './input-scripts';
 import * as lane from './lane-scripts';
 import * as lifecycle from './lifecycle-scripts';
 import * as lock from './lock-scripts';
@@ -40,6 +41,10 @@ export class Scripts {
   spawnChild = (a: task.SpawnChildArgs) => task.spawnChild(this.env, a);
   appendMessages = (sessionId: string, taskId: string, token: string, expectedLength: number, encoded: string[]) =>
     task.appendMessages(this.env, sessionId, taskId, token, expectedLength, encoded);
+
+  // Human in the loop.
+  askInput = (a: input.AskInputArgs) => input.askInput(this.env, a);
+  deliverInput = (a: input.DeliverInputArgs) => input.deliverInput(this.env, a);
 
   // Request gate.
   gateBegin = (k: gate.TurnKey, runnerToken?: string) => gate.gateBegin(this.env, k, runnerToken);

@@ -27,7 +27,18 @@ export function decodeTask(hash: TaskHash, childIds: string[]): Task {
     createdAt: iso(hash.createdAt),
     startedAt: iso(hash.startedAt),
     finishedAt: iso(hash.finishedAt),
+    pendingInput: pendingInputOf(hash),
   });
+}
+
+/**
+ * `pendingInput` is stored as the request's JSON (field `pendingInput`, '' once
+ * answered) next to the tool call it belongs to and when it was asked (fields
+ * `inputCall`, `inputAskedAt`, which the scripts read: see ask-input-2.lua).
+ */
+function pendingInputOf(hash: TaskHash): unknown {
+  if (!hash.pendingInput) return null;
+  return { ...(JSON.parse(hash.pendingInput) as object), askedAt: iso(hash.inputAskedAt) ?? '', toolCallId: hash.inputCall ?? '' };
 }
 
 /** Fields written when a task is created (status and times are set by the script). */
