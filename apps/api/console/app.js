@@ -315,7 +315,8 @@ async function sendInput(taskId, body) {
     if (err instanceof ApiProblem && err.status === 409) notice('This task is no longer waiting for input.', true);
     else fail(err);
   }
-  state.pendingShown = '';
+  // Forces the next load to re-render the panel, whether the task still waits or not.
+  state.pendingShown = null;
   scheduleTask();
   scheduleSession();
 }

@@ -47,6 +47,23 @@ function consoleAgent(childStarted: (taskId: string) => void, childRelease: Prom
   };
   return async (ctx) => {
     if ((await ctx.messages()).length === 0) await ctx.append(0, [{ role: 'user', content: ctx.task.prompt }]);
+    const asks = /^(ask|approve):/.exec(ctx.task.prompt);
+    if (asks) {
+      // A root that asks the user (a question, or approval of a command), durably parked until answered.
+      const question = asks[1] === 'ask';
+      const name = question ? 'ask_followup_question' : 'execute_command';
+      const args = question ? { question: 'Which indentation?', follow_up: ['Spaces', 'Tabs'] } : { command: 'git push' };
+      await turn(ctx, 1, 1, async () => ({ role: 'assistant', content: null, tool_calls: [{ id: 'call_in', type: 'function', function: { name, arguments: JSON.stringify(args) } }] }));
+      if ((await ctx.messages()).length === 2) {
+        const r = await ctx.awaitInput(
+          'call_in',
+          question ? { kind: 'question', question: args.question!, followUp: args.follow_up! } : { kind: 'approval', tool: name, arguments: args },
+        );
+        const content = r.kind === 'answer' ? r.answer : r.approved ? 'approved: ran git push' : `denied: ${r.feedback ?? ''}`;
+        await ctx.append(2, [{ role: 'tool', tool_call_id: 'call_in', content }]);
+      }
+      return { status: 'completed', result: 'input handled' };
+    }
     if (ctx.task.parentId === null) {
       await turn(ctx, 1, 1, async () => ({
         role: 'assistant',
@@ -271,7 +288,7 @@ describeWithChromium('the console in headless Chromium', () => {
     await page.close();
   });
 
-  it("the SSE parser and the question/approval panels, as the page's own modules (before the input route exists)", async () => {
+  it("the SSE parser and the question/approval panels, as the page's own modules", async () => {
     const { page, problems } = await openConsole();
     // Run in the page, as an ES module import under the page's CSP; written as a string (the test compiles without DOM types).
     const result = (await page.evaluate(`(async () => {
@@ -316,13 +333,18 @@ describeWithChromium('the console in headless Chromium', () => {
     await page.close();
   });
 
-  // NOT RUN YET: `POST /v1/tasks/{taskId}/input`, task status `awaiting_input` with `pendingInput`, and the events
-  // `task.input_required` / `task.input_received` come from another branch (issue 10, "the human in the loop").
-  // After merging it, replace `parkForInput` with the merged way to park a task on a question or an approval
-  // (the worker's ask_followup_question / an `ask` tool), and change `it.skip` to `it`.
-  it.skip('shows a pending question and an approval, and posts the answer, the approval and a denial with feedback [needs POST /v1/tasks/{id}/input]', async () => {
-    const parkForInput = async (_sessionId: string, _kind: 'question' | 'approval'): Promise<string> => {
-      throw new Error('parking a task for input is not in this branch (see the comment above)');
+  it('shows a pending question and an approval, and posts the answer, the approval and a denial with feedback', async () => {
+    /** Submits a root that asks, and resolves once it waits for the user (its `task.input_required` is on the stream). */
+    const parkForInput = async (sessionId: string, kind: 'question' | 'approval'): Promise<string> => {
+      const res = await api(`/v1/sessions/${sessionId}/tasks`, { method: 'POST', body: JSON.stringify({ prompt: `${kind === 'question' ? 'ask' : 'approve'}: please` }) });
+      expect(res.status).toBe(201);
+      const task = (await res.json()) as { id: string };
+      for (let after = '0-0'; ; ) {
+        const events = await engine.readEvents(sessionId, after, 100);
+        if (events.some((e) => e.type === 'task.input_required' && e.taskId === task.id)) return task.id;
+        after = events.at(-1)?.id ?? after;
+        await new Promise((r) => setTimeout(r, 20)); // waiting for a state, not racing one
+      }
     };
     const { page, problems } = await openConsole();
     await page.getByLabel('API key', { exact: true }).fill(SECRET);
