@@ -25,6 +25,8 @@ export interface AgentOptions {
   defaultModel: string;
   maxTurns: number;
   metrics?: WorkerMetrics;
+  /** Absolute WORKSPACE_ROOT: a session's workspace is `<root>/<tenant>/<session>`. */
+  workspaceRoot: string;
 }
 
 /**

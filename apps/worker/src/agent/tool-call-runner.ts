@@ -1,9 +1,10 @@
-import { isBatonError, type BatonError, type TaskContext, type ToolCall } from '@baton/core';
+import { isBatonError, Workspace, type BatonError, type TaskContext, type ToolCall } from '@baton/core';
 import type { Logger } from 'pino';
 import type { z } from 'zod';
 import type { Mode } from '../modes/modes';
 import { NewTaskArgsSchema } from '../tools/tool-registry';
 import type { AgentOptions } from './agent-loop';
+import { interruptedMessage, isJournaled, ToolJournal } from './tool-journal';
 
 /**
  * Runs one tool call and returns the content of its tool message. Errors
@@ -13,11 +14,18 @@ import type { AgentOptions } from './agent-loop';
  * subtask, cancellation) propagate.
  */
 export class ToolCallRunner {
+  private readonly journal: ToolJournal;
+  /** The session's folder, shared by its tasks. */
+  private readonly workspace: Workspace;
+
   constructor(
     private readonly ctx: TaskContext,
-    private readonly options: Pick<AgentOptions, 'modes' | 'tools'>,
+    private readonly options: Pick<AgentOptions, 'modes' | 'tools' | 'workspaceRoot'>,
     private readonly mode: Mode,
-  ) {}
+  ) {
+    this.journal = new ToolJournal(ctx);
+    this.workspace = Workspace.of(options.workspaceRoot, ctx.task.tenant, ctx.task.sessionId);
+  }
 
   /** Is the tool offered to this mode (and known)? */
   offers(name: string): boolean {
@@ -71,6 +79,14 @@ export class ToolCallRunner {
       // attempt_completion with arguments its schema accepted is handled by the loop.
       return `error: ${name} cannot be used here.`;
     }
+    // A side effect runs at most once: see tool-journal.ts.
+    if (isJournaled(tool)) {
+      if (await this.journal.wasStarted(turn, call)) {
+        log.warn({ tool: name, callId: call.id }, 'tool call was interrupted by a crash; not running it again');
+        return interruptedMessage(name);
+      }
+      await this.journal.markStarted(turn, call);
+    }
     try {
       const result = await tool.handler(parsed.data, {
         signal: this.ctx.signal,
@@ -79,6 +95,7 @@ export class ToolCallRunner {
         toolCallId: call.id,
         logger: log,
         context: this.ctx,
+        workspace: this.workspace,
       });
       return typeof result === 'string' ? result : (JSON.stringify(result) ?? '');
     } catch (err) {
