@@ -164,7 +164,7 @@ export function executeCommandTool(options: ExecuteCommandOptions = {}): ToolDef
       const dir = await workspace.resolve(cwd ?? '.');
       const info = await stat(dir).catch(() => undefined);
       if (!info?.isDirectory()) throw new Error(`cwd ${JSON.stringify(cwd)} is not a folder of the workspace`);
-      const asked = timeout_ms ?? DEFAULT_COMMAND_TIMEOUT_MS;
+      const asked = timeout_ms ?? Math.min(DEFAULT_COMMAND_TIMEOUT_MS, maxTimeoutMs);
       const timeoutMs = Math.min(asked, maxTimeoutMs);
       signal.throwIfAborted();
       const result = await runCommand(command, { cwd: dir, env: commandEnv(dir, home, path), timeoutMs, graceMs, signal });

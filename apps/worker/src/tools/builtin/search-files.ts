@@ -64,7 +64,7 @@ export const searchFilesTool = builtinTool({
     let results = 0;
     let truncated = false;
     let skippedBig = 0;
-    search: for await (const entry of files) {
+    for await (const entry of files) {
       if (entry.kind !== 'file') continue;
       const rel = start !== '.' && info.isDirectory() ? entry.path.slice(start.length + 1) : entry.path;
       if (!match(rel)) continue;
@@ -77,23 +77,19 @@ export const searchFilesTool = builtinTool({
       const buffer = await readFile(abs, { signal });
       if (looksBinary(buffer)) continue;
       const lines = buffer.toString('utf8').split(/\r?\n/);
-      let shownUpTo = -1;
+      if (lines.at(-1) === '') lines.pop();
+      const hits: number[] = [];
       for (let i = 0; i < lines.length; i++) {
         if (!re.test(lines[i]!.slice(0, 10_000))) continue;
         if (results >= SEARCH_MAX_RESULTS) {
           truncated = true;
-          break search;
+          break;
         }
         results++;
-        if (shownUpTo >= 0 && i - 1 > shownUpTo + 1) out.push('--');
-        if (shownUpTo < 0 && out.length > 0) out.push('--');
-        for (let k = Math.max(i - 1, shownUpTo + 1); k <= Math.min(i + 1, lines.length - 1); k++) {
-          const text = lines[k]!.length > MAX_LINE_CHARS ? `${lines[k]!.slice(0, MAX_LINE_CHARS)} [line cut]` : lines[k]!;
-          if (k === lines.length - 1 && text === '' && k !== i) continue;
-          out.push(`${entry.path}:${k + 1}${k === i ? ':' : '-'} ${text}`);
-        }
-        shownUpTo = Math.min(i + 1, lines.length - 1);
+        hits.push(i);
       }
+      if (hits.length > 0) out.push(...withContext(entry.path, lines, hits, out.length > 0));
+      if (truncated) break;
     }
     const notes: string[] = [];
     if (truncated) notes.push(`[truncated: showed the first ${SEARCH_MAX_RESULTS} matches; narrow the path, regex or file_pattern]`);
@@ -102,3 +98,18 @@ export const searchFilesTool = builtinTool({
     return [head, ...out, ...notes].join('\n');
   },
 });
+
+/** grep -C1 style: match lines `path:N: text`, context `path:N- text`, `--` between groups. */
+function withContext(path: string, lines: string[], hits: number[], separateFirst: boolean): string[] {
+  const isHit = new Set(hits);
+  const shown = new Set(hits.flatMap((i) => [i - 1, i, i + 1]).filter((k) => k >= 0 && k < lines.length));
+  const out: string[] = [];
+  let previous: number | undefined;
+  for (const k of [...shown].sort((a, b) => a - b)) {
+    if ((previous === undefined && separateFirst) || (previous !== undefined && k > previous + 1)) out.push('--');
+    const text = lines[k]!.length > MAX_LINE_CHARS ? `${lines[k]!.slice(0, MAX_LINE_CHARS)} [line cut]` : lines[k]!;
+    out.push(`${path}:${k + 1}${isHit.has(k) ? ':' : '-'} ${text}`);
+    previous = k;
+  }
+  return out;
+}
