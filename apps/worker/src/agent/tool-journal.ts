@@ -19,9 +19,10 @@ import type { ToolDefinition, ToolGroup } from '../tools/tool-registry';
  *   look at the state before trying again. A call that was not marked never
  *   started and is run normally.
  *
- * A command that was running when its worker was SIGKILLed is not killed by
- * anyone (its process group outlives the worker) and ends by itself; the
- * model is told so. A gracefully closing worker waits for it (SHUTDOWN_TIMEOUT_MS).
+ * A command that was running when its worker was SIGKILLed is killed by
+ * nobody: its process group outlives the worker and ends by itself (nothing
+ * enforces its timeout any more); it is not started again. A worker closing on
+ * SIGTERM waits for running jobs, commands included, up to SHUTDOWN_TIMEOUT_MS.
  */
 
 const SIDE_EFFECTS: ReadonlySet<ToolGroup> = new Set(['edit', 'command', 'mcp']);
