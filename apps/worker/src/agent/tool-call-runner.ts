@@ -15,8 +15,7 @@ import { interruptedMessage, isJournaled, ToolJournal } from './tool-journal';
  */
 export class ToolCallRunner {
   private readonly journal: ToolJournal;
-  /** The session's folder, shared by its tasks. */
-  private readonly workspace: Workspace;
+  private workspaceOfSession: Workspace | undefined;
 
   constructor(
     private readonly ctx: TaskContext,
@@ -24,7 +23,12 @@ export class ToolCallRunner {
     private readonly mode: Mode,
   ) {
     this.journal = new ToolJournal(ctx);
-    this.workspace = Workspace.of(options.workspaceRoot, ctx.task.tenant, ctx.task.sessionId);
+  }
+
+  /** The session's folder, shared by its tasks (built on first use: a tool error, not a task crash, if it cannot be). */
+  private get workspace(): Workspace {
+    this.workspaceOfSession ??= Workspace.of(this.options.workspaceRoot, this.ctx.task.tenant, this.ctx.task.sessionId);
+    return this.workspaceOfSession;
   }
 
   /** Is the tool offered to this mode (and known)? */

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { workspaceFixture, type WorkspaceFixture } from '../../test-utils/workspace-fixture';
 import { applyDiffTool } from './apply-diff';
@@ -58,6 +59,9 @@ describe('apply_diff', () => {
     const overlapping = [block('function add(a, b) {\n  return a + b;', 'x'), block('  return a + b;\n}', 'y')].join('\n');
     await expect(fx.call(applyDiffTool, { path: 'src/math.js', diff: overlapping })).rejects.toThrow(/block 2 .* overlaps block 1/);
     await expect(fx.call(applyDiffTool, { path: 'nope.js', diff: block('a', 'b') })).rejects.toThrow('nope.js does not exist; create it with write_to_file');
+    await expect(fx.call(applyDiffTool, { path: 'src', diff: block('a', 'b') })).rejects.toThrow('src is a folder');
+    execFileSync('mkfifo', [fx.abs('fifo')]);
+    await expect(fx.call(applyDiffTool, { path: 'fifo', diff: block('a', 'b') })).rejects.toThrow('fifo is not a regular file');
     await expect(fx.call(applyDiffTool, { path: 'src/math.js', diff: 'just some text' })).rejects.toThrow(/line 1 of the diff is outside a block/);
     await expect(fx.call(applyDiffTool, { path: 'src/math.js', diff: '<<<<<<< SEARCH\na\n>>>>>>> REPLACE' })).rejects.toThrow('block 1: expected ======= before line 3');
     await expect(fx.call(applyDiffTool, { path: 'src/math.js', diff: '<<<<<<< SEARCH\na\n=======\nb' })).rejects.toThrow('block 1: no >>>>>>> REPLACE line at its end');

@@ -1,4 +1,4 @@
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile, stat, writeFile } from 'node:fs/promises';
 import { z } from 'zod';
 import { builtinTool, looksBinary } from './define';
 import { applySearchReplace } from './search-replace';
@@ -27,11 +27,14 @@ export const applyDiffTool = builtinTool({
   schema: ApplyDiffArgs,
   async handler({ path, diff }, { workspace, signal }) {
     const file = await workspace.resolve(path);
-    const before = await readFile(file, { signal }).catch((err: NodeJS.ErrnoException) => {
+    const info = await stat(file).catch((err: NodeJS.ErrnoException) => {
       if (err.code === 'ENOENT') throw new Error(`${path} does not exist; create it with write_to_file`);
-      if (err.code === 'EISDIR') throw new Error(`${path} is a folder`);
       throw err;
     });
+    if (info.isDirectory()) throw new Error(`${path} is a folder`);
+    // Opening a FIFO or a device would wait or mean nothing.
+    if (!info.isFile()) throw new Error(`${path} is not a regular file`);
+    const before = await readFile(file, { signal });
     if (looksBinary(before)) throw new Error(`${path} is a binary file; apply_diff only changes text`);
     const { content, blocks } = applySearchReplace(before.toString('utf8'), diff);
     await writeFile(file, content, { encoding: 'utf8', signal });

@@ -1,3 +1,4 @@
+import { execFileSync } from 'node:child_process';
 import { workspaceFixture, type WorkspaceFixture } from '../../test-utils/workspace-fixture';
 import { READ_FILE_MAX_BYTES, READ_FILE_MAX_LINES, readFileTool } from './read-file';
 
@@ -50,6 +51,9 @@ describe('read_file', () => {
     await expect(fx.call(readFileTool, { path: 'dir' })).rejects.toThrow('dir is a folder; use list_files');
     await expect(fx.call(readFileTool, { path: 'nope.txt' })).rejects.toThrow('nope.txt does not exist');
     expect(await fx.call(readFileTool, { path: 'dir/x' })).toBe('dir/x is empty.');
+    // A FIFO would block the open until a writer came.
+    execFileSync('mkfifo', [fx.abs('dir/fifo')]);
+    await expect(fx.call(readFileTool, { path: 'dir/fifo' })).rejects.toThrow('dir/fifo is not a regular file');
   });
 
   it('its schema is strict and rejects bad line numbers', () => {

@@ -1,4 +1,4 @@
-import { open } from 'node:fs/promises';
+import { open, stat } from 'node:fs/promises';
 import { z } from 'zod';
 import { builtinTool, kib, looksBinary } from './define';
 
@@ -29,15 +29,16 @@ export const readFileTool = builtinTool({
     const start = start_line ?? 1;
     if (end_line !== undefined && end_line < start) throw new Error(`end_line (${end_line}) is before start_line (${start})`);
     const file = await workspace.resolve(path);
-    const handle = await open(file, 'r').catch((err: NodeJS.ErrnoException) => {
+    // Checked before opening: opening a FIFO would wait for a writer.
+    const before = await stat(file).catch((err: NodeJS.ErrnoException) => {
       if (err.code === 'ENOENT') throw new Error(`${path} does not exist`);
-      if (err.code === 'EISDIR') throw new Error(`${path} is a folder; use list_files`);
       throw err;
     });
+    if (before.isDirectory()) throw new Error(`${path} is a folder; use list_files`);
+    if (!before.isFile()) throw new Error(`${path} is not a regular file`);
+    const handle = await open(file, 'r');
     try {
       const stat = await handle.stat();
-      if (stat.isDirectory()) throw new Error(`${path} is a folder; use list_files`);
-      if (!stat.isFile()) throw new Error(`${path} is not a regular file`);
       const head = Buffer.alloc(Math.min(8192, stat.size));
       await handle.read(head, 0, head.length, 0);
       if (looksBinary(head)) throw new Error(`${path} is a binary file (${kib(stat.size)}); read_file only reads text`);
