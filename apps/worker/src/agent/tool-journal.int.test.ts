@@ -144,15 +144,9 @@ describe('tool journal (side effects are not re-run by a replay)', () => {
       () => chatCompletion({ toolCalls: [toolCall('call_w', 'write_to_file', { path: 'pipe', content: 'data\n' })] }),
       complete,
     ]);
-    const started = new Promise<void>((resolve) => {
-      const look = async () => {
-        if ((await engine.tasks.raw(sessionId, taskId)).toolCall === '1:call_w') resolve();
-        else setTimeout(() => void look(), 20);
-      };
-      void look();
-    });
     await engine.submit({ sessionId, taskId, prompt: 'write to the pipe', mode: 'worker' });
-    await started;
+    // Marked started, then blocked in the FIFO's open (the worker's state: a bounded re-check).
+    await waitUntil(async () => (await engine.tasks.raw(sessionId, taskId)).toolCall === '1:call_w');
     let reader: number | undefined;
     try {
       await a.taskWorker.close(true);
