@@ -55,3 +55,14 @@ describe('LLM_PROVIDER', () => {
     expect(() => parseEnv({ LLM_PROVIDER: 'claude' })).toThrow(/LLM_PROVIDER: Invalid option: expected one of "openai"\|"anthropic"\|"demo"/);
   });
 });
+
+describe('env: workspaces', () => {
+  it('WORKSPACE_ROOT defaults to ./data/workspaces and is made absolute; execute_command limits have defaults', () => {
+    const env = parseEnv({});
+    expect(env.WORKSPACE_ROOT).toBe(`${process.cwd()}/data/workspaces`);
+    expect(parseEnv({ WORKSPACE_ROOT: '/srv/ws/' }).WORKSPACE_ROOT).toBe('/srv/ws');
+    expect(env.EXECUTE_COMMAND_MAX_TIMEOUT_MS).toBe(600_000);
+    expect(env.EXECUTE_COMMAND_PATH).toBe('/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin');
+    expect(() => parseEnv({ EXECUTE_COMMAND_MAX_TIMEOUT_MS: '10' })).toThrow(/EXECUTE_COMMAND_MAX_TIMEOUT_MS/);
+  });
+});

@@ -1,4 +1,5 @@
 import { MAX_DEPTH_CAP } from '@baton/core';
+import { resolve } from 'node:path';
 import { z } from 'zod';
 
 /**
@@ -66,6 +67,15 @@ export const EnvSchema = z.object({
   ROOT_HOLD_RETRY_MS: int(50).default(5000),
   /** A task waiting for a user's answer or approval longer than this fails (INPUT_TIMEOUT); unset: it waits forever. */
   AWAITING_INPUT_TIMEOUT_MS: int(1).optional(),
+  /** Sessions' workspaces live in `<WORKSPACE_ROOT>/<tenant>/<session>`; resolved to an absolute path at start. Shared by all workers (a shared volume). */
+  WORKSPACE_ROOT: z
+    .string()
+    .default('./data/workspaces')
+    .transform((p) => resolve(p)),
+  /** Highest timeout_ms an execute_command call may ask for. */
+  EXECUTE_COMMAND_MAX_TIMEOUT_MS: int(1000).default(600_000),
+  /** PATH of the commands execute_command runs (their environment holds nothing else of the worker's). */
+  EXECUTE_COMMAND_PATH: z.string().default('/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'),
 });
 export type Env = z.output<typeof EnvSchema>;
 

@@ -28,3 +28,6 @@ export {
 export { OpenAiProvider, type OpenAiProviderOptions } from './providers/openai-provider';
 export { DemoModel } from './providers/demo-model';
 export { WorkerMetrics } from './metrics';
+export { type ToolGroup, type ToolRegistryOptions } from './tools/tool-registry';
+export { WORKSPACE_TOOLS, workspaceTools, applySearchReplace, commandEnv, type ExecuteCommandOptions } from './tools/builtin';
+export { isJournaled, interruptedMessage } from './agent/tool-journal';

@@ -45,7 +45,9 @@ export class WorkerApp {
     const { env } = options;
     const logger = options.logger ?? pino(loggerOptions('baton-worker', env.LOG_LEVEL));
     const modes = options.modes ?? loadModes(env.MODES_FILE);
-    const tools = new ToolRegistry(options.tools ?? []);
+    const tools = new ToolRegistry(options.tools ?? [], {
+      command: { maxTimeoutMs: env.EXECUTE_COMMAND_MAX_TIMEOUT_MS, path: env.EXECUTE_COMMAND_PATH },
+    });
     const missing = modes.unknownTools((name) => tools.has(name));
     if (missing.length) throw new Error(`modes refer to tools that are not registered:\n  - ${missing.join('\n  - ')}`);
 
@@ -73,7 +75,7 @@ export class WorkerApp {
     // Past the mark, new roots wait and the memory left goes to the trees already running.
     const redisMemory = new RedisMemoryMonitor(engine.redis, { high: env.REDIS_MEMORY_HIGH, logger }).start();
     metrics.watchRedisMemory(redisMemory);
-    const handler = createAgentHandler({ modes, tools, provider, defaultModel: env.LLM_MODEL, maxTurns: env.MAX_TURNS, metrics });
+    const handler = createAgentHandler({ modes, tools, provider, defaultModel: env.LLM_MODEL, maxTurns: env.MAX_TURNS, metrics, workspaceRoot: env.WORKSPACE_ROOT });
     const taskWorker = new TaskWorker(engine, handler, {
       concurrency: env.WORKER_CONCURRENCY,
       lockDuration: env.WORKER_LOCK_DURATION_MS,

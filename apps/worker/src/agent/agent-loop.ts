@@ -26,6 +26,8 @@ export interface AgentOptions {
   defaultModel: string;
   maxTurns: number;
   metrics?: WorkerMetrics;
+  /** Absolute WORKSPACE_ROOT: a session's workspace is `<root>/<tenant>/<session>`. */
+  workspaceRoot: string;
 }
 
 /**

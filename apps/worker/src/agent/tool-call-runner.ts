@@ -1,4 +1,4 @@
-import { isBatonError, type BatonError, type TaskContext, type ToolCall } from '@baton/core';
+import { isBatonError, Workspace, type BatonError, type TaskContext, type ToolCall } from '@baton/core';
 import type { Logger } from 'pino';
 import type { z } from 'zod';
 import { needsApproval } from '../modes/approval';
@@ -6,6 +6,7 @@ import type { Mode } from '../modes/modes';
 import { ALWAYS_ON_TOOLS, AskFollowupQuestionArgsSchema, NewTaskArgsSchema } from '../tools/tool-registry';
 import { answerResult, approvalContext, denialResult } from './input-results';
 import type { AgentOptions } from './agent-loop';
+import { interruptedMessage, isJournaled, ToolJournal } from './tool-journal';
 
 /**
  * Runs one tool call and returns the content of its tool message. Errors
@@ -15,11 +16,22 @@ import type { AgentOptions } from './agent-loop';
  * subtask, cancellation) propagate.
  */
 export class ToolCallRunner {
+  private readonly journal: ToolJournal;
+  private workspaceOfSession: Workspace | undefined;
+
   constructor(
     private readonly ctx: TaskContext,
-    private readonly options: Pick<AgentOptions, 'modes' | 'tools'>,
+    private readonly options: Pick<AgentOptions, 'modes' | 'tools' | 'workspaceRoot'>,
     private readonly mode: Mode,
-  ) {}
+  ) {
+    this.journal = new ToolJournal(ctx);
+  }
+
+  /** The session's folder, shared by its tasks (built on first use: a tool error, not a task crash, if it cannot be). */
+  private get workspace(): Workspace {
+    this.workspaceOfSession ??= Workspace.of(this.options.workspaceRoot, this.ctx.task.tenant, this.ctx.task.sessionId);
+    return this.workspaceOfSession;
+  }
 
   /** Is the tool offered to this mode (and known)? The always-on tools are offered to every mode. */
   offers(name: string): boolean {
@@ -104,6 +116,14 @@ export class ToolCallRunner {
       // attempt_completion with arguments its schema accepted is handled by the loop.
       return `error: ${name} cannot be used here.`;
     }
+    // A side effect runs at most once: see tool-journal.ts.
+    if (isJournaled(tool)) {
+      if (await this.journal.wasStarted(turn, call)) {
+        log.warn({ tool: name, callId: call.id }, 'tool call was interrupted by a crash; not running it again');
+        return interruptedMessage(name);
+      }
+      await this.journal.markStarted(turn, call);
+    }
     try {
       const result = await tool.handler(args, {
         signal: this.ctx.signal,
@@ -112,6 +132,7 @@ export class ToolCallRunner {
         toolCallId: call.id,
         logger: log,
         context: this.ctx,
+        workspace: this.workspace,
       });
       return typeof result === 'string' ? result : (JSON.stringify(result) ?? '');
     } catch (err) {

@@ -1,18 +1,25 @@
 import type { Logger } from 'pino';
-import type { Task, TaskContext } from '@baton/core';
+import type { Task, TaskContext, Workspace } from '@baton/core';
 import { z } from 'zod';
+import { WORKSPACE_TOOLS, workspaceTools, type ExecuteCommandOptions } from './builtin';
 
 /**
  * Tools the model may call. Two are built in and run by the agent loop
- * itself (`new_task`, `attempt_completion`); users register their own:
+ * itself (`new_task`, `attempt_completion`), six work in the session's
+ * workspace (`WORKSPACE_TOOLS`, builtin/: read_file, write_to_file,
+ * apply_diff, list_files, search_files, execute_command); users register
+ * their own:
  *
  * ```ts
  * const registry = new ToolRegistry();
  * registry.register(defineTool({
- *   name: 'read_file',
- *   description: 'Reads a UTF-8 file of the workspace',
+ *   name: 'word_count',
+ *   description: 'Counts the words of a workspace file',
+ *   group: 'read',
  *   schema: z.object({ path: z.string() }),
- *   async handler({ path }, { signal }) { return readFile(path, { encoding: 'utf8', signal }); },
+ *   async handler({ path }, { signal, workspace }) {
+ *     return (await readFile(await workspace.resolve(path), { encoding: 'utf8', signal })).split(/\s+/).length;
+ *   },
  * }));
  * ```
  * The schema becomes the OpenAI function's JSON-schema `parameters`; the
@@ -20,8 +27,11 @@ import { z } from 'zod';
  * goes back to the model as an error tool message). The handler's return
  * value (a string, or anything JSON-encodable) is the tool message; a throw
  * is reported to the model as `error: ...`. Add the tool's name to a mode's
- * `tools` to offer it. A user tool runs at least once per call: a worker that
- * crashes after running it and before recording its result runs it again.
+ * `tools` to offer it. A user tool without a group, or in group `read`, runs
+ * at least once per call: a worker that crashes after running it and before
+ * recording its result runs it again. A tool in group `edit`, `command` or
+ * `mcp` runs at most once: a call cut off by a crash is answered as
+ * interrupted instead (agent/tool-journal.ts).
  */
 
 export interface ToolContext {
@@ -33,12 +43,23 @@ export interface ToolContext {
   logger: Logger;
   /** The engine's task context (conversation, subtasks) for advanced tools. */
   context: TaskContext;
+  /** The session's workspace folder; resolve every path through it (`workspace.resolve`). */
+  workspace: Workspace;
 }
+
+/**
+ * KiloCode's tool groups: a mode offers a group or not. `edit`, `command` and
+ * `mcp` tools have side effects and are journaled before they run (see
+ * agent/tool-journal.ts): a call interrupted by a crash is not run again.
+ */
+export type ToolGroup = 'read' | 'edit' | 'command' | 'mcp';
 
 export interface ToolDefinition<S extends z.ZodType = z.ZodType> {
   name: string;
   description: string;
   schema: S;
+  /** Absent: an always-on tool (new_task, attempt_completion, ...). */
+  group?: ToolGroup;
   /** Absent for the built-ins, which the agent loop runs itself. */
   handler?: (args: z.output<S>, ctx: ToolContext) => Promise<unknown>;
 }
@@ -87,19 +108,27 @@ export interface OpenAiTool {
   function: { name: string; description: string; parameters: Record<string, unknown> };
 }
 
+/** Tools with no handler (run by the loop) and the workspace tools: user tools cannot replace them. */
+const RESERVED = new Set([...BUILT_IN_TOOLS, ...WORKSPACE_TOOLS].map((t) => t.name));
+
+export interface ToolRegistryOptions {
+  /** Limits of execute_command (EXECUTE_COMMAND_MAX_TIMEOUT_MS, EXECUTE_COMMAND_PATH). */
+  command?: ExecuteCommandOptions;
+}
+
 export class ToolRegistry {
   private readonly tools = new Map<string, ToolDefinition>();
   private readonly jsonSchemas = new Map<string, Record<string, unknown>>();
 
-  constructor(tools: readonly ToolDefinition[] = []) {
-    for (const t of BUILT_IN_TOOLS) this.add(t);
+  constructor(tools: readonly ToolDefinition[] = [], options: ToolRegistryOptions = {}) {
+    for (const t of [...BUILT_IN_TOOLS, ...workspaceTools(options)]) this.add(t);
     for (const t of tools) this.register(t);
   }
 
   /** Registers a user tool; built-in names cannot be replaced. */
   register(tool: ToolDefinition): this {
     if (!/^[A-Za-z0-9_-]{1,64}$/.test(tool.name)) throw new Error(`invalid tool name "${tool.name}" (1 to 64 of A-Z a-z 0-9 _ -)`);
-    if (BUILT_IN_TOOLS.some((b) => b.name === tool.name)) throw new Error(`tool ${tool.name} is built in`);
+    if (RESERVED.has(tool.name)) throw new Error(`tool ${tool.name} is built in`);
     if (!tool.handler) throw new Error(`tool ${tool.name} has no handler`);
     this.add(tool);
     return this;

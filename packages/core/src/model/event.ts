@@ -14,6 +14,8 @@ export const EventType = {
   taskInputReceived: 'task.input_received',
   turnStarted: 'turn.started',
   turnCompleted: 'turn.completed',
+  /** A tool call with side effects (group edit, command, mcp) is about to run; data {turn, callId, tool}. */
+  toolStarted: 'tool.started',
   sessionPaused: 'session.paused',
   sessionResumed: 'session.resumed',
 } as const;
