@@ -4,7 +4,25 @@
  */
 export { WorkerApp, type WorkerAppOptions } from './worker-app';
 export { EnvSchema, parseEnv, loadEnv, EnvError, type Env } from './env';
-export { ModeRegistry, ModeSchema, BUILT_IN_MODES, loadModes, parseModesFile, type Mode } from './modes/modes';
+export {
+  ModeRegistry,
+  ModeConfigSchema,
+  LegacyModeSchema,
+  ModesFileSchema,
+  BUILT_IN_MODES,
+  TOOL_GROUPS,
+  loadModes,
+  parseModesFile,
+  type Mode,
+  type ModeConfig,
+  type ModeInput,
+  type ToolGroup,
+  type GroupEntry,
+  type ApprovalPolicy,
+} from './modes/modes';
+export { ALWAYS_ON_TOOLS, modeToolNames } from './modes/tool-list';
+export { fileRestrictionError } from './modes/file-restriction';
+export { buildSystemPrompt, type SystemPromptInput } from './prompt/system-prompt';
 export {
   ToolRegistry,
   defineTool,

@@ -55,3 +55,14 @@ export { TaskFailure, ParkForChildSignal, PauseSignal, YieldSignal } from './run
 export { Reconciler, type ReconcileReport, type ReconcilerOptions } from './reconciler';
 export { loggerOptions, scrubSecrets, REDACT_PATHS, REDACTED } from './logging';
 export { Workspace } from './workspace/workspace';
+export { TodoItemSchema, type TodoItem } from './model/task';
+export {
+  publishModeCatalog,
+  readModeCatalog,
+  ModeCatalogCache,
+  ModeCatalogSchema,
+  MAX_CATALOG_MODES,
+  type ModeCatalog,
+  type ModeCatalogEntry,
+  type ModeCheck,
+} from './modes/mode-catalog';

@@ -27,6 +27,7 @@ export function decodeTask(hash: TaskHash, childIds: string[]): Task {
     createdAt: iso(hash.createdAt),
     startedAt: iso(hash.startedAt),
     finishedAt: iso(hash.finishedAt),
+    ...(hash.todos ? { todos: JSON.parse(hash.todos) as unknown } : {}),
   });
 }
 
