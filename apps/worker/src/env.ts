@@ -55,6 +55,12 @@ export const EnvSchema = z.object({
   REDIS_MEMORY_HIGH: z.coerce.number().gt(0).max(1).default(0.9),
   /** How long a held root waits before the worker looks at it again. */
   ROOT_HOLD_RETRY_MS: int(50).default(5000),
+  /** A path or package name imported at start; it exports tools (`export default [...]` or `export const tools`). */
+  TOOLS_MODULE: z.string().min(1).optional(),
+  /** KiloCode's mcp_settings.json: MCP servers whose tools (group `mcp`) are named `mcp__<server>__<tool>`. */
+  MCP_SERVERS_FILE: z.string().min(1).optional(),
+  /** Text-only replies nudged ("use a tool") in a row before the task fails with NO_TOOL_USE. */
+  MAX_NO_TOOL_NUDGES: int(0).default(3),
 });
 export type Env = z.output<typeof EnvSchema>;
 

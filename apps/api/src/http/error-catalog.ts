@@ -21,6 +21,7 @@ export const ErrorCatalog = {
   PAYLOAD_TOO_LARGE: { status: 413, title: 'Payload too large' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'Unsupported media type' },
   IDEMPOTENCY_CONFLICT: { status: 422, title: 'Idempotency key reused with another payload' },
+  UNKNOWN_MODE: { status: 422, title: 'Unknown mode' },
   RATE_LIMITED: { status: 429, title: 'Too many requests' },
   SESSION_QUEUE_FULL: { status: 429, title: 'Session queue full' },
   INTERNAL: { status: 500, title: 'Internal server error' },
