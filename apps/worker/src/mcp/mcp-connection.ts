@@ -4,6 +4,9 @@ import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/
 import type { Logger } from 'pino';
 import type { McpServerConfig } from './mcp-settings';
 
+/** The SDK's ErrorCode.ConnectionClosed. */
+const CONNECTION_CLOSED = -32000;
+
 export interface McpToolInfo {
   name: string;
   description?: string;
@@ -49,7 +52,18 @@ export class McpConnection {
     } catch (err) {
       throw new Error(`MCP server "${this.name}" is not reachable: ${(err as Error).message}`);
     }
-    const result = await client.callTool({ name: tool, arguments: args }, undefined, { signal, timeout: this.timeoutMs });
+    let result;
+    try {
+      result = await client.callTool({ name: tool, arguments: args }, undefined, { signal, timeout: this.timeoutMs });
+    } catch (err) {
+      // The server died under the call (its process exited, its HTTP session ended): not retried (the call may
+      // have run), but the connection is dropped so that the next call starts a new one.
+      if ((err as { code?: number }).code === CONNECTION_CLOSED) {
+        if (this.client === client) this.client = undefined;
+        throw new Error(`MCP server "${this.name}" closed the connection during the call (it is reconnected on the next call): ${(err as Error).message}`);
+      }
+      throw err;
+    }
     const text = resultText(result as { content?: unknown[]; structuredContent?: unknown; toolResult?: unknown });
     if ((result as { isError?: boolean }).isError) throw new Error(text || 'the MCP tool reported an error');
     return text;

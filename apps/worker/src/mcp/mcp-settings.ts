@@ -50,8 +50,10 @@ export const McpServerSchema = z.unknown().transform((raw, ctx) => {
 });
 export type McpServerConfig = z.output<typeof McpServerSchema>;
 
+const SERVER_NAME = /^[A-Za-z0-9_-]{1,32}$/;
+
 export const McpSettingsSchema = z.strictObject({
-  mcpServers: z.record(z.string().regex(/^[A-Za-z0-9_-]{1,32}$/, 'server names are 1 to 32 of A-Z a-z 0-9 _ - (they become part of tool names)'), McpServerSchema),
+  mcpServers: z.record(z.string().regex(SERVER_NAME), McpServerSchema),
 });
 export type McpSettings = z.output<typeof McpSettingsSchema>;
 
@@ -64,7 +66,12 @@ export function parseMcpSettings(text: string, fileName: string): McpSettings {
   }
   const parsed = McpSettingsSchema.safeParse(raw);
   if (!parsed.success) {
-    const problems = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);
+    // zod reports a bad record key as "Invalid key in record": name the rule instead.
+    const problems = parsed.error.issues.map((i) =>
+      i.code === 'invalid_key'
+        ? `${i.path.join('.')}: server names are 1 to 32 of A-Z a-z 0-9 _ - (they become part of tool names)`
+        : `${i.path.join('.') || '(root)'}: ${i.message}`,
+    );
     throw new Error(`MCP_SERVERS_FILE ${fileName} is invalid:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
   }
   return parsed.data;

@@ -36,8 +36,10 @@ export async function loadToolsModule(specifier: string): Promise<ToolDefinition
     throw new Error(`TOOLS_MODULE ${specifier} cannot be imported: ${(err as Error).message}`);
   }
   // A CommonJS module's `module.exports = [...]` arrives as default; `exports.tools` as tools (or default.tools).
-  const def = mod.default as unknown;
-  const exported = mod.tools ?? (Array.isArray(def) ? def : (def as { tools?: unknown } | undefined)?.tools);
+  // `export const tools` / `export default`, also as seen through CommonJS interop (default wrapping module.exports).
+  const def = mod.default as { tools?: unknown; default?: unknown } | unknown[] | undefined;
+  const candidates = [mod.tools, def, Array.isArray(def) ? undefined : def?.tools, Array.isArray(def) ? undefined : def?.default];
+  const exported = candidates.find((c) => Array.isArray(c));
   if (exported === undefined) throw new Error(`TOOLS_MODULE ${specifier} exports no tools: use \`export default [...]\` or \`export const tools = [...]\``);
   const parsed = ToolsExportSchema.safeParse(exported);
   if (!parsed.success) {
