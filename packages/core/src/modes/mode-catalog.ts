@@ -63,8 +63,9 @@ export type ModeCheck = { status: 'known' } | { status: 'unknown'; modes: string
 
 /**
  * Checks slugs against the catalogue, read at most once per `ttlMs` for
- * known modes; a slug it does not know re-reads at once (a worker that just
- * started with a new mode is believed without waiting for the cache).
+ * known modes; a slug it does not know (or no catalogue yet) re-reads at
+ * once, so a worker that just started with a new mode is believed without
+ * waiting for the cache.
  */
 export class ModeCatalogCache {
   private cached: { at: number; catalog: ModeCatalog | null } | undefined;
@@ -77,7 +78,7 @@ export class ModeCatalogCache {
 
   async check(slug: string): Promise<ModeCheck> {
     let catalog = await this.read(false);
-    if (catalog && !catalog.modes.some((m) => m.slug === slug)) catalog = await this.read(true);
+    if (!catalog?.modes.some((m) => m.slug === slug)) catalog = await this.read(true);
     if (!catalog) return { status: 'no-catalog' };
     if (catalog.modes.some((m) => m.slug === slug)) return { status: 'known' };
     return { status: 'unknown', modes: catalog.modes.map((m) => m.slug) };
