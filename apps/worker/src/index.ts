@@ -23,6 +23,10 @@ export {
 export { ALWAYS_ON_TOOLS, modeToolNames } from './modes/tool-list';
 export { fileRestrictionError } from './modes/file-restriction';
 export { buildSystemPrompt, type SystemPromptInput } from './prompt/system-prompt';
+export { withModeEnums } from './prompt/mode-enum';
+export { loadToolsModule } from './plugins/tools-module';
+export { McpTools, mcpToolName } from './mcp/mcp-tools';
+export { McpSettingsSchema, parseMcpSettings, loadMcpSettings, type McpSettings } from './mcp/mcp-settings';
 export {
   ToolRegistry,
   defineTool,
