@@ -62,9 +62,15 @@ export class WorkerApp {
       logger.info({ module: env.TOOLS_MODULE, tools: loaded.map((t) => t.name) }, 'tools module loaded');
     }
     const mcp = env.MCP_SERVERS_FILE ? await McpTools.connect(loadMcpSettings(env.MCP_SERVERS_FILE), logger) : undefined;
-    for (const tool of mcp?.tools ?? []) tools.register(tool);
-    const missing = modes.unknownTools((name) => tools.has(name));
-    if (missing.length) throw new Error(`modes refer to tools that are not registered:\n  - ${missing.join('\n  - ')}`);
+    try {
+      for (const tool of mcp?.tools ?? []) tools.register(tool);
+      const missing = modes.unknownTools((name) => tools.has(name));
+      if (missing.length) throw new Error(`modes refer to tools that are not registered:\n  - ${missing.join('\n  - ')}`);
+    } catch (err) {
+      // MCP stdio servers are child processes: do not leave them behind when the start fails.
+      await mcp?.close();
+      throw err;
+    }
 
     const metrics = new WorkerMetrics();
     const provider = options.provider ?? makeProvider(env, metrics);

@@ -125,6 +125,8 @@ export function toPublicTask(task: Task): PublicTask {
     createdAt: task.createdAt,
     startedAt: task.startedAt,
     finishedAt: task.finishedAt,
+    // Only once the task has a todo list (update_todo_list, or new_task's todos).
+    ...(task.todos ? { todos: task.todos } : {}),
   };
 }
 

@@ -40,4 +40,13 @@ describe('mode validation', () => {
     await publishModeCatalog(h.engine.redis, h.engine.keys, [{ slug: 'reviewer', name: 'Reviewer' }]);
     expect((await submit('s-new', 'reviewer')).statusCode).toBe(201);
   });
+
+  test("a task's todo list (stored by the worker's update_todo_list) is part of the public task", async () => {
+    const task = (await submit('s-todos', 'reviewer')).json() as { id: string; todos?: unknown };
+    expect(task.todos).toBeUndefined();
+    const todos = [{ text: 'review', status: 'in_progress' }];
+    await h.redis.hset(h.engine.keys.task('s-todos', task.id), 'todos', JSON.stringify(todos));
+    const read = await h.app.inject({ method: 'GET', url: `/v1/tasks/${task.id}` });
+    expect(read.json()).toMatchObject({ id: task.id, todos });
+  });
 });
