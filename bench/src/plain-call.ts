@@ -4,11 +4,13 @@
  * keep-alive, same request body and headers), with no lanes, gate or
  * conversation store.
  */
-import { BUILT_IN_MODES, OpenAiProvider, ToolRegistry, type ModelRequest } from '@baton/worker';
+import { BUILT_IN_MODES, buildSystemPrompt, modeToolNames, OpenAiProvider, ToolRegistry, withModeEnums, type ModelRequest } from '@baton/worker';
 import pino from 'pino';
 
-const codeMode = BUILT_IN_MODES.find((m) => m.name === 'code')!;
+const codeMode = BUILT_IN_MODES.find((m) => m.slug === 'code')!;
 const tools = new ToolRegistry([]);
+// The tools and system prompt the worker sends for a code task.
+const offered = withModeEnums(tools.openAiTools(modeToolNames(codeMode, tools)), BUILT_IN_MODES);
 const silent = pino({ level: 'silent' });
 
 export function plainProvider(providerUrl: string): OpenAiProvider {
@@ -19,10 +21,10 @@ export function singleTurnRequest(prompt: string): ModelRequest {
   return {
     model: 'fake-model',
     messages: [
-      { role: 'system', content: codeMode.systemPrompt },
+      { role: 'system', content: buildSystemPrompt({ mode: codeMode, modes: BUILT_IN_MODES, tools: offered }) },
       { role: 'user', content: prompt },
     ],
-    tools: tools.openAiTools(codeMode.tools),
+    tools: offered,
   };
 }
 

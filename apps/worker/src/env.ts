@@ -76,6 +76,12 @@ export const EnvSchema = z.object({
   EXECUTE_COMMAND_MAX_TIMEOUT_MS: int(1000).default(600_000),
   /** PATH of the commands execute_command runs (their environment holds nothing else of the worker's). */
   EXECUTE_COMMAND_PATH: z.string().default('/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'),
+  /** A path or package name imported at start; it exports tools (`export default [...]` or `export const tools`). */
+  TOOLS_MODULE: z.string().min(1).optional(),
+  /** KiloCode's mcp_settings.json: MCP servers whose tools (group `mcp`) are named `mcp__<server>__<tool>`. */
+  MCP_SERVERS_FILE: z.string().min(1).optional(),
+  /** Text-only replies nudged ("use a tool") in a row before the task fails with NO_TOOL_USE. */
+  MAX_NO_TOOL_NUDGES: int(0).default(3),
 });
 export type Env = z.output<typeof EnvSchema>;
 

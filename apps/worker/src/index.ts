@@ -4,7 +4,29 @@
  */
 export { WorkerApp, type WorkerAppOptions } from './worker-app';
 export { EnvSchema, parseEnv, loadEnv, EnvError, type Env } from './env';
-export { ModeRegistry, ModeSchema, BUILT_IN_MODES, loadModes, parseModesFile, type Mode } from './modes/modes';
+export {
+  ModeRegistry,
+  ModeConfigSchema,
+  LegacyModeSchema,
+  ModesFileSchema,
+  BUILT_IN_MODES,
+  TOOL_GROUPS,
+  loadModes,
+  parseModesFile,
+  type Mode,
+  type ModeConfig,
+  type ModeInput,
+  type ToolGroup,
+  type GroupEntry,
+  type ApprovalPolicy,
+} from './modes/modes';
+export { ALWAYS_ON_TOOLS, modeToolNames } from './modes/tool-list';
+export { fileRestrictionError } from './modes/file-restriction';
+export { buildSystemPrompt, type SystemPromptInput } from './prompt/system-prompt';
+export { withModeEnums } from './prompt/mode-enum';
+export { loadToolsModule } from './plugins/tools-module';
+export { McpTools, mcpToolName } from './mcp/mcp-tools';
+export { McpSettingsSchema, parseMcpSettings, loadMcpSettings, type McpSettings } from './mcp/mcp-settings';
 export {
   ToolRegistry,
   defineTool,
@@ -28,6 +50,6 @@ export {
 export { OpenAiProvider, type OpenAiProviderOptions } from './providers/openai-provider';
 export { DemoModel } from './providers/demo-model';
 export { WorkerMetrics } from './metrics';
-export { type ToolGroup, type ToolRegistryOptions } from './tools/tool-registry';
+export { type ToolRegistryOptions } from './tools/tool-registry';
 export { WORKSPACE_TOOLS, workspaceTools, applySearchReplace, commandEnv, type ExecuteCommandOptions } from './tools/builtin';
 export { isJournaled, interruptedMessage } from './agent/tool-journal';

@@ -1,10 +1,13 @@
-import { Engine, loggerOptions, Reconciler, RedisMemoryMonitor, TaskWorker } from '@baton/core';
+import { Engine, loggerOptions, publishModeCatalog, Reconciler, RedisMemoryMonitor, TaskWorker } from '@baton/core';
 import pino, { type Logger } from 'pino';
 import { createAgentHandler } from './agent/agent-loop';
 import type { Env } from './env';
 import { WorkerMetrics } from './metrics';
+import { McpTools } from './mcp/mcp-tools';
+import { loadMcpSettings } from './mcp/mcp-settings';
 import { loadModes, type ModeRegistry } from './modes/modes';
 import { AnthropicProvider } from './providers/anthropic/anthropic-provider';
+import { loadToolsModule } from './plugins/tools-module';
 import { DemoModel } from './providers/demo-model';
 import type { ModelProvider } from './providers/model-provider';
 import { OpenAiProvider } from './providers/openai-provider';
@@ -39,6 +42,8 @@ export class WorkerApp {
     readonly metrics: WorkerMetrics,
     readonly provider: ModelProvider,
     readonly redisMemory: RedisMemoryMonitor,
+    /** Connected MCP servers (MCP_SERVERS_FILE), closed with the app. */
+    readonly mcp?: McpTools,
   ) {}
 
   static async start(options: WorkerAppOptions): Promise<WorkerApp> {
@@ -48,8 +53,27 @@ export class WorkerApp {
     const tools = new ToolRegistry(options.tools ?? [], {
       command: { maxTimeoutMs: env.EXECUTE_COMMAND_MAX_TIMEOUT_MS, path: env.EXECUTE_COMMAND_PATH },
     });
-    const missing = modes.unknownTools((name) => tools.has(name));
-    if (missing.length) throw new Error(`modes refer to tools that are not registered:\n  - ${missing.join('\n  - ')}`);
+    if (env.TOOLS_MODULE) {
+      const loaded = await loadToolsModule(env.TOOLS_MODULE);
+      for (const tool of loaded) {
+        try {
+          tools.register(tool);
+        } catch (err) {
+          throw new Error(`TOOLS_MODULE ${env.TOOLS_MODULE}: ${(err as Error).message}`);
+        }
+      }
+      logger.info({ module: env.TOOLS_MODULE, tools: loaded.map((t) => t.name) }, 'tools module loaded');
+    }
+    const mcp = env.MCP_SERVERS_FILE ? await McpTools.connect(loadMcpSettings(env.MCP_SERVERS_FILE), logger) : undefined;
+    try {
+      for (const tool of mcp?.tools ?? []) tools.register(tool);
+      const missing = modes.unknownTools((name) => tools.has(name));
+      if (missing.length) throw new Error(`modes refer to tools that are not registered:\n  - ${missing.join('\n  - ')}`);
+    } catch (err) {
+      // MCP stdio servers are child processes: do not leave them behind when the start fails.
+      await mcp?.close();
+      throw err;
+    }
 
     const metrics = new WorkerMetrics();
     const provider = options.provider ?? makeProvider(env, metrics);
@@ -75,7 +99,22 @@ export class WorkerApp {
     // Past the mark, new roots wait and the memory left goes to the trees already running.
     const redisMemory = new RedisMemoryMonitor(engine.redis, { high: env.REDIS_MEMORY_HIGH, logger }).start();
     metrics.watchRedisMemory(redisMemory);
-    const handler = createAgentHandler({ modes, tools, provider, defaultModel: env.LLM_MODEL, maxTurns: env.MAX_TURNS, metrics, workspaceRoot: env.WORKSPACE_ROOT });
+    const handler = createAgentHandler({
+      modes,
+      tools,
+      provider,
+      defaultModel: env.LLM_MODEL,
+      maxTurns: env.MAX_TURNS,
+      maxNoToolNudges: env.MAX_NO_TOOL_NUDGES,
+      metrics,
+      workspaceRoot: env.WORKSPACE_ROOT,
+    });
+    // The API validates submitted modes against this (last worker to start wins, see mode-catalog).
+    await publishModeCatalog(
+      engine.redis,
+      engine.keys,
+      modes.list().map((m) => ({ slug: m.slug, name: m.name, ...(m.whenToUse ? { whenToUse: m.whenToUse } : {}) })),
+    );
     const taskWorker = new TaskWorker(engine, handler, {
       concurrency: env.WORKER_CONCURRENCY,
       lockDuration: env.WORKER_LOCK_DURATION_MS,
@@ -91,7 +130,7 @@ export class WorkerApp {
     const reconciler = new Reconciler(engine, { onReport: (report) => metrics.reconciled(report) });
     reconciler.start(env.RECONCILE_INTERVAL_MS);
 
-    const app = new WorkerApp(env, logger, engine, taskWorker, reconciler, metrics, provider, redisMemory);
+    const app = new WorkerApp(env, logger, engine, taskWorker, reconciler, metrics, provider, redisMemory, mcp);
     if (env.METRICS_PORT !== undefined) {
       app.metricsServer = await metrics.serve(env.METRICS_PORT);
       logger.info({ port: app.metricsServer.port }, 'metrics at /metrics');
@@ -132,6 +171,7 @@ export class WorkerApp {
     this.redisMemory.stop();
     await this.metricsServer?.close();
     (this.provider as { close?: () => void }).close?.();
+    await this.mcp?.close();
     await this.engine.close();
   }
 }

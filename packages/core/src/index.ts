@@ -76,3 +76,14 @@ export {
   type PendingInput,
 } from './model/pending-input';
 export type { DeliverInputRequest, DeliverInputResult } from './input/input-delivery';
+export { TodoItemSchema, type TodoItem } from './model/task';
+export {
+  publishModeCatalog,
+  readModeCatalog,
+  ModeCatalogCache,
+  ModeCatalogSchema,
+  MAX_CATALOG_MODES,
+  type ModeCatalog,
+  type ModeCatalogEntry,
+  type ModeCheck,
+} from './modes/mode-catalog';

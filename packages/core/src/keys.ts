@@ -159,6 +159,13 @@ export class Keys {
   stats(): string {
     return `${this.prefix}:stats`;
   }
+  /**
+   * The mode catalogue workers publish at start (slugs, names, whenToUse; one
+   * JSON string), which the API validates submitted modes against.
+   */
+  modeCatalog(): string {
+    return `${this.prefix}:modes`;
+  }
   /** Pattern matching every key of this prefix (test clean-up, tooling). */
   everything(): string {
     return `${this.prefix}:*`;

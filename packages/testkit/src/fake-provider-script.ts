@@ -83,7 +83,9 @@ export function scriptedReply(body: ChatRequestBody, model = body.model ?? 'fake
   const assistants = messages.filter((m) => m.role === 'assistant');
   const callId = (i: number) => `call_${assistants.length + 1}_${i}`;
 
-  if (tools.has('new_task') && !tools.has('read_file')) {
+  // Every mode is offered new_task: only the orchestrator (the worker's `Current mode:` prompt line), or a mode without that line, delegates.
+  const current = /^Current mode: ([A-Za-z0-9_-]+)/m.exec(String(messages.find((m) => m.role === 'system')?.content ?? ''))?.[1];
+  if (tools.has('new_task') && (current === undefined || current === 'orchestrator')) {
     const steps = stepCount(prompt);
     const spawned = assistants.filter((m) => m.tool_calls?.some((c) => c.function.name === 'new_task')).length;
     if (spawned < steps) {

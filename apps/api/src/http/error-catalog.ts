@@ -24,6 +24,7 @@ export const ErrorCatalog = {
   UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'Unsupported media type' },
   IDEMPOTENCY_CONFLICT: { status: 422, title: 'Idempotency key reused with another payload' },
   INPUT_KIND_MISMATCH: { status: 422, title: 'Response does not answer the pending input' },
+  UNKNOWN_MODE: { status: 422, title: 'Unknown mode' },
   RATE_LIMITED: { status: 429, title: 'Too many requests' },
   SESSION_QUEUE_FULL: { status: 429, title: 'Session queue full' },
   INTERNAL: { status: 500, title: 'Internal server error' },

@@ -33,7 +33,7 @@ export const SubmitBodySchema = z
       .string()
       .min(1)
       .max(64)
-      .regex(/^[A-Za-z0-9._-]+$/, 'modes are 1 to 64 of A-Z a-z 0-9 . _ -')
+      .regex(/^[A-Za-z0-9_-]+$/, 'modes are 1 to 64 of A-Z a-z 0-9 _ - (no dots: a mode slug is part of task ids and keys)')
       .default('orchestrator'),
     onBusy: OnBusySchema.default('enqueue'),
     metadata: z
@@ -126,6 +126,8 @@ export function toPublicTask(task: Task): PublicTask {
     startedAt: task.startedAt,
     finishedAt: task.finishedAt,
     pendingInput: task.pendingInput,
+    // Only once the task has a todo list (update_todo_list, or new_task's todos).
+    ...(task.todos ? { todos: task.todos } : {}),
   };
 }
 

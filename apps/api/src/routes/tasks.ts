@@ -1,4 +1,4 @@
-import { isBatonError, isTerminal, newTaskId, redisFailure, type Task } from '@baton/core';
+import { isBatonError, isTerminal, ModeCatalogCache, newTaskId, redisFailure, type Task } from '@baton/core';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { ApiError, ProblemSchema } from '../http/error-catalog';
@@ -23,6 +23,7 @@ const problems = { 400: ProblemSchema, 401: ProblemSchema, 404: ProblemSchema, 4
 /** Submit, inspect and cancel tasks. Another tenant's task is indistinguishable from a missing one. */
 const taskRoutes: FastifyPluginAsyncZod = async (app) => {
   const { engine } = app;
+  const modeCatalog = new ModeCatalogCache(engine.redis, engine.keys);
 
   async function ownedTask(taskId: string, tenant: string): Promise<Task> {
     const task = await engine.getTask(taskId);
@@ -54,6 +55,17 @@ const taskRoutes: FastifyPluginAsyncZod = async (app) => {
       const idempotencyKey = request.headers['idempotency-key'];
       const memory = app.redisMemory;
       if (memory.isHigh && memory.reading) throw memoryHigh(memory.reading, memory.high);
+      // The workers publish the modes they run. Before any has (a fresh deployment, the API up first), any
+      // well-formed slug is accepted: refusing would make the API unusable until a worker starts, and a
+      // worker fails a task of a mode it lacks with UNKNOWN_MODE anyway.
+      const known = await modeCatalog.check(mode).catch((err: unknown) => {
+        const failure = redisFailure(err);
+        if (failure) throw redisUnavailable(failure, {});
+        throw err;
+      });
+      if (known.status === 'unknown') {
+        throw new ApiError('UNKNOWN_MODE', `unknown mode "${mode}"; known modes: ${known.modes.join(', ')}`, { modes: known.modes });
+      }
       // Chosen here so that a submission of unknown outcome (sent, answer lost) can name the task to look up.
       const taskId = newTaskId();
       const { task, replayed, cancelled } = await engine

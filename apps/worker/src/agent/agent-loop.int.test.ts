@@ -84,10 +84,11 @@ describe('agent loop (in-process worker, fake provider)', () => {
     expect(first.headers['x-baton-session-id']).toBe(`s-${taskId}`);
     expect(first.body.model).toBe('fake-model');
     expect(first.body.messages?.map((m) => m.role)).toEqual(['system', 'user']);
-    expect(first.body.tools?.map((t) => t.function.name)).toEqual(['new_task', 'attempt_completion', 'ask_followup_question']);
-    expect(first.body.tools?.[0]?.function.parameters).toMatchObject({
+    // The orchestrator is offered the always-on tools (modes/tool-list); new_task's mode is an enum of the modes.
+    expect(first.body.tools?.map((t) => t.function.name)).toEqual(['ask_followup_question', 'attempt_completion', 'switch_mode', 'new_task', 'update_todo_list']);
+    expect(first.body.tools?.[3]?.function.parameters).toMatchObject({
       type: 'object',
-      properties: { mode: { type: 'string' }, message: { type: 'string' } },
+      properties: { mode: { type: 'string', enum: ['orchestrator', 'code', 'ask', 'architect', 'debug', 'calc', 'chat'] }, message: { type: 'string' } },
       required: ['mode', 'message'],
     });
   });
@@ -156,7 +157,7 @@ describe('agent loop (in-process worker, fake provider)', () => {
     const answers = toolContents(messages);
     expect(answers[0]).toMatch(/^error: the arguments of new_task are not valid JSON/);
     expect(answers[1]).toMatch(/^error: invalid arguments for new_task: mode: .*; message: /);
-    expect(answers[2]).toBe('error: unknown tool "rm_rf". Available tools: new_task, attempt_completion.');
+    expect(answers[2]).toBe('error: unknown tool "rm_rf". Available tools: attempt_completion, switch_mode, new_task, update_todo_list.');
     expect(answers[3]).toMatch(/^error: unknown mode "nope"/);
     expect(conversationProblems(messages)).toEqual([]);
   });

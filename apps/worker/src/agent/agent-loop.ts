@@ -13,8 +13,12 @@ import {
 import type { Logger } from 'pino';
 import type { WorkerMetrics } from '../metrics';
 import type { Mode, ModeRegistry } from '../modes/modes';
+import { storeTodos, switchMode } from '../modes/task-state';
+import { consecutiveNudges, noToolsUsedNudge, truncatedNudge } from '../prompt/nudges';
+import { withModeEnums } from '../prompt/mode-enum';
+import { buildSystemPrompt } from '../prompt/system-prompt';
 import { ModelResponseSchema, ProviderError, type ModelProvider, type ModelResponse } from '../providers/model-provider';
-import { AttemptCompletionArgsSchema, withAlwaysOn, type ToolRegistry } from '../tools/tool-registry';
+import { AttemptCompletionArgsSchema, SwitchModeArgsSchema, TodosSchema, type ToolRegistry } from '../tools/tool-registry';
 import { answeredCalls, assistantCount, lastAssistant, withUniqueCallIds } from './conversation';
 import { ToolCallRunner } from './tool-call-runner';
 
@@ -25,6 +29,8 @@ export interface AgentOptions {
   /** Model name when the mode does not set one. */
   defaultModel: string;
   maxTurns: number;
+  /** Text-only replies answered with a "use a tool" nudge in a row before the task fails with NO_TOOL_USE (MAX_NO_TOOL_NUDGES). */
+  maxNoToolNudges?: number;
   metrics?: WorkerMetrics;
   /** Absolute WORKSPACE_ROOT: a session's workspace is `<root>/<tenant>/<session>`. */
   workspaceRoot: string;
@@ -62,6 +68,8 @@ function outcomeOfThrow(err: unknown): 'failed' | 'parked' | 'paused' | 'stopped
 class AgentRun {
   private messages: Message[] = [];
   private log: Logger;
+  /** The task's current mode (switch_mode changes it, and the task's `mode` field with it). */
+  private mode!: Mode;
 
   constructor(
     private readonly ctx: TaskContext,
@@ -75,15 +83,19 @@ class AgentRun {
     const mode = options.modes.get(ctx.task.mode);
     if (!mode) throw new TaskFailure('UNKNOWN_MODE', `unknown mode "${ctx.task.mode}"; known modes: ${options.modes.names().join(', ')}`);
 
+    this.mode = mode;
+
     this.messages = await ctx.messages();
     if (this.messages.length === 0) {
+      // A subtask spawned with new_task's todos starts with them (idempotent if replayed).
+      const todos = TodosSchema.safeParse((ctx.task.metadata as { todos?: unknown } | null)?.todos);
+      if (ctx.task.parentId && todos.success && !ctx.task.todos) await storeTodos(ctx, todos.data);
       await this.append([
-        { role: 'system', content: mode.systemPrompt },
+        { role: 'system', content: this.systemPrompt() },
         { role: 'user', content: ctx.task.prompt },
       ]);
-      this.log.info({ mode: mode.name }, 'task started');
+      this.log.info({ mode: mode.slug }, 'task started');
     }
-    const tools = new ToolCallRunner(ctx, options, mode);
 
     for (;;) {
       const last = lastAssistant(this.messages);
@@ -92,11 +104,17 @@ class AgentRun {
         this.log = ctx.logger.child({ turn });
         const calls = last.message.tool_calls ?? [];
         if (calls.length === 0) {
-          this.log.info('completed with a text answer');
-          return { status: 'completed', result: last.message.content ?? '' };
+          // A mode without attempt_completion (older modes format) ends with its text.
+          if (!this.runner().offers('attempt_completion')) {
+            this.log.info('completed with a text answer');
+            return { status: 'completed', result: last.message.content ?? '' };
+          }
+          // A text reply is stored with its nudge in one append; alone, it was the last one allowed.
+          if (last.index === this.messages.length - 1) throw this.noToolUse();
+        } else {
+          const done = await this.answerCalls(turn, calls, answeredCalls(this.messages, last.index));
+          if (done) return done;
         }
-        const done = await this.answerCalls(tools, turn, calls, answeredCalls(this.messages, last.index));
-        if (done) return done;
       }
 
       const turn = assistantCount(this.messages) + 1;
@@ -105,11 +123,50 @@ class AgentRun {
         throw new TaskFailure('MAX_TURNS', `task reached MAX_TURNS (${options.maxTurns}) without attempt_completion`);
       }
       await ctx.checkpoint(turn);
-      const response = await this.callModel(turn, mode);
+      const response = await this.callModel(turn);
       const message = withUniqueCallIds(response.message, this.messages, turn);
+      if (!message.tool_calls?.length && this.runner().offers('attempt_completion')) {
+        await this.storeTextReply(message, response.finishReason);
+        continue;
+      }
       await this.append([message]);
-      this.log.debug({ toolCalls: message.tool_calls?.map((c) => c.function.name) ?? [] }, 'assistant message stored');
+      this.log.debug({ toolCalls: message.tool_calls?.map((c) => c.function.name) ?? [], finishReason: response.finishReason }, 'assistant message stored');
     }
+  }
+
+  private runner(): ToolCallRunner {
+    return new ToolCallRunner(this.ctx, this.options, this.mode);
+  }
+
+  private systemPrompt(): string {
+    return buildSystemPrompt({ mode: this.mode, modes: this.options.modes.list(), tools: this.requestTools() });
+  }
+
+  private requestTools() {
+    return withModeEnums(this.options.tools.openAiTools(this.runner().toolNames()), this.options.modes.list());
+  }
+
+  /**
+   * A reply without a tool call, as KiloCode answers it: a user message
+   * asking for a tool (or, after finish_reason `length`, to continue in
+   * smaller pieces), stored with the reply in one append so that a replay
+   * finds both. Past MAX_NO_TOOL_NUDGES in a row, the reply is stored alone
+   * and the task fails with NO_TOOL_USE.
+   */
+  private async storeTextReply(message: Message, finishReason: string | null | undefined): Promise<void> {
+    const max = this.options.maxNoToolNudges ?? 3;
+    if (consecutiveNudges(this.messages) >= max) {
+      await this.append([message]);
+      throw this.noToolUse();
+    }
+    const content = finishReason === 'length' ? truncatedNudge() : noToolsUsedNudge();
+    this.log.warn({ finishReason: finishReason ?? null }, 'reply without a tool call: nudging the model to use a tool');
+    await this.append([message, { role: 'user', content }]);
+  }
+
+  private noToolUse(): TaskFailure {
+    const max = this.options.maxNoToolNudges ?? 3;
+    return new TaskFailure('NO_TOOL_USE', `the model answered without calling a tool ${max + 1} times in a row (MAX_NO_TOOL_NUDGES=${max})`);
   }
 
   /**
@@ -118,7 +175,8 @@ class AgentRun {
    * attempt_completion ends it (remaining calls are answered as not run, so
    * the conversation stays well formed).
    */
-  private async answerCalls(tools: ToolCallRunner, turn: number, calls: ToolCall[], answered: Set<string>): Promise<TaskOutcome | undefined> {
+  private async answerCalls(turn: number, calls: ToolCall[], answered: Set<string>): Promise<TaskOutcome | undefined> {
+    let tools = this.runner();
     for (const [index, call] of calls.entries()) {
       if (call.function.name === 'attempt_completion' && tools.offers('attempt_completion')) {
         const args = safeJson(call.function.arguments);
@@ -138,19 +196,32 @@ class AgentRun {
         }
       }
       if (answered.has(call.id)) continue;
+      if (call.function.name === 'switch_mode' && tools.offers('switch_mode')) {
+        const parsed = SwitchModeArgsSchema.safeParse(safeJson(call.function.arguments));
+        if (parsed.success) {
+          const switched = await switchMode(this.ctx, this.options.modes, this.mode, parsed.data);
+          if (switched.mode && switched.mode !== this.mode) {
+            this.log.info({ from: this.mode.slug, to: switched.mode.slug }, 'mode switched');
+            this.mode = switched.mode;
+            tools = this.runner();
+          }
+          await this.append([{ role: 'tool', tool_call_id: call.id, content: switched.content }]);
+          continue;
+        }
+      }
       const content = await tools.run(turn, index, call, this.log);
       await this.append([{ role: 'tool', tool_call_id: call.id, content }]);
     }
     return undefined;
   }
 
-  private async callModel(turn: number, mode: Mode): Promise<ModelResponse> {
-    const { ctx, options } = this;
-    const request = {
-      model: mode.model ?? options.defaultModel,
-      messages: this.messages,
-      tools: options.tools.openAiTools(withAlwaysOn(mode.tools)),
-    };
+  private async callModel(turn: number): Promise<ModelResponse> {
+    const { ctx, options, mode } = this;
+    const tools = this.requestTools();
+    // The stored system message is the one the task started with; each request tells the current mode's (see prompt/system-prompt).
+    const system = buildSystemPrompt({ mode, modes: options.modes.list(), tools });
+    const messages = this.messages[0]?.role === 'system' ? [{ role: 'system' as const, content: system }, ...this.messages.slice(1)] : this.messages;
+    const request = { model: mode.model ?? options.defaultModel, messages, tools };
     const started = process.hrtime.bigint();
     try {
       const { response, outcome, grants } = await ctx.gate(turn, (signal, idempotencyKey) => {

@@ -2,8 +2,11 @@ import { isBatonError, Workspace, type BatonError, type TaskContext, type ToolCa
 import type { Logger } from 'pino';
 import type { z } from 'zod';
 import { needsApproval } from '../modes/approval';
+import { fileRestrictionError } from '../modes/file-restriction';
 import type { Mode } from '../modes/modes';
-import { ALWAYS_ON_TOOLS, AskFollowupQuestionArgsSchema, NewTaskArgsSchema } from '../tools/tool-registry';
+import { updateTodoList } from '../modes/task-state';
+import { modeToolNames } from '../modes/tool-list';
+import { AskFollowupQuestionArgsSchema, NewTaskArgsSchema, UpdateTodoListArgsSchema } from '../tools/tool-registry';
 import { answerResult, approvalContext, denialResult } from './input-results';
 import type { AgentOptions } from './agent-loop';
 import { interruptedMessage, isJournaled, ToolJournal } from './tool-journal';
@@ -33,9 +36,14 @@ export class ToolCallRunner {
     return this.workspaceOfSession;
   }
 
-  /** Is the tool offered to this mode (and known)? The always-on tools are offered to every mode. */
+  /** The tools offered to this mode (its groups', its own, the always-on ones). */
+  toolNames(): string[] {
+    return modeToolNames(this.mode, this.options.tools);
+  }
+
+  /** Is the tool offered to this mode (and known)? */
   offers(name: string): boolean {
-    return (this.mode.tools.includes(name) || ALWAYS_ON_TOOLS.includes(name)) && this.options.tools.has(name);
+    return this.toolNames().includes(name);
   }
 
   async run(turn: number, index: number, call: ToolCall, log: Logger): Promise<string> {
@@ -43,20 +51,31 @@ export class ToolCallRunner {
     const tool = this.offers(name) ? this.options.tools.get(name) : undefined;
     if (!tool) {
       log.warn({ tool: name }, 'model called an unknown tool');
-      return `error: unknown tool "${name}". Available tools: ${this.mode.tools.join(', ')}.`;
+      return `error: unknown tool "${name}". Available tools: ${this.toolNames().join(', ')}.`;
     }
     let args: unknown;
     try {
       args = JSON.parse(call.function.arguments || '{}');
     } catch (err) {
       log.warn({ tool: name }, 'tool arguments are not JSON');
-      return `error: the arguments of ${name} are not valid JSON (${(err as Error).message}). Call ${name} again with a JSON object.`;
+      // Also what a call cut off by the output token limit (finish_reason: length) looks like.
+      return (
+        `error: the arguments of ${name} are not valid JSON (${(err as Error).message}). Call ${name} again with a JSON object. ` +
+        'If your reply was cut off at the output token limit, send less in one call (e.g. write a long file in parts).'
+      );
     }
     const parsed = tool.schema.safeParse(args);
     if (!parsed.success) {
       log.warn({ tool: name }, 'tool arguments fail their schema');
       return `error: invalid arguments for ${name}: ${describeIssues(parsed.error)}. Call ${name} again with valid arguments.`;
     }
+
+    const refused = fileRestrictionError(this.mode, tool, parsed.data);
+    if (refused) {
+      log.warn({ tool: name }, 'tool call refused by the mode\'s fileRegex');
+      return refused;
+    }
+    if (name === 'update_todo_list') return updateTodoList(this.ctx, UpdateTodoListArgsSchema.parse(parsed.data));
 
     if (name === 'ask_followup_question') {
       // Parks the task (awaiting_input) until the answer is delivered; a replay after it returns the stored answer.
@@ -90,12 +109,13 @@ export class ToolCallRunner {
     log: Logger,
   ): Promise<string> {
     if (name === 'new_task') {
-      const { mode, message } = NewTaskArgsSchema.parse(args);
+      const { mode, message, todos } = NewTaskArgsSchema.parse(args);
       if (!this.options.modes.get(mode)) return `error: unknown mode "${mode}". Available modes: ${this.options.modes.names().join(', ')}.`;
       const key = `${turn}.${index}`;
       let outcome;
       try {
-        outcome = await this.ctx.subtask({ key, mode, prompt: message });
+        // The child stores its initial todos when it starts (see agent-loop).
+        outcome = await this.ctx.subtask({ key, mode, prompt: message, ...(todos ? { metadata: { todos } } : {}) });
       } catch (err) {
         const refusal = limitRefusal(err);
         if (!refusal) throw err;

@@ -2,68 +2,69 @@ import { readFileSync } from 'node:fs';
 import { extname } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { BUILT_IN_MODES } from './built-in-modes';
+import { AnyModeSchema, type LegacyModeConfig, type Mode, type ModeConfig } from './mode-schema';
+
+export { BUILT_IN_MODES } from './built-in-modes';
+export * from './mode-schema';
 
 /**
- * Modes: what a task is (system prompt, allowed tools, optional model).
- * Built-ins follow the agent Baton was made for; MODES_FILE (JSON or YAML)
- * adds modes or overrides built-ins by name.
+ * Modes: what a task is (role, tool groups, optional model, approvals).
+ * Built-ins follow KiloCode; MODES_FILE (JSON or YAML) adds modes or
+ * overrides built-ins by slug.
  */
 
-export const ModeSchema = z.strictObject({
-  name: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'mode names are 1 to 64 of A-Z a-z 0-9 _ -'),
-  systemPrompt: z.string().min(1),
-  /** Overrides LLM_MODEL for tasks of this mode. */
-  model: z.string().min(1).optional(),
-  /** Tool names offered to the model (built-in `new_task`, `attempt_completion`, or registered user tools). */
-  tools: z.array(z.string().min(1)).default(['attempt_completion']),
-});
-export type Mode = z.output<typeof ModeSchema>;
+/**
+ * A modes file: KiloCode's `{ customModes: [...] }` (its custom_modes.yaml
+ * or .kilocodemodes), a plain list, or Baton's older `{ modes: [...] }`.
+ */
+export const ModesFileSchema = z.preprocess((raw) => {
+  if (raw && typeof raw === 'object' && !Array.isArray(raw)) {
+    if ('customModes' in raw) return (raw as { customModes: unknown }).customModes;
+    if ('modes' in raw) return (raw as { modes: unknown }).modes;
+  }
+  return raw;
+}, z.array(AnyModeSchema, { error: 'a modes file is a list of modes, or { customModes: [...] }' }));
 
-/** A modes file: a list of modes, or `{ modes: [...] }`. */
-export const ModesFileSchema = z.preprocess(
-  (raw) => (raw && typeof raw === 'object' && !Array.isArray(raw) && 'modes' in raw ? (raw as { modes: unknown }).modes : raw),
-  z.array(ModeSchema),
-);
-
-const COMPLETE = 'When the work is done, call attempt_completion with a concise result.';
-
-export const BUILT_IN_MODES: readonly Mode[] = [
-  {
-    name: 'orchestrator',
-    systemPrompt:
-      'You are an orchestrator. Break the request into steps and delegate each step with new_task ' +
-      '(mode: code, ask, architect or debug; message: a self-contained instruction). Delegate one step at a ' +
-      `time and use each result before the next. ${COMPLETE}`,
-    tools: ['new_task', 'attempt_completion'],
-  },
-  { name: 'code', systemPrompt: `You are an expert software engineer. Implement the requested change. ${COMPLETE}`, tools: ['attempt_completion'] },
-  { name: 'ask', systemPrompt: `You answer questions accurately and briefly. ${COMPLETE}`, tools: ['attempt_completion'] },
-  { name: 'architect', systemPrompt: `You design software: plans, trade-offs, interfaces. ${COMPLETE}`, tools: ['attempt_completion'] },
-  { name: 'debug', systemPrompt: `You find the root cause of bugs and propose the smallest fix. ${COMPLETE}`, tools: ['attempt_completion'] },
-];
+/** What a registry accepts: a mode in either file format, or an already normalised one. */
+export type ModeInput = ModeConfig | LegacyModeConfig | Mode;
 
 export class ModeRegistry {
   private readonly modes = new Map<string, Mode>();
 
-  constructor(modes: readonly Mode[] = BUILT_IN_MODES) {
+  constructor(modes: readonly ModeInput[] = BUILT_IN_MODES) {
     for (const mode of modes) this.set(mode);
   }
 
-  set(mode: Mode): void {
-    this.modes.set(mode.name, ModeSchema.parse(mode));
+  set(input: ModeInput): void {
+    // A normalised legacy mode carries legacyTools, which no file format has.
+    const { legacyTools, ...rest } = input as Mode;
+    const mode = AnyModeSchema.parse(rest);
+    if (legacyTools) mode.legacyTools = [...legacyTools];
+    this.modes.set(mode.slug, mode);
   }
 
-  get(name: string): Mode | undefined {
-    return this.modes.get(name);
+  get(slug: string): Mode | undefined {
+    return this.modes.get(slug);
   }
 
-  names(): string[] {
+  /** The slugs, in registration order (built-ins first). */
+  slugs(): string[] {
     return [...this.modes.keys()];
   }
 
-  /** Checks every mode's tools exist; returns the problems. */
+  /** Same as slugs() (older name). */
+  names(): string[] {
+    return this.slugs();
+  }
+
+  list(): Mode[] {
+    return [...this.modes.values()];
+  }
+
+  /** Checks that every tool a mode names exists; returns the problems. */
   unknownTools(known: (name: string) => boolean): string[] {
-    return [...this.modes.values()].flatMap((m) => m.tools.filter((t) => !known(t)).map((t) => `mode ${m.name}: unknown tool ${t}`));
+    return this.list().flatMap((m) => [...(m.legacyTools ?? []), ...(m.tools ?? [])].filter((t) => !known(t)).map((t) => `mode ${m.slug}: unknown tool ${t}`));
   }
 }
 
@@ -79,6 +80,11 @@ export function parseModesFile(text: string, fileName: string): Mode[] {
   if (!parsed.success) {
     const problems = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);
     throw new Error(`MODES_FILE ${fileName} is invalid:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+  }
+  const seen = new Set<string>();
+  for (const mode of parsed.data) {
+    if (seen.has(mode.slug)) throw new Error(`MODES_FILE ${fileName} is invalid: mode slug "${mode.slug}" appears twice`);
+    seen.add(mode.slug);
   }
   return parsed.data;
 }

@@ -6,7 +6,8 @@ import { abortableSleep } from './retry-policy';
  * The built-in deterministic model used when no LLM_BASE_URL is set, so that
  * Baton runs end to end without keys. Its answer depends only on the
  * conversation (replays agree with the original):
- * - offered `new_task` (an orchestrator): splits the prompt into steps
+ * - in the orchestrator mode (the system prompt's `Current mode: orchestrator`;
+ *   for a mode of the older format: offered `new_task`): splits the prompt into steps
  *   (sentences, lines, "then"; a single sentence becomes plan / implement /
  *   review), spawns one subtask per step, one at a time, then completes
  *   with a summary of the results;
@@ -21,7 +22,8 @@ export class DemoModel implements ModelProvider {
 
   async complete(request: ModelRequest, context: ModelCallContext): Promise<ModelResponse> {
     if (this.latencyMs > 0) await abortableSleep(this.latencyMs, context.signal);
-    return { message: demoAnswer(request.messages, new Set(request.tools.map((t) => t.function.name))), model: 'baton-demo', attempts: 1 };
+    const message = demoAnswer(request.messages, new Set(request.tools.map((t) => t.function.name)));
+    return { message, model: 'baton-demo', attempts: 1, finishReason: message.tool_calls?.length ? 'tool_calls' : 'stop' };
   }
 }
 
@@ -53,7 +55,10 @@ export function demoAnswer(messages: readonly Message[], tools: ReadonlySet<stri
   const prompt = messages.find((m) => m.role === 'user')?.content ?? '';
   const assistants = messages.filter((m) => m.role === 'assistant');
   const turn = assistants.length + 1;
-  if (tools.has('new_task')) {
+  const system = messages.find((m) => m.role === 'system')?.content ?? '';
+  const current = /^Current mode: ([A-Za-z0-9_-]+)/m.exec(system)?.[1];
+  // Every mode may call new_task now: only the orchestrator (or an older-format mode offered new_task) delegates.
+  if (tools.has('new_task') && (current === undefined || current === 'orchestrator')) {
     const steps = demoSteps(prompt);
     const spawned = assistants.filter((m) => m.role === 'assistant' && m.tool_calls?.some((c) => c.function.name === 'new_task')).length;
     const next = steps[spawned];
@@ -64,8 +69,10 @@ export function demoAnswer(messages: readonly Message[], tools: ReadonlySet<stri
     const summary = [`Finished "${prompt}" in ${steps.length} steps:`, ...results.map((r, i) => `${i + 1}. ${r}`)].join('\n');
     return { role: 'assistant', content: null, tool_calls: [call(turn, 'attempt_completion', { result: summary })] };
   }
-  const system = messages.find((m) => m.role === 'system')?.content ?? '';
-  const role = /software engineer/.test(system) ? 'implemented' : /design/.test(system) ? 'planned' : /root cause/.test(system) ? 'reviewed' : 'handled';
+  const byMode: Record<string, string> = { code: 'implemented', architect: 'planned', debug: 'reviewed' };
+  const role = current
+    ? (byMode[current] ?? 'handled')
+    : /software engineer/.test(system) ? 'implemented' : /design/.test(system) ? 'planned' : /root cause/.test(system) ? 'reviewed' : 'handled';
   const result = `(demo) ${role}: ${prompt}`;
   if (tools.has('attempt_completion')) return { role: 'assistant', content: null, tool_calls: [call(turn, 'attempt_completion', { result })] };
   return { role: 'assistant', content: result };

@@ -28,6 +28,11 @@ export const ModelResponseSchema = z.object({
   message: AssistantMessageSchema,
   model: z.string(),
   attempts: z.number().int().min(1),
+  /**
+   * The choice's finish_reason (`stop`, `tool_calls`, `length`, ...); absent
+   * in responses stored before it was recorded, and from providers that omit it.
+   */
+  finishReason: z.string().nullable().optional(),
   usage: z
     .object({ prompt_tokens: z.number().optional(), completion_tokens: z.number().optional(), total_tokens: z.number().optional() })
     .optional(),

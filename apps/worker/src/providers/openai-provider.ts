@@ -41,6 +41,7 @@ const ChatCompletionSchema = z.object({
             )
             .nullish(),
         }),
+        finish_reason: z.string().nullish(),
       }),
     )
     .min(1),
@@ -134,7 +135,7 @@ export class OpenAiProvider implements ModelProvider {
       const problems = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
       throw new ProviderError(`malformed provider response: ${problems}`, 'malformed', attempts);
     }
-    const { message } = parsed.data.choices[0]!;
+    const { message, finish_reason: finishReason } = parsed.data.choices[0]!;
     const toolCalls = (message.tool_calls ?? []).map((c, i) => ({
       // Ids must be unique in the conversation; a provider that omits them gets stable ones.
       id: c.id || `call_${idempotencyKey.replace(/[^A-Za-z0-9_.-]/g, '_')}_${i}`,
@@ -145,6 +146,7 @@ export class OpenAiProvider implements ModelProvider {
       message: { role: 'assistant', content: message.content ?? null, ...(toolCalls.length ? { tool_calls: toolCalls } : {}) },
       model: parsed.data.model ?? request.model,
       attempts,
+      finishReason: finishReason ?? null,
       ...(parsed.data.usage ? { usage: parsed.data.usage } : {}),
     };
   }

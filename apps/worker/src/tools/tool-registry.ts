@@ -52,14 +52,20 @@ export interface ToolContext {
  * `mcp` tools have side effects and are journaled before they run (see
  * agent/tool-journal.ts): a call interrupted by a crash is not run again.
  */
-export type ToolGroup = 'read' | 'edit' | 'command' | 'mcp';
+export type { ToolGroup } from '../modes/mode-schema';
+import type { ToolGroup } from '../modes/mode-schema';
 
 export interface ToolDefinition<S extends z.ZodType = z.ZodType> {
   name: string;
   description: string;
   schema: S;
-  /** Absent: an always-on tool (new_task, attempt_completion, ...). */
+  /** KiloCode tool group: modes offer a tool when they have its group. Absent: an always-on tool (new_task, attempt_completion, ...) or one a legacy mode lists by name. */
   group?: ToolGroup;
+  /**
+   * JSON schema sent as the function's `parameters` instead of the one
+   * derived from `schema` (MCP tools pass their server's schema through).
+   */
+  parameters?: Record<string, unknown>;
   /** Absent for the built-ins, which the agent loop runs itself. */
   handler?: (args: z.output<S>, ctx: ToolContext) => Promise<unknown>;
 }
@@ -69,9 +75,24 @@ export function defineTool<S extends z.ZodType>(definition: ToolDefinition<S> & 
   return definition;
 }
 
+export const TodoSchema = z.strictObject({
+  text: z.string().min(1).max(2000),
+  status: z.enum(['pending', 'in_progress', 'completed']),
+});
+export type Todo = z.output<typeof TodoSchema>;
+export const TodosSchema = z.array(TodoSchema).max(100);
+
 export const NewTaskArgsSchema = z.strictObject({
   mode: z.string().min(1).describe('Mode of the subtask, e.g. code, ask, architect, debug'),
   message: z.string().min(1).describe('Self-contained instruction for the subtask'),
+  todos: TodosSchema.optional().describe('Initial todo list of the subtask'),
+});
+export const SwitchModeArgsSchema = z.strictObject({
+  mode_slug: z.string().min(1).describe('The mode to switch to'),
+  reason: z.string().describe('Why the switch is needed'),
+});
+export const UpdateTodoListArgsSchema = z.strictObject({
+  todos: TodosSchema.describe('The whole todo list, replacing the previous one'),
 });
 export const AttemptCompletionArgsSchema = z.strictObject({
   result: z.string().describe('The final result of this task'),
@@ -81,14 +102,6 @@ export const AskFollowupQuestionArgsSchema = z.strictObject({
   question: z.string().min(1).describe('A clear, specific question for the user'),
   follow_up: z.array(z.string().min(1)).max(10).optional().describe('Suggested answers the user may pick from (2 to 4 are best)'),
 });
-
-/** Offered to every mode, whatever its tool list (KiloCode's always-available tools). */
-export const ALWAYS_ON_TOOLS: readonly string[] = ['ask_followup_question'];
-
-/** A mode's tool names with the always-on tools added (each once). */
-export function withAlwaysOn(tools: readonly string[]): string[] {
-  return [...new Set([...tools, ...ALWAYS_ON_TOOLS])];
-}
 
 export const BUILT_IN_TOOLS: readonly ToolDefinition[] = [
   { name: 'new_task', description: 'Delegate one step to a subtask in another mode; its result comes back as the tool result.', schema: NewTaskArgsSchema },
@@ -100,6 +113,16 @@ export const BUILT_IN_TOOLS: readonly ToolDefinition[] = [
     schema: AskFollowupQuestionArgsSchema,
   },
   { name: 'attempt_completion', description: 'Finish this task with its result.', schema: AttemptCompletionArgsSchema },
+  {
+    name: 'switch_mode',
+    description: 'Switch this task to another mode (its tools and instructions apply from the next turn), e.g. from architect to code once the plan is written.',
+    schema: SwitchModeArgsSchema,
+  },
+  {
+    name: 'update_todo_list',
+    description: 'Replace the todo list of this task (each item: text and status pending, in_progress or completed). Keep it current on multi-step work.',
+    schema: UpdateTodoListArgsSchema,
+  },
 ];
 
 /** OpenAI function tool, as sent in the request's `tools`. */
@@ -135,7 +158,7 @@ export class ToolRegistry {
   }
 
   private add(tool: ToolDefinition): void {
-    const schema = z.toJSONSchema(tool.schema, { io: 'input' }) as Record<string, unknown>;
+    const schema = tool.parameters ? { ...tool.parameters } : (z.toJSONSchema(tool.schema, { io: 'input' }) as Record<string, unknown>);
     delete schema.$schema;
     this.tools.set(tool.name, tool);
     this.jsonSchemas.set(tool.name, schema);
@@ -147,6 +170,11 @@ export class ToolRegistry {
 
   get(name: string): ToolDefinition | undefined {
     return this.tools.get(name);
+  }
+
+  /** Every tool, built-ins first, in registration order. */
+  list(): ToolDefinition[] {
+    return [...this.tools.values()];
   }
 
   /** The OpenAI `tools` for a mode's tool names (unknown names are skipped). */

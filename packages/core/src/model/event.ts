@@ -18,6 +18,10 @@ export const EventType = {
   toolStarted: 'tool.started',
   sessionPaused: 'session.paused',
   sessionResumed: 'session.resumed',
+  /** A task's mode changed (switch_mode): data {from, to, reason}. */
+  taskModeSwitched: 'task.mode_switched',
+  /** A task's todo list was replaced (update_todo_list, or new_task's todos): data {todos}. */
+  taskTodosUpdated: 'task.todos_updated',
 } as const;
 export type EventType = (typeof EventType)[keyof typeof EventType];
 export const EventTypeSchema = z.enum(Object.values(EventType) as [EventType, ...EventType[]]);

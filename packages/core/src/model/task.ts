@@ -52,6 +52,10 @@ export const IdSchema = z
 export const TaskErrorSchema = z.object({ code: z.string(), message: z.string() });
 export type TaskError = z.infer<typeof TaskErrorSchema>;
 
+/** One item of a task's todo list (update_todo_list). */
+export const TodoItemSchema = z.object({ text: z.string(), status: z.enum(['pending', 'in_progress', 'completed']) });
+export type TodoItem = z.infer<typeof TodoItemSchema>;
+
 export const TaskSchema = z.object({
   id: IdSchema,
   sessionId: IdSchema,
@@ -71,6 +75,8 @@ export const TaskSchema = z.object({
   finishedAt: z.string().nullable(),
   /** What the task waits for while `awaiting_input` (null once the response arrived, and otherwise). */
   pendingInput: PendingInputSchema.nullable().default(null),
+  /** The task's todo list, once it has one (absent before). */
+  todos: z.array(TodoItemSchema).optional(),
 });
 export type Task = z.infer<typeof TaskSchema>;
 

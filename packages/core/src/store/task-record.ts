@@ -28,6 +28,7 @@ export function decodeTask(hash: TaskHash, childIds: string[]): Task {
     startedAt: iso(hash.startedAt),
     finishedAt: iso(hash.finishedAt),
     pendingInput: pendingInputOf(hash),
+    ...(hash.todos ? { todos: JSON.parse(hash.todos) as unknown } : {}),
   });
 }
 
