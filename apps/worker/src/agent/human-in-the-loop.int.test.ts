@@ -1,14 +1,14 @@
 import { conversationProblems, Engine, type Message } from '@baton/core';
 import { chatCompletion, cleanupPrefix, REDIS_URL, startFakeProvider, testPrefix, toolCall, type FakeProvider } from '@baton/testkit';
-import { z } from 'zod';
 import { jobEnded, startTestWorker } from '../test-utils/harness';
 import { BUILT_IN_MODES, ModeRegistry } from '../modes/modes';
-import { defineTool } from '../tools/tool-registry';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { WorkerApp } from '../worker-app';
 
 /**
  * The human in the loop through the agent loop: the fake provider asks a
- * question or calls `execute_command` (a stand-in user tool here, so the
+ * question or calls `execute_command` (the built-in one, so the
  * default approval policy applies), the test answers through the engine, and
  * the next request carries the tool result. Every turn is requested exactly once.
  */
@@ -18,22 +18,16 @@ describe('agent loop: ask_followup_question and approvals', () => {
   let app: WorkerApp;
   let engine: Engine;
   let seq = 0;
-  const commands: string[] = [];
-
   const modes = new ModeRegistry([...BUILT_IN_MODES, { name: 'shell', systemPrompt: 'You run commands.', tools: ['execute_command', 'attempt_completion'] }]);
-  const exec = defineTool({
-    name: 'execute_command',
-    description: 'Runs a command (a stand-in)',
-    schema: z.object({ command: z.string() }),
-    async handler({ command }) {
-      commands.push(command);
-      return `ran: ${command}`;
-    },
-  });
+  /** Lines the commands appended to `ran.log` in the session's workspace (the built-in execute_command runs them). */
+  const ran = (sessionId: string): string[] => {
+    const log = join(app.env.WORKSPACE_ROOT, 'default', sessionId, 'ran.log');
+    return existsSync(log) ? readFileSync(log, 'utf8').split('\n').filter(Boolean) : [];
+  };
 
   beforeAll(async () => {
     fake = await startFakeProvider({ apiKey: 'sk-test' });
-    app = await startTestWorker({ prefix, env: { LLM_BASE_URL: fake.url, MAX_TURNS: '5', WORKER_CONCURRENCY: '1' }, modes, tools: [exec] });
+    app = await startTestWorker({ prefix, env: { LLM_BASE_URL: fake.url, MAX_TURNS: '5', WORKER_CONCURRENCY: '1' }, modes });
     engine = new Engine(REDIS_URL, { prefix });
   });
   afterAll(async () => {
@@ -109,23 +103,22 @@ describe('agent loop: ask_followup_question and approvals', () => {
   });
 
   it('execute_command asks first (default policy); approved, it runs once and the feedback goes with its result', async () => {
-    const before = commands.length;
-    const { taskId, ended } = await start('shell', toolCall('x1', 'execute_command', { command: 'ls -la' }));
-    expect((await engine.getTask(taskId))!.pendingInput).toMatchObject({ kind: 'approval', tool: 'execute_command', arguments: { command: 'ls -la' }, toolCallId: 'x1' });
-    expect(commands.length).toBe(before);
+    const command = 'echo approved >> ran.log';
+    const { taskId, sessionId, ended } = await start('shell', toolCall('x1', 'execute_command', { command }));
+    expect((await engine.getTask(taskId))!.pendingInput).toMatchObject({ kind: 'approval', tool: 'execute_command', arguments: { command }, toolCallId: 'x1' });
+    expect(ran(sessionId)).toEqual([]);
     await expect(engine.deliverInput({ taskId, response: { kind: 'answer', answer: 'yes' } })).rejects.toMatchObject({ code: 'INPUT_KIND_MISMATCH' });
     await engine.deliverInput({ taskId, response: { kind: 'approval', approved: true, feedback: 'only this once' } });
     const { tools } = await finished(taskId, ended);
-    expect(commands.slice(before)).toEqual(['ls -la']);
-    expect(tools[0]).toBe('ran: ls -la\n\nThe user approved this operation and provided the following context:\n<feedback>\nonly this once\n</feedback>');
+    expect(ran(sessionId)).toEqual(['approved']);
+    expect(tools[0]).toMatch(/^exit code 0\n[\s\S]*\n\nThe user approved this operation and provided the following context:\n<feedback>\nonly this once\n<\/feedback>$/);
   });
 
   it('denied, the command never runs and the model is told so, with the feedback', async () => {
-    const before = commands.length;
-    const { taskId, ended } = await start('shell', toolCall('x2', 'execute_command', { command: 'rm -rf /' }));
+    const { taskId, sessionId, ended } = await start('shell', toolCall('x2', 'execute_command', { command: 'echo denied >> ran.log' }));
     await engine.deliverInput({ taskId, response: { kind: 'approval', approved: false, feedback: 'never do that' } });
     const { tools } = await finished(taskId, ended);
-    expect(commands.length).toBe(before);
+    expect(ran(sessionId)).toEqual([]);
     expect(tools[0]).toBe('The user denied this operation and provided the following feedback:\n<feedback>\nnever do that\n</feedback>');
   });
 });

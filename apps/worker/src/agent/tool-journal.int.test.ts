@@ -26,7 +26,8 @@ describe('tool journal (side effects are not re-run by a replay)', () => {
 
   const modes = new ModeRegistry([
     ...BUILT_IN_MODES,
-    { name: 'worker', systemPrompt: 'You change files.', tools: ['write_to_file', 'read_file', 'execute_command', 'attempt_completion'] },
+    // Commands run without asking here: this suite is about crashes, not approvals.
+    { slug: 'worker', name: 'Worker', roleDefinition: 'You change files.', groups: ['read', 'edit', 'command'], approval: { execute_command: 'auto' } },
   ]);
   // Short locks, so a "dead" worker's job is re-taken at once. Every worker of the prefix gets the same
   // stalled interval: BullMQ's stalled check is throttled by the longest one.

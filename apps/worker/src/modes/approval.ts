@@ -1,12 +1,11 @@
 /**
  * Which tool calls wait for a user's approval before they run.
  *
- * Default policy (issue 10): `execute_command` asks, everything else runs at
- * once. A mode may carry an `approval` map, `{ <tool or group>: 'ask' | 'auto' }`
- * (KiloCode groups: read, edit, command, mcp): a tool's own entry wins over
- * its group's, which wins over the default. The field belongs to the mode
- * schema (another change adds it); it is read defensively here so this
- * works with or without it.
+ * Default policy: `execute_command` asks (a command can do anything on the
+ * worker's host), everything else runs at once. A mode may carry an
+ * `approval` map, `{ <tool or group>: 'ask' | 'auto' }` (KiloCode groups:
+ * read, edit, command, mcp): a tool's own entry wins over its group's, which
+ * wins over the default.
  */
 export type ApprovalPolicy = 'ask' | 'auto';
 

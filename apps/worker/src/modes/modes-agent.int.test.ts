@@ -1,9 +1,9 @@
 import { Engine, readModeCatalog, type Message } from '@baton/core';
 import { chatCompletion, cleanupPrefix, REDIS_URL, startFakeProvider, testPrefix, toolCall, type FakeProvider, type FakeRequest } from '@baton/testkit';
-import { z } from 'zod';
 import { NUDGE_MARKER, TRUNCATED_MARKER } from '../prompt/nudges';
 import { jobEnded, startTestWorker, treeProblems } from '../test-utils/harness';
-import { defineTool } from '../tools/tool-registry';
+import { existsSync, readdirSync, type Dirent } from 'node:fs';
+import { join, relative, sep } from 'node:path';
 import type { WorkerApp } from '../worker-app';
 
 /**
@@ -17,18 +17,13 @@ describe('modes in the agent loop', () => {
   let app: WorkerApp;
   let engine: Engine;
   let seq = 0;
-  const written: string[] = [];
-  const writeTool = defineTool({
-    name: 'write_to_file',
-    description: 'Writes a file',
-    group: 'edit',
-    schema: z.object({ path: z.string(), content: z.string() }),
-    async handler({ path }) {
-      written.push(path);
-      return `wrote ${path}`;
-    },
-  });
-  const readTool = defineTool({ name: 'read_file', description: 'Reads a file', group: 'read', schema: z.object({ path: z.string() }), handler: async () => 'content' });
+  /** Workspace-relative paths of every file the tasks wrote, over all sessions (`<tenant>/<session>/` cut off). */
+  const written = (): string[] =>
+    existsSync(app.env.WORKSPACE_ROOT)
+      ? (readdirSync(app.env.WORKSPACE_ROOT, { recursive: true, withFileTypes: true }) as Dirent[])
+          .filter((d) => d.isFile())
+          .map((d) => relative(app.env.WORKSPACE_ROOT, join(d.parentPath, d.name)).split(sep).slice(2).join('/'))
+      : [];
 
   type Script = (turn: number, req: FakeRequest) => Record<string, unknown>;
   const scripts = new Map<string, Script>();
@@ -42,7 +37,7 @@ describe('modes in the agent loop', () => {
       const turn = (req.body.messages ?? []).filter((m) => m.role === 'assistant').length + 1;
       return { body: script(turn, req) };
     });
-    app = await startTestWorker({ prefix, env: { LLM_BASE_URL: fake.url, MAX_TURNS: '8', MAX_NO_TOOL_NUDGES: '2' }, tools: [writeTool, readTool] });
+    app = await startTestWorker({ prefix, env: { LLM_BASE_URL: fake.url, MAX_TURNS: '8', MAX_NO_TOOL_NUDGES: '2' },  });
     engine = new Engine(REDIS_URL, { prefix });
   });
   afterAll(async () => {
@@ -127,7 +122,7 @@ describe('modes in the agent loop', () => {
     expect(results[0]).toMatch(/^error: unknown tool "write_to_file"\. Available tools: read_file, /);
     expect(results[1]).toBe('Switched from mode ask to code (Code). Its tools and instructions apply from your next step.');
     expect(results[2]).toBe('Todo list updated (2 items, 1 completed).');
-    expect(results[3]).toBe('wrote x.ts');
+    expect(results[3]).toBe('created x.ts (0 lines)');
     const names = (r: FakeRequest) => r.body.tools?.map((t) => t.function.name) ?? [];
     expect(names(requests[0]!)).not.toContain('write_to_file');
     expect(names(requests[2]!)).toContain('write_to_file');
@@ -140,14 +135,14 @@ describe('modes in the agent loop', () => {
   });
 
   it("refuses an architect's edit outside its fileRegex as a tool error naming the regex", async () => {
-    written.length = 0;
     const { tree, messages } = await run('architect edits', 'architect', (turn) => {
       if (turn === 1) return chatCompletion({ toolCalls: [toolCall('c1', 'write_to_file', { path: 'src/app.ts', content: 'x' }), toolCall('c2', 'write_to_file', { path: 'docs/plan.md', content: 'x' })] });
       return completion(turn, 'planned');
     });
     expect(tree.status).toBe('completed');
-    expect(toolResults(messages).slice(0, 2)).toEqual([expect.stringMatching(/^error: write_to_file refused: .*\/\\\.md\$\/ \(Markdown files only\)/), 'wrote docs/plan.md']);
-    expect(written).toEqual(['docs/plan.md']);
+    expect(toolResults(messages).slice(0, 2)).toEqual([expect.stringMatching(/^error: write_to_file refused: .*\/\\\.md\$\/ \(Markdown files only\)/), expect.stringMatching(/^created docs\/plan\.md/)]);
+    expect(written()).toContain('docs/plan.md');
+    expect(written()).not.toContain('src/app.ts');
   });
 
   it('sends new_task with a mode enum; a subtask spawned with todos starts with them', async () => {
@@ -161,7 +156,7 @@ describe('modes in the agent loop', () => {
     expect(tree.status).toBe('completed');
     const newTask = requests[0]!.body.tools?.find((t) => t.function.name === 'new_task');
     expect((newTask?.function.parameters as { properties: { mode: { enum: string[] } } }).properties.mode.enum).toEqual(['orchestrator', 'code', 'ask', 'architect', 'debug']);
-    expect(requests[0]!.body.tools?.map((t) => t.function.name)).toEqual(['attempt_completion', 'switch_mode', 'new_task', 'update_todo_list']);
+    expect(requests[0]!.body.tools?.map((t) => t.function.name)).toEqual(['ask_followup_question', 'attempt_completion', 'switch_mode', 'new_task', 'update_todo_list']);
     const child = (await engine.getTree(tree.id))!.children[0]!;
     expect(child).toMatchObject({ mode: 'code', status: 'completed', todos });
   });

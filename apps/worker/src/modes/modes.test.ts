@@ -10,11 +10,9 @@ import { loadModes, ModeRegistry, parseModesFile } from './modes';
 import { modeToolNames } from './tool-list';
 
 const noop = async () => 'ok';
+// The built-in workspace tools (read_file, write_to_file, execute_command, ...) plus an MCP-like and an ungrouped user tool.
 const workspaceTools = () =>
   new ToolRegistry([
-    defineTool({ name: 'read_file', description: 'Reads a file', group: 'read', schema: z.object({ path: z.string() }), handler: noop }),
-    defineTool({ name: 'write_to_file', description: 'Writes a file', group: 'edit', schema: z.object({ path: z.string(), content: z.string() }), handler: noop }),
-    defineTool({ name: 'execute_command', description: 'Runs a command', group: 'command', schema: z.object({ command: z.string() }), handler: noop }),
     defineTool({ name: 'mcp__s__t', description: 'An MCP tool', group: 'mcp', schema: z.object({}), handler: noop }),
     defineTool({ name: 'lookup', description: 'Ungrouped user tool', schema: z.object({}), handler: noop }),
   ]);
@@ -99,10 +97,11 @@ describe('modes', () => {
   it("offers a mode its groups' tools, its own tools and the always-on tools", () => {
     const modes = loadModes();
     const tools = workspaceTools();
-    const always = ['attempt_completion', 'switch_mode', 'new_task', 'update_todo_list'];
-    expect(modeToolNames(modes.get('orchestrator')!, tools)).toEqual(['attempt_completion', 'switch_mode', 'new_task', 'update_todo_list']);
-    expect(modeToolNames(modes.get('ask')!, tools).sort()).toEqual(['read_file', ...always].sort());
-    expect(modeToolNames(modes.get('code')!, tools).sort()).toEqual(['read_file', 'write_to_file', 'execute_command', ...always].sort());
+    const always = ['ask_followup_question', 'attempt_completion', 'switch_mode', 'new_task', 'update_todo_list'];
+    const read = ['read_file', 'list_files', 'search_files'];
+    expect(modeToolNames(modes.get('orchestrator')!, tools)).toEqual(always);
+    expect(modeToolNames(modes.get('ask')!, tools).sort()).toEqual([...read, ...always].sort());
+    expect(modeToolNames(modes.get('code')!, tools).sort()).toEqual([...read, 'write_to_file', 'apply_diff', 'execute_command', ...always].sort());
     expect(modeToolNames(modes.get('debug')!, tools)).toContain('mcp__s__t');
     const withExtra = new ModeRegistry([{ slug: 'x', name: 'X', roleDefinition: 'r', groups: [], tools: ['lookup'] }]);
     expect(modeToolNames(withExtra.get('x')!, tools)).toContain('lookup');
@@ -129,7 +128,7 @@ describe('modes', () => {
     const offered = tools.openAiTools(modeToolNames(architect, tools));
     const prompt = buildSystemPrompt({ mode: architect, modes: modes.list(), tools: offered });
     expect(prompt.startsWith(architect.roleDefinition)).toBe(true);
-    expect(prompt).toContain('- read_file: Reads a file');
+    expect(prompt).toMatch(/^- read_file: \S/m);
     expect(prompt).not.toContain('execute_command:');
     expect(prompt).toContain('Every path is relative to it');
     expect(prompt).toContain('may only touch paths matching /\\.md$/');

@@ -1,5 +1,7 @@
 /** Helpers for the worker's tests (real Redis, fake provider over real HTTP). */
 import { conversationProblems, type Engine, type TaskTree } from '@baton/core';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { REDIS_URL } from '@baton/testkit';
 import { parseEnv, type Env } from '../env';
 import { WorkerApp, type WorkerAppOptions } from '../worker-app';
@@ -18,6 +20,8 @@ export function testEnv(prefix: string, overrides: Record<string, string | undef
     RECONCILE_INTERVAL_MS: '1000',
     SHUTDOWN_TIMEOUT_MS: '2000',
     DEMO_MODEL_LATENCY_MS: '0',
+    // Each test's sessions get their own workspace folders (tenant/session under this root).
+    WORKSPACE_ROOT: join(tmpdir(), `baton-ws-${prefix}`),
     ...overrides,
   });
 }

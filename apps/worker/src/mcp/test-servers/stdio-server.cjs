@@ -10,9 +10,9 @@ server.registerTool('add', { description: 'Adds two numbers', inputSchema: { a: 
 server.registerTool('pid', { description: 'The server process id' }, async () => text(String(process.pid)));
 server.registerTool('secret', { description: 'Whether the worker secret leaked into the server' }, async () => text(process.env.LLM_API_KEY ? 'leaked' : `clean ${process.env.GREETING}`));
 server.registerTool('fail', { description: 'Always reports an error' }, async () => ({ isError: true, content: [{ type: 'text', text: 'boom' }] }));
-server.registerTool('exit', { description: 'Exits the server process after answering' }, async () => {
-  setTimeout(() => process.exit(0), 20);
-  return text('bye');
+// Dies in the middle of the call (no answer): what a crashing server does; deterministic, unlike exiting after answering.
+server.registerTool('exit', { description: 'Exits the server process during the call' }, async () => {
+  process.exit(0);
 });
 
 server.connect(new StdioServerTransport()).catch((err) => {
