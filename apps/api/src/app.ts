@@ -12,6 +12,7 @@ import rateLimits from './plugins/rate-limit';
 import services from './plugins/services';
 import adminQueues from './routes/admin-queues';
 import eventRoutes from './routes/events';
+import fileRoutes from './routes/files';
 import healthRoutes from './routes/health';
 import sessionRoutes from './routes/sessions';
 import taskRoutes from './routes/tasks';
@@ -80,6 +81,7 @@ export const batonApp = fp<AppOptions>(
         await v1.register(taskRoutes);
         await v1.register(sessionRoutes);
         await v1.register(eventRoutes, { streams, registry: metrics.registry });
+        await v1.register(fileRoutes, { files: config.files });
       },
       { prefix: '/v1' },
     );
