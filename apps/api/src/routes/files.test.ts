@@ -224,11 +224,14 @@ describe('GET /v1/sessions/{id}/files[/{path}]', () => {
     expect(md.headers['content-type']).toBe('text/markdown; charset=utf-8');
     expect(md.headers['content-security-policy']).toContain('sandbox');
     expect(md.body).toBe('# notes');
+    expect(md.headers['baton-file-type']).toBe('file');
     const blob = await get('/v1/sessions/s-read/files/data/blob');
     expect(blob.headers['content-type']).toBe('application/octet-stream');
     expect([...blob.rawPayload]).toEqual([1, 2, 3]);
 
-    expect((await get('/v1/sessions/s-read/files/data')).json()).toEqual({
+    const folder = await get('/v1/sessions/s-read/files/data');
+    expect(folder.headers['baton-file-type']).toBe('directory');
+    expect(folder.json()).toEqual({
       files: [
         { path: 'data/blob', type: 'file', size: 3 },
         { path: 'data/x.json', type: 'file', size: 7 },

@@ -126,7 +126,7 @@ const fileRoutes: FastifyPluginAsyncZod<{ files: FilesConfig }> = async (app, { 
         summary: 'Read one workspace file (raw bytes), or list a folder',
         description:
           'A file is sent as is, with a content type guessed from its extension (else `application/octet-stream`) and a sandboxing ' +
-          'Content-Security-Policy. A folder answers its listing (as `GET .../files`, paths relative to the workspace). 404 when missing, 422 for a path that leaves the workspace.',
+          'Content-Security-Policy. A folder answers its listing (as `GET .../files`, paths relative to the workspace); the `Baton-File-Type` header says which (`file` or `directory`). 404 when missing, 422 for a path that leaves the workspace.',
         security,
         params: FileParamsSchema,
         response: { 200: z.unknown().describe('The file\'s bytes, or a FileListing for a folder'), ...problems, 422: ProblemSchema },
@@ -138,18 +138,20 @@ const fileRoutes: FastifyPluginAsyncZod<{ files: FilesConfig }> = async (app, { 
       const workspace = await workspaceOf(app.engine, config.workspaceRoot, sessionId, request.tenant);
       const notFound = () => new ApiError('FILE_NOT_FOUND', `no file ${JSON.stringify(path)} in the workspace of session ${sessionId}`, { path });
       if (!(await exists(workspace.dir))) {
-        if (path === '' || path === '.') return reply.send({ files: [], truncated: false });
+        if (path === '' || path === '.') return reply.header('baton-file-type', 'directory').send({ files: [], truncated: false });
         throw notFound();
       }
       const abs = path === '' || path === '.' ? await workspace.ensure() : await resolveEntry(workspace, path);
       const stats = await stat(abs).catch(() => null);
       if (!stats) throw notFound();
-      if (stats.isDirectory()) return reply.send(await listTree(await workspace.ensure(), abs, config.listMax));
+      // The header tells a listing from a JSON file of the same content type.
+      if (stats.isDirectory()) return reply.header('baton-file-type', 'directory').send(await listTree(await workspace.ensure(), abs, config.listMax));
       if (!stats.isFile()) throw notFound();
       // Files are whatever a model or a user wrote: never run as a page of the API's origin.
       return reply
         .type(contentTypeOf(abs))
         .header('content-length', stats.size)
+        .header('baton-file-type', 'file')
         .header('content-security-policy', "default-src 'none'; sandbox")
         .header('x-content-type-options', 'nosniff')
         .send(createReadStream(abs));
