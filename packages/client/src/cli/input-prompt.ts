@@ -72,8 +72,26 @@ export class InputPrompter {
   }
 
   private async ask(pending: PendingInput): Promise<{ kind: 'answer'; text: string } | { kind: 'approval'; approved: boolean; feedback: string } | null> {
-    const rl = createInterface({ input: this.io.stdin!, output: this.io.stderr as unknown as NodeJS.WritableStream, terminal: false });
-    const question = (q: string) => rl.question(q, this.io.signal ? { signal: this.io.signal } : {});
+    // Lines are read from the interface's iterator, which queues them: an answer typed (or pasted) ahead,
+    // such as "n" and its feedback in one go, is not lost between two questions.
+    const rl = createInterface({ input: this.io.stdin!, terminal: false });
+    const lines = rl[Symbol.asyncIterator]();
+    const signal = this.io.signal;
+    const question = async (q: string): Promise<string> => {
+      this.io.stderr.write(q);
+      signal?.throwIfAborted();
+      let onAbort: () => void = () => undefined;
+      const aborted = new Promise<never>((_, reject) => {
+        onAbort = () => reject(signal!.reason);
+        signal?.addEventListener('abort', onAbort, { once: true });
+      });
+      try {
+        const next = await Promise.race([lines.next(), aborted]);
+        return next.done ? '' : next.value; // stdin closed: skip
+      } finally {
+        signal?.removeEventListener('abort', onAbort);
+      }
+    };
     try {
       if (pending.kind === 'question') {
         const raw = (await question(pending.followUp.length ? 'answer (a number picks a suggestion; empty skips): ' : 'answer (empty skips): ')).trim();

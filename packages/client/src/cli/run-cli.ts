@@ -57,6 +57,11 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   try {
     return await execute(client, command, io);
   } catch (err) {
+    // Found while running (a local path of `files put` that does not exist): still a usage error.
+    if (err instanceof UsageError) {
+      io.stderr.write(`baton: ${err.message}\n`);
+      return ExitCode.usage;
+    }
     io.stderr.write(`baton: ${describe(err)}\n`);
     return ExitCode.api;
   }
