@@ -101,6 +101,8 @@ describe('probes, metrics, docs', () => {
         '/readyz',
         '/v1/sessions/{sessionId}',
         '/v1/sessions/{sessionId}/events',
+        '/v1/sessions/{sessionId}/files',
+        '/v1/sessions/{sessionId}/files/{*}',
         '/v1/sessions/{sessionId}/pause',
         '/v1/sessions/{sessionId}/resume',
         '/v1/sessions/{sessionId}/tasks',
