@@ -268,6 +268,23 @@ describe('GET /v1/sessions/{id}/files[/{path}]', () => {
   });
 });
 
+describe('FILES_MAX_BYTES is the route\'s own body limit', () => {
+  test('a JSON upload above the 1 MiB limit of the other routes is accepted up to FILES_MAX_BYTES', async () => {
+    const wide = await startHarness({ env: { WORKSPACE_ROOT: root, FILES_MAX_BYTES: String(4 * 1024 * 1024) } });
+    try {
+      const content = 'z'.repeat(2 * 1024 * 1024);
+      const res = await wide.app.inject({ method: 'POST', url: '/v1/sessions/s-wide/files', payload: [{ path: 'big.txt', content }] });
+      expect(res.statusCode).toBe(201);
+      expect(res.json().files).toEqual([{ path: 'big.txt', size: content.length }]);
+      // The other routes keep their 1 MiB limit.
+      const submit = await wide.app.inject({ method: 'POST', url: '/v1/sessions/s-wide/tasks', payload: { prompt: content } });
+      expect(submit.statusCode).toBe(413);
+    } finally {
+      await wide.close();
+    }
+  });
+});
+
 describe('tenants', () => {
   test("another tenant's session is 404 for upload, listing and reading; each tenant's folder is its own", async () => {
     const submitted = await h.app.inject({ method: 'POST', url: '/v1/sessions/s-owned/tasks', headers: auth(ALICE), payload: { prompt: 'hi' } });
