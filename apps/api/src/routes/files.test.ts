@@ -161,6 +161,18 @@ describe('POST /v1/sessions/{id}/files', () => {
     await rm(outside, { recursive: true });
   });
 
+  test('a file where a folder is (in the upload or on disk) is refused before anything is written', async () => {
+    const inUpload = await postJson('s-conflict', [{ path: 'first.txt', content: '1' }, { path: 'a', content: 'file' }, { path: 'a/b.txt', content: 'x' }]);
+    expect(inUpload.statusCode).toBe(422);
+    expect(inUpload.json()).toMatchObject({ code: 'WORKSPACE_PATH', path: 'a/b.txt' });
+    expect(await tree(ws('s-conflict'))).toEqual([]);
+    expect((await postJson('s-conflict', [{ path: 'dir/x.txt', content: 'x' }])).statusCode).toBe(201);
+    const onDisk = await postTar('s-conflict', rawTarGz([{ path: 'other.txt', content: 'o' }, { path: 'dir', content: 'not a folder' }]));
+    expect(onDisk.statusCode).toBe(422);
+    expect(onDisk.json()).toMatchObject({ code: 'WORKSPACE_PATH', path: 'dir' });
+    expect(await tree(ws('s-conflict'))).toEqual(['dir', 'dir/x.txt']);
+  });
+
   test('bounds: body over FILES_MAX_BYTES, extracted bytes (tar bomb and lying header), entry count are 413; nothing is written', async () => {
     const big = await postJson('s-caps', [{ path: 'big.txt', content: 'x'.repeat(70_000) }]);
     expect(big.statusCode).toBe(413);

@@ -3,7 +3,7 @@ import { dirname } from 'node:path';
 import type { Workspace } from '@baton/core';
 import { z } from 'zod';
 import { ApiError } from '../http/error-catalog';
-import { displayPath, resolveEntry, UploadBudget, type PlannedEntry, type UploadLimits } from './upload-limits';
+import { checkConflicts, displayPath, resolveEntry, UploadBudget, type PlannedEntry, type UploadLimits } from './upload-limits';
 
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 
@@ -45,6 +45,7 @@ export async function writeJsonEntries(workspace: Workspace, body: unknown, limi
     budget.add(entry.path, data.length);
     planned.push({ path: displayPath(entry.path), abs: await resolveEntry(workspace, entry.path), kind: 'file', size: data.length, data });
   }
+  await checkConflicts(planned);
   for (const entry of planned) {
     await mkdir(dirname(entry.abs), { recursive: true });
     await writeFile(entry.abs, entry.data);

@@ -7,7 +7,7 @@ import { createGunzip } from 'node:zlib';
 import type { Workspace } from '@baton/core';
 import { Parser, type ReadEntry } from 'tar';
 import { ApiError } from '../http/error-catalog';
-import { displayPath, resolveEntry, UploadBudget, type PlannedEntry, type UploadLimits } from './upload-limits';
+import { checkConflicts, displayPath, resolveEntry, UploadBudget, type PlannedEntry, type UploadLimits } from './upload-limits';
 
 /**
  * A tar.gz upload, extracted into a workspace in two passes over the
@@ -57,6 +57,7 @@ export async function extractTarGz(workspace: Workspace, body: Buffer, limits: U
     planned.push({ ...header, path: header.path.replace(/\/+$/, ''), abs: await resolveEntry(workspace, header.path) });
   }
 
+  await checkConflicts(planned);
   const byPath = new Map<string, PlannedEntry>();
   for (const entry of planned) byPath.set(entry.path, entry);
   await readTar(

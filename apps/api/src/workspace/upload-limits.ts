@@ -1,3 +1,4 @@
+import { stat } from 'node:fs/promises';
 import { BatonError, type Workspace } from '@baton/core';
 import { ApiError } from '../http/error-catalog';
 
@@ -59,5 +60,28 @@ export async function resolveEntry(workspace: Workspace, path: string): Promise<
   } catch (err) {
     if (err instanceof BatonError && err.code === 'WORKSPACE_PATH') throw new ApiError('WORKSPACE_PATH', err.message, { path });
     throw err;
+  }
+}
+
+/**
+ * A file where a folder is, or the reverse, found before anything is written:
+ * within the upload (`a` and `a/b` both files) or against the workspace (a
+ * file entry whose path is an existing folder). 422 naming the path.
+ */
+export async function checkConflicts(entries: readonly PlannedEntry[]): Promise<void> {
+  const files = new Set(entries.filter((e) => e.kind === 'file').map((e) => e.path));
+  for (const entry of entries) {
+    const parts = entry.path.split('/');
+    for (let i = 1; i < parts.length; i++) {
+      const parent = parts.slice(0, i).join('/');
+      if (files.has(parent)) {
+        throw new ApiError('WORKSPACE_PATH', `entry ${JSON.stringify(entry.path)} needs ${JSON.stringify(parent)} to be a folder, but the upload has it as a file`, {
+          path: entry.path,
+        });
+      }
+    }
+    if (entry.kind === 'file' && (await stat(entry.abs).catch(() => null))?.isDirectory()) {
+      throw new ApiError('WORKSPACE_PATH', `entry ${JSON.stringify(entry.path)} is a file, but the workspace has a folder there`, { path: entry.path });
+    }
   }
 }
