@@ -43,6 +43,9 @@ COPY --from=build --chown=node:node /app/apps/api/dist apps/api/dist
 COPY --from=build --chown=node:node /app/apps/api/console apps/api/console
 COPY --from=build --chown=node:node /app/apps/worker/dist apps/worker/dist
 RUN ln -s /app/packages/client/dist/cli.js /usr/local/bin/baton
+# The workspaces' mount point, owned by node: a new named volume takes this folder's owner, so the
+# processes (user node) can write to it.
+RUN mkdir -p /data/workspaces && chown node:node /data/workspaces
 USER node
 EXPOSE 3000
 # The API by default; the compose file (or `docker run ... node apps/worker/dist/main.js`) picks the worker.

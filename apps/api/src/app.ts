@@ -14,6 +14,7 @@ import services from './plugins/services';
 import adminQueues from './routes/admin-queues';
 import consoleRoutes from './routes/console';
 import eventRoutes from './routes/events';
+import fileRoutes from './routes/files';
 import healthRoutes from './routes/health';
 import sessionRoutes from './routes/sessions';
 import taskRoutes from './routes/tasks';
@@ -87,6 +88,7 @@ export const batonApp = fp<AppOptions>(
         await v1.register(taskInputRoutes);
         await v1.register(sessionRoutes);
         await v1.register(eventRoutes, { streams, registry: metrics.registry });
+        await v1.register(fileRoutes, { files: config.files });
       },
       { prefix: '/v1' },
     );

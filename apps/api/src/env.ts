@@ -1,4 +1,5 @@
 import type { EngineOptions } from '@baton/core';
+import { resolve } from 'node:path';
 import { z } from 'zod';
 
 /**
@@ -88,6 +89,16 @@ export const EnvSchema = z.object({
   EVENTS_MAX_AGE_MS: int(0, 10 * 365 * 24 * 3600_000, 7 * 24 * 3600_000),
   REDIS_COMMAND_TIMEOUT_MS: int(100, 60_000, 3000),
   REDIS_MEMORY_HIGH: z.preprocess(emptyAsUndefined, z.coerce.number().gt(0).max(1).default(0.9)),
+  /** Sessions' workspaces, `<root>/<tenant>/<session>`: the same folder (shared volume) as every worker's. */
+  WORKSPACE_ROOT: z.preprocess(emptyAsUndefined, z.string().min(1).default('./data/workspaces')),
+  /** Body of one `POST /v1/sessions/{id}/files` (tar.gz or JSON), in bytes. */
+  FILES_MAX_BYTES: int(1024, 4 * 1024 ** 3, 50 * 1024 ** 2),
+  /** Bytes one upload may write once extracted (a tar bomb stops here, not at a full disk). */
+  FILES_MAX_EXTRACTED_BYTES: int(1024, 64 * 1024 ** 3, 512 * 1024 ** 2),
+  /** Entries (files and folders) of one upload. */
+  FILES_MAX_ENTRIES: int(1, 1_000_000, 10_000),
+  /** Entries one listing returns (then `truncated: true`). */
+  FILES_LIST_MAX: int(1, 1_000_000, 10_000),
 });
 
 export type Env = z.output<typeof EnvSchema>;
@@ -118,6 +129,16 @@ export interface ApiConfig {
   redisCommandTimeoutMs: number;
   /** Fraction of maxmemory at and above which the API is not ready and refuses submissions. */
   redisMemoryHigh: number;
+  /** Workspaces (absolute root) and the bounds of the files routes (routes/files.ts). */
+  files: FilesConfig;
+}
+
+export interface FilesConfig {
+  workspaceRoot: string;
+  maxBytes: number;
+  maxExtractedBytes: number;
+  maxEntries: number;
+  listMax: number;
 }
 
 export class EnvError extends Error {
@@ -170,6 +191,13 @@ export function parseEnv(source: Record<string, string | undefined>): ApiConfig 
     engine: { retentionMs: env.RETENTION_MS, eventsMaxLen: env.EVENTS_MAX_LEN, eventsMaxAgeMs: env.EVENTS_MAX_AGE_MS },
     redisCommandTimeoutMs: env.REDIS_COMMAND_TIMEOUT_MS,
     redisMemoryHigh: env.REDIS_MEMORY_HIGH,
+    files: {
+      workspaceRoot: resolve(env.WORKSPACE_ROOT),
+      maxBytes: env.FILES_MAX_BYTES,
+      maxExtractedBytes: env.FILES_MAX_EXTRACTED_BYTES,
+      maxEntries: env.FILES_MAX_ENTRIES,
+      listMax: env.FILES_LIST_MAX,
+    },
   };
 }
 

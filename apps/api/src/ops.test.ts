@@ -102,6 +102,8 @@ describe('probes, metrics, docs', () => {
         '/v1/sessions',
         '/v1/sessions/{sessionId}',
         '/v1/sessions/{sessionId}/events',
+        '/v1/sessions/{sessionId}/files',
+        '/v1/sessions/{sessionId}/files/{*}',
         '/v1/sessions/{sessionId}/pause',
         '/v1/sessions/{sessionId}/resume',
         '/v1/sessions/{sessionId}/tasks',

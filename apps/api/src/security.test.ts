@@ -29,6 +29,9 @@ function routes(taskId: string, sessionId: string) {
     { method: 'POST' as const, url: `/v1/sessions/${sessionId}/resume` },
     { method: 'GET' as const, url: `/v1/sessions/${sessionId}/events` },
     { method: 'GET' as const, url: `/v1/sessions/${sessionId}/tasks` },
+    { method: 'POST' as const, url: `/v1/sessions/${sessionId}/files`, payload: [{ path: 'intruder.txt', content: 'x' }] },
+    { method: 'GET' as const, url: `/v1/sessions/${sessionId}/files` },
+    { method: 'GET' as const, url: `/v1/sessions/${sessionId}/files/intruder.txt` },
   ];
 }
 

@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { BatonConnectionError, BatonProtocolError } from './errors';
 import { sessionEvents, type EventStreamOptions, type SessionEvent } from './event-stream';
+import { FileListingSchema, FilesUploadedSchema, type FileContent, type FileEntryInput, type FileListing, type FilesUploaded } from './file-schemas';
 import { problemFromBody } from './problem';
 import {
   MessagesResponseSchema,
@@ -50,6 +51,16 @@ export interface SubmitResult {
 
 export interface CallOptions {
   signal?: AbortSignal;
+}
+
+export interface InputOptions extends CallOptions {
+  /** Sent as `Idempotency-Key`: a retry with the same key and body answers as the first (a different body: 409). */
+  idempotencyKey?: string;
+}
+
+export interface ApprovalOptions extends InputOptions {
+  /** Told to the model with the approval or the denial. */
+  feedback?: string;
 }
 
 /**
@@ -148,6 +159,65 @@ export class BatonClient {
   }
 
   /**
+   * `POST /v1/sessions/{sessionId}/files`: seeds the session's workspace. A
+   * Buffer/Uint8Array is sent as a tar.gz (`application/gzip`) and extracted;
+   * an array of entries is sent as JSON. The server checks every path before
+   * writing anything (422 `workspace-path` names a refused one) and bounds the
+   * upload (413). Works before the session's first task.
+   */
+  async uploadFiles(sessionId: string, files: readonly FileEntryInput[] | Uint8Array, options: CallOptions = {}): Promise<FilesUploaded> {
+    const path = `/v1/sessions/${seg(sessionId)}/files`;
+    const body = files instanceof Uint8Array ? { raw: files, contentType: 'application/gzip' } : { body: { files } };
+    return (await this.call('POST', path, FilesUploadedSchema, { ...options, ...body })).data;
+  }
+
+  /** `GET /v1/sessions/{sessionId}/files`: the workspace, recursively (`truncated` past the server's cap). */
+  async listFiles(sessionId: string, options: CallOptions = {}): Promise<FileListing> {
+    return (await this.call('GET', `/v1/sessions/${seg(sessionId)}/files`, FileListingSchema, options)).data;
+  }
+
+  /**
+   * `GET /v1/sessions/{sessionId}/files/{path}`: a file's bytes (with the
+   * content type the server guessed), or a folder's listing. A missing file is
+   * `BatonApiError` 404.
+   */
+  async readFile(sessionId: string, path: string, options: CallOptions = {}): Promise<FileContent> {
+    const encoded = path.split('/').filter((p) => p !== '').map(encodeURIComponent).join('/');
+    const url = `/v1/sessions/${seg(sessionId)}/files/${encoded}`;
+    const { response, body } = await this.send('GET', url, { ...options, accept: '*/*' });
+    if (response.headers.get('baton-file-type') === 'directory') {
+      return { type: 'directory', listing: this.parse(url, response, body, FileListingSchema) };
+    }
+    return { type: 'file', data: body, contentType: response.headers.get('content-type') ?? 'application/octet-stream' };
+  }
+
+  /**
+   * `POST /v1/tasks/{taskId}/input` `{"answer"}`: answers the question a task
+   * `awaiting_input` asked; the task resumes. 409 when it is not waiting for an
+   * answer (or another answer was delivered); 404 across tenants.
+   */
+  async answer(taskId: string, text: string, options: InputOptions = {}): Promise<Task> {
+    return this.input(taskId, { answer: text }, options);
+  }
+
+  /** `POST /v1/tasks/{taskId}/input` `{"approved": true, "feedback"?}`: runs the tool call the task waits to have approved. */
+  async approve(taskId: string, options: ApprovalOptions = {}): Promise<Task> {
+    return this.input(taskId, { approved: true, ...(options.feedback === undefined ? {} : { feedback: options.feedback }) }, options);
+  }
+
+  /** `POST /v1/tasks/{taskId}/input` `{"approved": false, "feedback"?}`: the model is told the call was denied, with the feedback. */
+  async deny(taskId: string, options: ApprovalOptions = {}): Promise<Task> {
+    return this.input(taskId, { approved: false, ...(options.feedback === undefined ? {} : { feedback: options.feedback }) }, options);
+  }
+
+  private async input(taskId: string, body: Record<string, unknown>, options: InputOptions): Promise<Task> {
+    const headers: Record<string, string> = {};
+    if (options.idempotencyKey !== undefined) headers['idempotency-key'] = options.idempotencyKey;
+    const call = { body, headers, ...(options.signal ? { signal: options.signal } : {}) };
+    return (await this.call('POST', `/v1/tasks/${seg(taskId)}/input`, TaskSchema, call)).data;
+  }
+
+  /**
    * `GET /v1/sessions/{sessionId}/events` as an async iterator that reconnects
    * with `Last-Event-ID` after a drop, so a consumer sees every event once, in
    * order. It ends only when `signal` aborts or the consumer stops iterating;
@@ -165,24 +235,35 @@ export class BatonClient {
     method: 'GET' | 'POST' | 'DELETE',
     path: string,
     schema: S,
-    options: CallOptions & { body?: unknown; headers?: Record<string, string> },
+    options: SendOptions,
   ): Promise<{ data: z.output<S>; response: Response }>;
   private async call<S extends z.ZodType>(
     method: 'GET' | 'POST' | 'DELETE',
     path: string,
     schema: S,
-    options: CallOptions & { body?: unknown; headers?: Record<string, string>; allowEmpty: true },
+    options: SendOptions & { allowEmpty: true },
   ): Promise<{ data: z.output<S> | undefined; response: Response }>;
   private async call<S extends z.ZodType>(
     method: 'GET' | 'POST' | 'DELETE',
     path: string,
     schema: S,
-    options: CallOptions & { body?: unknown; headers?: Record<string, string>; allowEmpty?: boolean },
+    options: SendOptions & { allowEmpty?: boolean },
   ): Promise<{ data: z.output<S> | undefined; response: Response }> {
+    const { response, body } = await this.send(method, path, options);
+    // 204 No Content (the deletes) has no body to validate.
+    if (options.allowEmpty && response.status === 204) return { data: undefined, response };
+    return { data: this.parse(`${this.baseUrl}${path}`, response, body, schema), response };
+  }
+
+  /** One request; error statuses throw the server's problem. The body is read whole (bytes: files are not always text). */
+  private async send(method: 'GET' | 'POST' | 'DELETE', path: string, options: SendOptions): Promise<{ response: Response; body: Buffer }> {
     const url = `${this.baseUrl}${path}`;
-    const headers: Record<string, string> = { accept: 'application/json', ...this.authHeaders(), ...options.headers };
+    const headers: Record<string, string> = { accept: options.accept ?? 'application/json', ...this.authHeaders(), ...options.headers };
     const init: RequestInit = { method, headers };
-    if (options.body !== undefined) {
+    if (options.raw !== undefined) {
+      headers['content-type'] = options.contentType ?? 'application/octet-stream';
+      init.body = options.raw;
+    } else if (options.body !== undefined) {
       headers['content-type'] = 'application/json';
       init.body = JSON.stringify(options.body);
     }
@@ -190,30 +271,41 @@ export class BatonClient {
     init.signal = options.signal ? AbortSignal.any([options.signal, timeout]) : timeout;
 
     let response: Response;
-    let text: string;
+    let body: Buffer;
     try {
       response = await fetch(url, init);
-      text = await response.text();
+      body = Buffer.from(await response.arrayBuffer());
     } catch (err) {
       if (options.signal?.aborted) throw options.signal.reason;
       if (timeout.aborted) throw new BatonConnectionError(url, new Error(`no answer within ${this.timeoutMs} ms`));
       throw new BatonConnectionError(url, err);
     }
     if (!response.ok) {
-      throw problemFromBody(response.status, response.statusText, response.headers.get('content-type') ?? '', text, response.headers.get('retry-after'));
+      throw problemFromBody(response.status, response.statusText, response.headers.get('content-type') ?? '', body.toString('utf8'), response.headers.get('retry-after'));
     }
-    // 204 No Content (the deletes) has no body to validate.
-    if (options.allowEmpty && response.status === 204) return { data: undefined, response };
+    return { response, body };
+  }
+
+  private parse<S extends z.ZodType>(url: string, response: Response, body: Buffer, schema: S): z.output<S> {
     let json: unknown;
     try {
-      json = JSON.parse(text);
+      json = JSON.parse(body.toString('utf8'));
     } catch {
       throw new BatonProtocolError(url, `${response.status} body is not JSON`);
     }
     const parsed = schema.safeParse(json);
     if (!parsed.success) throw new BatonProtocolError(url, z.prettifyError(parsed.error));
-    return { data: parsed.data, response };
+    return parsed.data;
   }
+}
+
+interface SendOptions extends CallOptions {
+  body?: unknown;
+  /** A raw body (a tar.gz), sent with `contentType`. */
+  raw?: Uint8Array;
+  contentType?: string;
+  headers?: Record<string, string>;
+  accept?: string;
 }
 
 /** One path segment: ids are plain already, but never let a caller's string change the route. */

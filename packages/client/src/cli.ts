@@ -14,6 +14,7 @@ runCli(process.argv.slice(2), {
   stderr: process.stderr,
   env: process.env,
   signal: abort.signal,
+  stdin: process.stdin,
 }).then(
   (code) => {
     process.exitCode = abort.signal.aborted ? 130 : code;

@@ -1,5 +1,5 @@
 /** Public API of @baton/client: the typed HTTP client, its schemas and errors. */
-export { BatonClient, type BatonClientOptions, type SubmitInput, type SubmitResult, type CallOptions } from './baton-client';
+export { BatonClient, type BatonClientOptions, type SubmitInput, type SubmitResult, type CallOptions, type InputOptions, type ApprovalOptions } from './baton-client';
 export { BatonApiError, BatonConnectionError, BatonProtocolError, SessionQueueFullError, isBatonApiError } from './errors';
 export { type SessionEvent, type EventStreamOptions } from './event-stream';
 export { SseParser, type SseMessage } from './sse-parser';
@@ -34,4 +34,16 @@ export {
   type BatonEvent,
   type SessionDeletion,
   type SessionDeletionState,
+  PendingInputSchema,
+  type PendingInput,
 } from './schemas';
+export {
+  FilesUploadedSchema,
+  FileListingSchema,
+  FileInfoSchema,
+  type FileEntryInput,
+  type FilesUploaded,
+  type FileListing,
+  type FileInfo,
+  type FileContent,
+} from './file-schemas';

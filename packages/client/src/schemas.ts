@@ -8,7 +8,7 @@ import { z } from 'zod';
  * server may add fields without breaking older clients.
  */
 
-export const TASK_STATUSES = ['queued', 'running', 'waiting', 'paused', 'completed', 'failed', 'cancelled'] as const;
+export const TASK_STATUSES = ['queued', 'running', 'waiting', 'paused', 'awaiting_input', 'completed', 'failed', 'cancelled'] as const;
 export const TaskStatusSchema = z.enum(TASK_STATUSES);
 export type TaskStatus = z.infer<typeof TaskStatusSchema>;
 
@@ -34,6 +34,16 @@ const IsoTime = z.iso.datetime({ offset: true });
 export const TaskErrorSchema = z.object({ code: z.string(), message: z.string() });
 export type TaskError = z.infer<typeof TaskErrorSchema>;
 
+/**
+ * What a task `awaiting_input` waits for: an answer to a question (`followUp`:
+ * suggested answers), or the approval of a tool call.
+ */
+export const PendingInputSchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('question'), question: z.string(), followUp: z.array(z.string()).default([]), askedAt: z.string().optional() }),
+  z.object({ kind: z.literal('approval'), tool: z.string(), arguments: z.unknown(), askedAt: z.string().optional() }),
+]);
+export type PendingInput = z.infer<typeof PendingInputSchema>;
+
 export const TaskSchema = z.object({
   id: IdSchema,
   sessionId: IdSchema,
@@ -49,6 +59,8 @@ export const TaskSchema = z.object({
   createdAt: IsoTime.nullable(),
   startedAt: IsoTime.nullable(),
   finishedAt: IsoTime.nullable(),
+  /** Set while `status` is `awaiting_input` (absent from servers before the human in the loop). */
+  pendingInput: PendingInputSchema.nullable().optional(),
 });
 export type Task = z.infer<typeof TaskSchema>;
 

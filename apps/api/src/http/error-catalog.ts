@@ -31,6 +31,9 @@ export const ErrorCatalog = {
   UNAVAILABLE: { status: 503, title: 'Service unavailable' },
   REDIS_UNAVAILABLE: { status: 503, title: 'Storage unavailable' },
   REDIS_FULL: { status: 503, title: 'Storage full' },
+  FILE_NOT_FOUND: { status: 404, title: 'File not found' },
+  WORKSPACE_PATH: { status: 422, title: 'Path refused' },
+  INVALID_ARCHIVE: { status: 422, title: 'Invalid archive' },
 } as const satisfies Record<string, { status: number; title: string }>;
 
 export type ApiErrorCode = keyof typeof ErrorCatalog;
@@ -46,6 +49,7 @@ const fromEngine: Partial<Record<BatonErrorCode, ApiErrorCode>> = {
   TASK_NOT_AWAITING_INPUT: 'TASK_NOT_AWAITING_INPUT',
   INPUT_CONFLICT: 'INPUT_CONFLICT',
   INPUT_KIND_MISMATCH: 'INPUT_KIND_MISMATCH',
+  WORKSPACE_PATH: 'WORKSPACE_PATH',
 };
 
 export function apiCodeForEngine(code: BatonErrorCode): ApiErrorCode {

@@ -20,7 +20,12 @@ export type Command =
   | { name: 'resume'; sessionId: string }
   | { name: 'export'; taskId: string; out?: string }
   | { name: 'delete'; taskId: string }
-  | { name: 'delete-session'; sessionId: string; waitSeconds: number };
+  | { name: 'delete-session'; sessionId: string; waitSeconds: number }
+  | { name: 'files-put'; sessionId: string; paths: string[] }
+  | { name: 'files-ls'; sessionId: string; json: boolean }
+  | { name: 'files-get'; sessionId: string; path: string; out?: string }
+  | { name: 'answer'; taskId: string; text: string; idempotencyKey?: string }
+  | { name: 'approve' | 'deny'; taskId: string; feedback?: string; idempotencyKey?: string };
 
 /** How long `delete-session` waits for a session that is still stopping, by default. */
 export const DEFAULT_DELETE_WAIT_SECONDS = 30;
@@ -48,7 +53,23 @@ Commands:
                           cancel whatever runs in the session, then delete all its data;
                           waits up to --wait seconds (default ${DEFAULT_DELETE_WAIT_SECONDS}) while it is
                           still stopping (exit 4 if it still is)
+  files put <session> <folder | file...>
+                          seed the session's workspace: a folder is sent as a tar.gz of its
+                          contents, files as JSON entries (at their relative path, else their name)
+  files ls <session> [--json]
+                          list the session's workspace
+  files get <session> <path> [--out file]
+                          print a workspace file (raw bytes) or write it to a file; a folder is listed
+  answer <task> "<text>" [--idempotency-key k]
+                          answer the question a task awaiting input asked
+  approve <task> [--feedback text] [--idempotency-key k]
+  deny <task> [--feedback text] [--idempotency-key k]
+                          approve or deny the tool call a task awaiting input wants to run
   help                    show this help
+
+  With --watch (submit) and watch, a task awaiting input is asked about on the terminal
+  (a question with numbered suggestions, or an approval y/n with optional feedback); when
+  stdin is not a terminal, the command to run is printed instead.
 
 Environment:
   BATON_URL       API base URL (default http://127.0.0.1:3000)
@@ -69,6 +90,9 @@ export function parseCommand(argv: readonly string[]): Command {
   if (name === 'submit') return parseSubmit(rest);
   if (name === 'export') return parseExport(rest);
   if (name === 'delete-session') return parseDeleteSession(rest);
+  if (name === 'files') return parseFiles(rest);
+  if (name === 'answer') return parseAnswer(rest);
+  if (name === 'approve' || name === 'deny') return parseApproval(name, rest);
   if (name === 'delete') {
     const [taskId] = positionals(name, rest, ['task']);
     return { name, taskId: id('task', taskId!) };
@@ -140,6 +164,58 @@ function parseDeleteSession(args: string[]): Command {
     }
   }
   return { name: 'delete-session', sessionId: id('session', sessionId!), waitSeconds };
+}
+
+function parseFiles(args: string[]): Command {
+  const [sub, ...rest] = args;
+  switch (sub) {
+    case 'put': {
+      const { positionals: pos } = parse('files put', rest, {});
+      if (pos.length < 2) throw new UsageError(`files put: missing <${pos.length === 0 ? 'session' : 'folder | file...'}> (usage: baton files put <session> <folder | file...>)`);
+      const [sessionId, ...paths] = pos;
+      return { name: 'files-put', sessionId: id('session', sessionId!), paths };
+    }
+    case 'ls': {
+      const { values, positionals: pos } = parse('files ls', rest, { json: { type: 'boolean', default: false } });
+      const [sessionId] = expect('files ls', pos, ['session']);
+      return { name: 'files-ls', sessionId: id('session', sessionId!), json: values.json === true };
+    }
+    case 'get': {
+      const { values, positionals: pos } = parse('files get', rest, { out: { type: 'string', short: 'o' } });
+      const [sessionId, path] = expect('files get', pos, ['session', 'path']);
+      const command: Extract<Command, { name: 'files-get' }> = { name: 'files-get', sessionId: id('session', sessionId!), path: path! };
+      if (values.out !== undefined) {
+        if (values.out.length === 0) throw new UsageError('files get: --out is empty');
+        command.out = values.out;
+      }
+      return command;
+    }
+    default:
+      throw new UsageError(sub === undefined ? 'files: missing subcommand (put, ls, get)' : `files: unknown subcommand '${sub}' (put, ls, get)`);
+  }
+}
+
+function parseAnswer(args: string[]): Command {
+  const { values, positionals: pos } = parse('answer', args, { 'idempotency-key': { type: 'string', short: 'k' } });
+  const [taskId, text] = expect('answer', pos, ['task', 'text']);
+  if (text!.length === 0) throw new UsageError('answer: the text is empty');
+  const command: Extract<Command, { name: 'answer' }> = { name: 'answer', taskId: id('task', taskId!), text: text! };
+  if (values['idempotency-key'] !== undefined) command.idempotencyKey = nonEmpty('answer', '--idempotency-key', values['idempotency-key']);
+  return command;
+}
+
+function parseApproval(name: 'approve' | 'deny', args: string[]): Command {
+  const { values, positionals: pos } = parse(name, args, { feedback: { type: 'string', short: 'f' }, 'idempotency-key': { type: 'string', short: 'k' } });
+  const [taskId] = expect(name, pos, ['task']);
+  const command: Extract<Command, { name: 'approve' | 'deny' }> = { name, taskId: id('task', taskId!) };
+  if (values.feedback !== undefined) command.feedback = nonEmpty(name, '--feedback', values.feedback);
+  if (values['idempotency-key'] !== undefined) command.idempotencyKey = nonEmpty(name, '--idempotency-key', values['idempotency-key']);
+  return command;
+}
+
+function nonEmpty(command: string, option: string, value: string): string {
+  if (value.length === 0) throw new UsageError(`${command}: ${option} is empty`);
+  return value;
 }
 
 function positionals(command: string, args: string[], names: string[]): string[] {

@@ -6,8 +6,10 @@ import { BatonApiError, BatonConnectionError, BatonProtocolError } from '../erro
 import type { SessionDeletion, Task, TaskTree, TreeExport } from '../schemas';
 import { parseCommand, USAGE, UsageError, type Command } from './args';
 import { formatDuration, elapsed } from './tree-view';
+import { getFile, formatListing, putFiles } from './files-command';
+import { InputPrompter, type Input } from './input-prompt';
 import { watchTask } from './watch';
-import { PlainView, TtyView, type Output } from './watch-view';
+import { PlainView, TtyView, type Output, type WatchView } from './watch-view';
 
 export const DEFAULT_URL = 'http://127.0.0.1:3000';
 
@@ -20,6 +22,8 @@ export interface CliIo {
   stderr: Output & { isTTY?: boolean };
   env: Record<string, string | undefined>;
   signal?: AbortSignal;
+  /** Answers to a watched task's questions and approvals (prompted only when it is a TTY). */
+  stdin?: Input;
 }
 
 /** Runs one CLI command; returns the exit code (never calls process.exit). */
@@ -53,6 +57,11 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   try {
     return await execute(client, command, io);
   } catch (err) {
+    // Found while running (a local path of `files put` that does not exist): still a usage error.
+    if (err instanceof UsageError) {
+      io.stderr.write(`baton: ${err.message}\n`);
+      return ExitCode.usage;
+    }
     io.stderr.write(`baton: ${describe(err)}\n`);
     return ExitCode.api;
   }
@@ -118,6 +127,33 @@ async function execute(client: BatonClient, command: Exclude<Command, { name: 'h
       json(outcome);
       return outcome.state === 'deleted' ? ExitCode.ok : ExitCode.stillStopping;
     }
+    case 'files-put': {
+      const uploaded = await putFiles(client, command.sessionId, command.paths, io.stderr, io.signal);
+      json(uploaded);
+      return ExitCode.ok;
+    }
+    case 'files-ls': {
+      const listing = await client.listFiles(command.sessionId, opts);
+      if (command.json) json(listing);
+      else io.stdout.write(formatListing(listing));
+      return ExitCode.ok;
+    }
+    case 'files-get':
+      await getFile(client, command.sessionId, command.path, command.out, io, io.signal);
+      return ExitCode.ok;
+    case 'answer':
+      json(await client.answer(command.taskId, command.text, { ...opts, ...(command.idempotencyKey ? { idempotencyKey: command.idempotencyKey } : {}) }));
+      return ExitCode.ok;
+    case 'approve':
+    case 'deny': {
+      const options = {
+        ...opts,
+        ...(command.idempotencyKey ? { idempotencyKey: command.idempotencyKey } : {}),
+        ...(command.feedback !== undefined ? { feedback: command.feedback } : {}),
+      };
+      json(command.name === 'approve' ? await client.approve(command.taskId, options) : await client.deny(command.taskId, options));
+      return ExitCode.ok;
+    }
     default:
       return assertNever(command);
   }
@@ -159,8 +195,9 @@ function exportSummary(doc: TreeExport): string {
 
 /** Live tree on stderr (redrawn on a TTY, change lines otherwise); the result on stdout. */
 async function watch(client: BatonClient, taskId: string, io: CliIo): Promise<number> {
-  const view = io.stderr.isTTY ? new TtyView(io.stderr, { color: !io.env.NO_COLOR }) : new PlainView(io.stderr);
-  const tree = await watchTask(client, taskId, view, { signal: io.signal });
+  const view: WatchView = io.stderr.isTTY ? new TtyView(io.stderr, { color: !io.env.NO_COLOR }) : new PlainView(io.stderr);
+  const prompter = new InputPrompter(client, io, () => view.release?.());
+  const tree = await watchTask(client, taskId, view, { signal: io.signal, onAwaitingInput: (node) => prompter.handle(node) });
   io.stderr.write(summary(tree) + '\n');
   if (tree.status === 'completed') {
     io.stdout.write((tree.result ?? '') + '\n');

@@ -51,6 +51,7 @@ const COLORS: Record<TaskStatus, string> = {
   running: '\x1b[36m',
   waiting: '\x1b[34m',
   paused: '\x1b[33m',
+  awaiting_input: '\x1b[1;33m',
   completed: '\x1b[32m',
   failed: '\x1b[31m',
   cancelled: '\x1b[35m',

@@ -12,10 +12,12 @@ export interface WatchView {
   readonly tickMs: number | null;
   /** The server trimmed events the watch had not read: forget what was shown; a fresh tree follows. */
   reset?(info: StreamReset): void;
+  /** Something else is written below the view (a prompt): the next update draws afresh under it. */
+  release?(): void;
 }
 
 export interface Output {
-  write(text: string): unknown;
+  write(text: string | Uint8Array): unknown;
   columns?: number;
 }
 
@@ -41,6 +43,10 @@ export class TtyView implements WatchView {
 
   tick(): void {
     if (this.tree) this.draw();
+  }
+
+  release(): void {
+    this.drawn = 0;
   }
 
   private draw(): void {

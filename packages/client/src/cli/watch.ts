@@ -5,6 +5,16 @@ import type { WatchView } from './watch-view';
 
 export interface WatchOptions {
   signal?: AbortSignal;
+  /**
+   * Called for each task of the tree that is `awaiting_input`, after the view
+   * showed it; resolves true when it delivered a response (the tree is then
+   * fetched again). The watch waits for it: nothing redraws over a prompt.
+   */
+  onAwaitingInput?: (task: TaskTree) => Promise<boolean>;
+}
+
+function flatten(tree: TaskTree): TaskTree[] {
+  return [tree, ...tree.children.flatMap(flatten)];
 }
 
 /**
@@ -55,6 +65,11 @@ export async function watchTask(client: BatonClient, taskId: string, view: Watch
         tree = await client.getTree(taskId, options);
         view.update(tree);
         if (isFinal(tree.status)) return tree;
+        if (options.onAwaitingInput) {
+          for (const node of flatten(tree).filter((t) => t.status === 'awaiting_input')) {
+            if (await options.onAwaitingInput(node)) stale = true;
+          }
+        }
         continue;
       }
       await new Promise<void>((resolve) => {
