@@ -89,11 +89,12 @@ describe('baton CLI against the api and worker processes', () => {
     expect(JSON.parse((await baton(['resume', 'cli-s2'], env)).stdout)).toMatchObject({ id: 'cli-s2', status: 'idle' });
   });
 
-  it('baton submit --watch exits 1 with the error when the task fails', async () => {
-    const failed = await baton(['submit', 'cli-s3', 'anything', '--mode', 'no-such-mode', '--watch'], env);
-    expect(failed.code).toBe(1);
-    expect(failed.stdout).toBe('');
-    expect(failed.stderr).toMatch(/failed after [\d.]+s: UNKNOWN_MODE: unknown mode "no-such-mode"/);
+  it('baton submit of an unknown mode is refused up front (422 UNKNOWN_MODE from the workers\' mode catalogue): exit 3, no task', async () => {
+    const refused = await baton(['submit', 'cli-s3', 'anything', '--mode', 'no-such-mode', '--watch'], env);
+    expect(refused.code).toBe(3);
+    expect(refused.stdout).toBe('');
+    expect(refused.stderr).toMatch(/^baton: 422 Unknown mode: unknown mode "no-such-mode"; known modes: orchestrator, code, ask, architect, debug/);
+    await expect(client.getSession('cli-s3')).rejects.toMatchObject({ status: 404 });
   });
 
   it('watch redraws the tree in place on a TTY while the tree runs', async () => {
