@@ -1,3 +1,4 @@
+import { setTimeout as delay } from 'node:timers/promises';
 import http from 'node:http';
 import https from 'node:https';
 import { z } from 'zod';
@@ -185,15 +186,7 @@ function headerValue(value: string | string[] | undefined): string | null {
   return Array.isArray(value) ? (value[0] ?? null) : value;
 }
 
+/** Waits `ms`, or less when the signal aborts (resolving either way: the caller then looks at the signal). */
 function sleep(ms: number, signal: AbortSignal | undefined): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal?.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal?.removeEventListener('abort', done);
-      resolve();
-    }
-    signal?.addEventListener('abort', done, { once: true });
-  });
+  return delay(ms, undefined, { signal }).catch(() => undefined);
 }

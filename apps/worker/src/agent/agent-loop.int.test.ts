@@ -156,7 +156,7 @@ describe('agent loop (in-process worker, fake provider)', () => {
     expect(tree.children).toEqual([]);
     const answers = toolContents(messages);
     expect(answers[0]).toMatch(/^error: the arguments of new_task are not valid JSON/);
-    expect(answers[1]).toMatch(/^error: invalid arguments for new_task: mode: .*; message: /);
+    expect(answers[1]).toMatch(/^error: invalid arguments for new_task:\n✖ .*\n {2}→ at mode\n✖ .*\n {2}→ at message\nCall new_task again with valid arguments\.$/);
     expect(answers[2]).toBe('error: unknown tool "rm_rf". Available tools: ask_followup_question, attempt_completion, switch_mode, new_task, update_todo_list.');
     expect(answers[3]).toMatch(/^error: unknown mode "nope"/);
     expect(conversationProblems(messages)).toEqual([]);

@@ -99,7 +99,7 @@ describe('agent loop: ask_followup_question and approvals', () => {
     const ended = jobEnded(app, taskId);
     await engine.submit({ sessionId: `s-${taskId}`, taskId, prompt: 'help me', mode: 'ask' });
     const { tools } = await finished(taskId, ended);
-    expect(tools[0]).toMatch(/^error: invalid arguments for ask_followup_question: question: .*follow_up: /);
+    expect(tools[0]).toMatch(/^error: invalid arguments for ask_followup_question:\n✖ .*\n {2}→ at question\n✖ .*\n {2}→ at follow_up\n/);
   });
 
   it('execute_command asks first (default policy); approved, it runs once and the feedback goes with its result', async () => {

@@ -1,6 +1,6 @@
 import { isBatonError, Workspace, type BatonError, type TaskContext, type ToolCall } from '@baton/core';
 import type { Logger } from 'pino';
-import type { z } from 'zod';
+import { z } from 'zod';
 import { needsApproval } from '../modes/approval';
 import { fileRestrictionError } from '../modes/file-restriction';
 import type { Mode } from '../modes/modes';
@@ -67,7 +67,7 @@ export class ToolCallRunner {
     const parsed = tool.schema.safeParse(args);
     if (!parsed.success) {
       log.warn({ tool: name }, 'tool arguments fail their schema');
-      return `error: invalid arguments for ${name}: ${describeIssues(parsed.error)}. Call ${name} again with valid arguments.`;
+      return `error: invalid arguments for ${name}:\n${z.prettifyError(parsed.error)}\nCall ${name} again with valid arguments.`;
     }
 
     const refused = fileRestrictionError(this.mode, tool, parsed.data);
@@ -185,8 +185,4 @@ export function limitRefusal(err: unknown): string | undefined {
     );
   }
   return undefined;
-}
-
-function describeIssues(error: z.ZodError): string {
-  return error.issues.map((i) => `${i.path.join('.') || '(arguments)'}: ${i.message}`).join('; ');
 }

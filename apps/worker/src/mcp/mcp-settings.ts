@@ -67,12 +67,10 @@ export function parseMcpSettings(text: string, fileName: string): McpSettings {
   const parsed = McpSettingsSchema.safeParse(raw);
   if (!parsed.success) {
     // zod reports a bad record key as "Invalid key in record": name the rule instead.
-    const problems = parsed.error.issues.map((i) =>
-      i.code === 'invalid_key'
-        ? `${i.path.join('.')}: server names are 1 to 32 of A-Z a-z 0-9 _ - (they become part of tool names)`
-        : `${i.path.join('.') || '(root)'}: ${i.message}`,
+    const named = new z.ZodError(
+      parsed.error.issues.map((i) => (i.code === 'invalid_key' ? { ...i, message: 'server names are 1 to 32 of A-Z a-z 0-9 _ - (they become part of tool names)' } : i)),
     );
-    throw new Error(`MCP_SERVERS_FILE ${fileName} is invalid:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    throw new Error(`MCP_SERVERS_FILE ${fileName} is invalid:\n${z.prettifyError(named)}`);
   }
   return parsed.data;
 }

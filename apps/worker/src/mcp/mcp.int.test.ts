@@ -55,7 +55,7 @@ describe('MCP_SERVERS_FILE', () => {
     expect(ok.mcpServers.web).toMatchObject({ kind: 'http', url: 'https://mcp.example.com/mcp' });
     expect(() =>
       parseMcpSettings(JSON.stringify({ mcpServers: { 'a.b': { command: 'x' }, c: { args: [] }, d: { url: 'ftp://x' }, e: { type: 'sse', url: 'http://x' } } }), 'mcp.json'),
-    ).toThrow(/MCP_SERVERS_FILE mcp\.json is invalid:\n {2}- mcpServers\.a\.b: server names are .*\n {2}- mcpServers\.c\.command: .*\n {2}- mcpServers\.d\.url: .*\n {2}- mcpServers\.e: type "sse"/);
+    ).toThrow(/^MCP_SERVERS_FILE mcp\.json is invalid:\n✖ server names are .*\n {2}→ at mcpServers\["a\.b"\]\n✖ type "sse" .*\n {2}→ at mcpServers\.e\n✖ .*\n {2}→ at mcpServers\.c\.command\n✖ Invalid URL\n {2}→ at mcpServers\.d\.url$/);
     expect(() => parseMcpSettings('{', 'mcp.json')).toThrow(/not valid JSON/);
   });
 

@@ -86,9 +86,9 @@ describe('modes', () => {
       ],
     });
     expect(() => parseModesFile(bad, 'm.json')).toThrow(
-      /MODES_FILE m\.json is invalid:\n {2}- 0\.slug: mode slugs are .*no dots.*\n {2}- 1\.groups\.0: .*\n {2}- 2\.groups\.0\.1\.fileRegex: fileRegex is not a valid regular expression/,
+      /^MODES_FILE m\.json is invalid:\n✖ mode slugs are .*no dots.*\n {2}→ at \[0\]\.slug\n✖ .*\n {2}→ at \[1\]\.groups\[0\]\n✖ fileRegex is not a valid regular expression.*\n {2}→ at \[2\]\.groups\[0\]\[1\]\.fileRegex$/,
     );
-    expect(() => parseModesFile('[{"name": "x", "systemPrompt": "p", "tools": "x"}]', 'm.json')).toThrow(/0\.tools: /);
+    expect(() => parseModesFile('[{"name": "x", "systemPrompt": "p", "tools": "x"}]', 'm.json')).toThrow(/→ at \[0\]\.tools/);
     expect(() => parseModesFile('[{"slug": "x", "name": "X", "roleDefinition": "r", "rolDefinition": "typo"}]', 'm.json')).toThrow(/rolDefinition/);
     expect(() => parseModesFile('{ nope', 'm.json')).toThrow(/not valid JSON/);
     expect(() => loadModes(join(dir, 'missing.yaml'))).toThrow(/cannot be read/);

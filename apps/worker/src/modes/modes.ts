@@ -78,8 +78,7 @@ export function parseModesFile(text: string, fileName: string): Mode[] {
   }
   const parsed = ModesFileSchema.safeParse(raw);
   if (!parsed.success) {
-    const problems = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);
-    throw new Error(`MODES_FILE ${fileName} is invalid:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    throw new Error(`MODES_FILE ${fileName} is invalid:\n${z.prettifyError(parsed.error)}`);
   }
   const seen = new Set<string>();
   for (const mode of parsed.data) {

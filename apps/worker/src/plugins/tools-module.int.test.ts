@@ -12,7 +12,7 @@ describe('TOOLS_MODULE', () => {
     expect((await loadToolsModule(fixture('tools-module.cjs'))).map((t) => [t.name, t.group])).toEqual([['shout', 'read']]);
     expect((await loadToolsModule(fixture('default-export.cjs'))).map((t) => t.name)).toEqual(['ping']);
     await expect(loadToolsModule(fixture('invalid-tools.cjs'))).rejects.toThrow(
-      /^TOOLS_MODULE .*invalid-tools\.cjs exports invalid tools:\n {2}- tools\[0\]\.name: tool names are .*\n {2}- tools\[0\]\.schema: schema must be a zod schema.*\n {2}- tools\[1\]\.handler: handler must be a function/,
+      /^TOOLS_MODULE .*invalid-tools\.cjs exports invalid tools:\n✖ tool names are .*\n {2}→ at \[0\]\.name\n✖ schema must be a zod schema.*\n {2}→ at \[0\]\.schema\n✖ handler must be a function\n {2}→ at \[1\]\.handler$/,
     );
     await expect(loadToolsModule(fixture('missing.cjs'))).rejects.toThrow(/^TOOLS_MODULE .*missing\.cjs cannot be imported: /);
     await expect(loadToolsModule('node:path')).rejects.toThrow(/exports no tools: use `export default \[\.\.\.\]` or `export const tools = \[\.\.\.\]`/);

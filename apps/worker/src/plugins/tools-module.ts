@@ -43,8 +43,7 @@ export async function loadToolsModule(specifier: string): Promise<ToolDefinition
   if (exported === undefined) throw new Error(`TOOLS_MODULE ${specifier} exports no tools: use \`export default [...]\` or \`export const tools = [...]\``);
   const parsed = ToolsExportSchema.safeParse(exported);
   if (!parsed.success) {
-    const problems = parsed.error.issues.map((i) => `${i.path.length ? `tools[${i.path.join('].')}` : '(export)'}: ${i.message}`);
-    throw new Error(`TOOLS_MODULE ${specifier} exports invalid tools:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    throw new Error(`TOOLS_MODULE ${specifier} exports invalid tools:\n${z.prettifyError(parsed.error)}`);
   }
   return parsed.data as unknown as ToolDefinition[];
 }

@@ -1,3 +1,4 @@
+import { setTimeout as delay } from 'node:timers/promises';
 import type { RedisClient as Redis } from '../connection';
 
 /**
@@ -43,14 +44,13 @@ export class GateNotifier {
     return {
       cancel,
       wait: async (ms: number) => {
-        let timer: NodeJS.Timeout | undefined;
-        const onAbort = () => wake();
-        signal?.addEventListener('abort', onAbort, { once: true });
+        // Ends at the wake-up, the timeout or the caller's abort, whichever comes first.
+        const done = new AbortController();
+        const stop = signal ? AbortSignal.any([signal, done.signal]) : done.signal;
         try {
-          await Promise.race([woken, new Promise<void>((r) => (timer = setTimeout(r, Math.max(1, ms))))]);
+          await Promise.race([woken, delay(Math.max(1, ms), undefined, { signal: stop }).catch(() => undefined)]);
         } finally {
-          clearTimeout(timer);
-          signal?.removeEventListener('abort', onAbort);
+          done.abort();
           cancel();
         }
       },
