@@ -1,9 +1,9 @@
 import type { Scripts } from '@baton/core';
 import { createHash } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { parseRateLimitHeaders } from './rate-limit-headers';
+import { abortableSleep } from './retry-policy';
 
 /**
  * What the shared retry loop (retrying-post.ts) asks before and tells after
@@ -66,7 +66,8 @@ export class SharedLimiter implements ProviderLimiter {
       }
       if (reply.kind === 'go') return;
       // Ask again after the wait: another worker may have learned of a longer hold meanwhile.
-      await sleep(Math.min(reply.waitMs, this.options.maxHoldMs), undefined, { signal });
+      // (abortableSleep, not timers/promises: the caller expects the signal's own reason.)
+      await abortableSleep(Math.min(reply.waitMs, this.options.maxHoldMs), signal);
     }
   }
 
