@@ -6,7 +6,7 @@ import { parseArgs } from 'node:util';
  * (under ~15 minutes on 2 cores). `--only=throughput,resume` runs a subset.
  */
 
-export const BENCH_NAMES = ['throughput', 'resume', 'handoff', 'enqueue', 'scale', 'duplicates', 'soak', 'sse', 'peers', 'groupmq', 'restate'] as const;
+export const BENCH_NAMES = ['throughput', 'resume', 'handoff', 'enqueue', 'scale', 'duplicates', 'soak', 'sse', 'peers', 'groupmq', 'restate', 'limiter'] as const;
 export type BenchName = (typeof BENCH_NAMES)[number];
 
 /** Peers compare against Baton's figures from the same run, so they run after Baton's benchmarks; `peers` is both. */

@@ -10,6 +10,7 @@ import { Redis } from 'ioredis';
 import { benchDuplicates } from './bench-duplicates';
 import { benchEnqueue } from './bench-enqueue';
 import { benchHandoff } from './bench-handoff';
+import { benchLimiter } from './bench-limiter';
 import { benchScale } from './bench-scale';
 import { benchSoak } from './bench-soak';
 import { benchResume } from './bench-resume';
@@ -36,6 +37,7 @@ const RUNNERS: Partial<Record<BenchName, Runner>> = {
   soak: benchSoak,
   groupmq: benchGroupmq,
   restate: benchRestate,
+  limiter: benchLimiter,
 };
 
 async function main(): Promise<void> {

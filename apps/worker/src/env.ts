@@ -35,6 +35,11 @@ export const EnvSchema = z.object({
   /** Base of the jittered exponential backoff between attempts. */
   LLM_BACKOFF_BASE_MS: int(1).default(500),
   LLM_BACKOFF_MAX_MS: int(1).default(30_000),
+  /**
+   * One rate limiter in Redis for all workers, per provider account (API key hash) and model, fed by
+   * the answers' rate-limit headers: after a 429 every worker waits for the reset. `false`: each worker backs off alone.
+   */
+  LLM_SHARED_LIMITER: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
   MODES_FILE: z.string().optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   MAX_TURNS: int(1).default(50),

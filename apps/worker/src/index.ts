@@ -53,3 +53,5 @@ export { WorkerMetrics } from './metrics';
 export { type ToolRegistryOptions } from './tools/tool-registry';
 export { WORKSPACE_TOOLS, workspaceTools, applySearchReplace, commandEnv, type ExecuteCommandOptions } from './tools/builtin';
 export { isJournaled, interruptedMessage } from './agent/tool-journal';
+export { SharedLimiter, limiterScope, type ProviderLimiter, type SharedLimiterOptions } from './providers/shared-limiter';
+export { parseRateLimitHeaders, parseGoDuration, type RateLimitSignal } from './providers/rate-limit-headers';

@@ -1,4 +1,4 @@
-import { Engine, loggerOptions, publishModeCatalog, Reconciler, RedisMemoryMonitor, TaskWorker } from '@baton/core';
+import { Engine, loggerOptions, publishModeCatalog, Reconciler, RedisMemoryMonitor, TaskWorker, type Scripts } from '@baton/core';
 import pino, { type Logger } from 'pino';
 import { createAgentHandler } from './agent/agent-loop';
 import type { Env } from './env';
@@ -11,6 +11,7 @@ import { loadToolsModule } from './plugins/tools-module';
 import { DemoModel } from './providers/demo-model';
 import type { ModelProvider } from './providers/model-provider';
 import { OpenAiProvider } from './providers/openai-provider';
+import { SharedLimiter } from './providers/shared-limiter';
 import { ToolRegistry, type ToolDefinition } from './tools/tool-registry';
 
 export interface WorkerAppOptions {
@@ -76,12 +77,6 @@ export class WorkerApp {
     }
 
     const metrics = new WorkerMetrics();
-    const provider = options.provider ?? makeProvider(env, metrics);
-    if (provider.name === 'demo') {
-      logger.warn('LLM_PROVIDER=demo (or no LLM_BASE_URL): using the built-in deterministic demo model (no real LLM is called)');
-    } else {
-      logger.info({ provider: provider.name, baseUrl: env.LLM_BASE_URL, model: env.LLM_MODEL }, 'model provider configured');
-    }
 
     const engine = new Engine(
       env.REDIS_URL,
@@ -96,6 +91,12 @@ export class WorkerApp {
       },
       logger,
     );
+    const provider = options.provider ?? makeProvider(env, metrics, engine.scripts, logger);
+    if (provider.name === 'demo') {
+      logger.warn('LLM_PROVIDER=demo (or no LLM_BASE_URL): using the built-in deterministic demo model (no real LLM is called)');
+    } else {
+      logger.info({ provider: provider.name, baseUrl: env.LLM_BASE_URL, model: env.LLM_MODEL, sharedLimiter: env.LLM_SHARED_LIMITER }, 'model provider configured');
+    }
     // Past the mark, new roots wait and the memory left goes to the trees already running.
     const redisMemory = new RedisMemoryMonitor(engine.redis, { high: env.REDIS_MEMORY_HIGH, logger }).start();
     metrics.watchRedisMemory(redisMemory);
@@ -181,10 +182,17 @@ export function providerKind(env: Pick<Env, 'LLM_PROVIDER' | 'LLM_BASE_URL'>): '
   return env.LLM_PROVIDER ?? (env.LLM_BASE_URL ? 'openai' : 'demo');
 }
 
-function makeProvider(env: Env, metrics: WorkerMetrics): ModelProvider {
+/** Longest hold the shared limiter honours at once (a longer one is waited out in steps). */
+const LIMITER_MAX_HOLD_MS = 300_000;
+
+function makeProvider(env: Env, metrics: WorkerMetrics, scripts: Scripts, logger: Logger): ModelProvider {
   const kind = providerKind(env);
   if (kind === 'demo') return new DemoModel(env.DEMO_MODEL_LATENCY_MS);
+  const limiter = env.LLM_SHARED_LIMITER
+    ? new SharedLimiter(scripts, { provider: kind, apiKey: env.LLM_API_KEY, maxHoldMs: LIMITER_MAX_HOLD_MS, logger })
+    : undefined;
   const common = {
+    ...(limiter ? { limiter } : {}),
     apiKey: env.LLM_API_KEY,
     timeoutMs: env.LLM_TIMEOUT_MS,
     maxAttempts: env.LLM_MAX_ATTEMPTS,

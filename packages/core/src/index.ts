@@ -59,6 +59,7 @@ export { Workspace } from './workspace/workspace';
 export { PriceTable, ModelPriceSchema, PricesFileSchema, parsePricesFile, loadPrices, type ModelPrice, type TokenUsage } from './usage/prices';
 export { Scripts } from './scripts/scripts';
 export { UnexpectedReplyError, type CancelledTask } from './scripts/reply';
+export type { LimiterAcquireReply, LimiterRecordArgs, LimiterRecordReply } from './scripts/limiter-scripts';
 export { Cancellation } from './control/cancellation';
 export { Pausing } from './control/pausing';
 export {

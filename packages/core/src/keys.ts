@@ -155,6 +155,14 @@ export class Keys {
   rateLimitPrefix(): string {
     return `${this.prefix}:ratelimit:`;
   }
+  /**
+   * The shared provider limiter of one scope (`<provider>:<short hash of the API key>:<model>`):
+   * a hash (`until`, `left`, `limit`, `window`) that every worker reads before a model request
+   * and feeds with the answer's rate-limit headers. Its own slot; expires shortly after the hold.
+   */
+  providerLimit(scope: string): string {
+    return `${this.prefix}:{plim:${scope}}`;
+  }
   /** Totals kept as work happens (tasks created and ended), so that a metrics scrape reads one hash. */
   stats(): string {
     return `${this.prefix}:stats`;

@@ -37,3 +37,4 @@ export {
   type ScriptResult,
   type RunningScript,
 } from './processes';
+export { rateLimitedPolicy, type RateLimitedPolicy, type RateLimitedPolicyOptions } from './fake-rate-limit';

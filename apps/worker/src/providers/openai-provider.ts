@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { HttpClient, HttpTimeoutError, type HttpReply } from './http-client';
+import { HttpClient, type HttpReply } from './http-client';
 import {
   ProviderError,
   type ModelCallContext,
@@ -8,7 +8,9 @@ import {
   type ModelResponse,
   type ProviderObserver,
 } from './model-provider';
-import { abortableSleep, isRetryableStatus, parseRetryAfter, retryDelayMs, type BackoffOptions } from './retry-policy';
+import type { BackoffOptions } from './retry-policy';
+import { postWithRetries } from './retrying-post';
+import type { ProviderLimiter } from './shared-limiter';
 
 export interface OpenAiProviderOptions {
   /** e.g. `https://api.openai.com/v1`; requests go to `${baseUrl}/chat/completions`. */
@@ -20,6 +22,8 @@ export interface OpenAiProviderOptions {
   backoff: BackoffOptions;
   observer?: ProviderObserver;
   userAgent?: string;
+  /** The limiter all workers share (LLM_SHARED_LIMITER); absent: each worker backs off alone. */
+  limiter?: ProviderLimiter;
 }
 
 /** The part of an OpenAI chat completion Baton reads; anything else is ignored. */
@@ -50,23 +54,11 @@ const ChatCompletionSchema = z.object({
     .nullish(),
 });
 
-const ErrorBodySchema = z.object({ error: z.union([z.string(), z.object({ message: z.string() }).loose()]) }).loose();
-
-function providerMessage(reply: HttpReply): string {
-  try {
-    const parsed = ErrorBodySchema.safeParse(JSON.parse(reply.text));
-    if (parsed.success) return typeof parsed.data.error === 'string' ? parsed.data.error : parsed.data.error.message;
-  } catch {
-    // not JSON: use the text
-  }
-  return reply.text.slice(0, 500) || '(empty body)';
-}
-
 /**
  * OpenAI-compatible chat completions (non-streaming). Every attempt of a
  * turn carries the same `Idempotency-Key`; all retries happen inside the one
- * gate call that invoked `complete`, so they share its lease. SDK-style
- * hidden retries do not exist here: this loop is the only one.
+ * gate call that invoked `complete` (the shared loop, retrying-post.ts), so
+ * they share its lease. SDK-style hidden retries do not exist here.
  */
 export class OpenAiProvider implements ModelProvider {
   readonly name = 'openai';
@@ -78,49 +70,14 @@ export class OpenAiProvider implements ModelProvider {
   }
 
   async complete(request: ModelRequest, context: ModelCallContext): Promise<ModelResponse> {
-    const { signal, idempotencyKey, sessionId, logger } = context;
+    const { idempotencyKey, sessionId } = context;
     const headers: Record<string, string> = { 'idempotency-key': idempotencyKey, 'x-baton-session-id': sessionId };
     if (this.options.apiKey) headers.authorization = `Bearer ${this.options.apiKey}`;
     if (this.options.userAgent) headers['user-agent'] = this.options.userAgent;
     const body = { model: request.model, messages: request.messages, ...(request.tools.length ? { tools: request.tools } : {}) };
 
-    for (let attempt = 1; ; attempt++) {
-      const started = Date.now();
-      let reply: HttpReply;
-      try {
-        reply = await this.http.postJson(this.url, headers, body, { signal, timeoutMs: this.options.timeoutMs });
-      } catch (err) {
-        if (signal.aborted) throw signal.reason; // cancelled or lease lost: no retry, no error of ours
-        const status = err instanceof HttpTimeoutError ? 'timeout' : 'network';
-        this.options.observer?.attempt({ status, durationMs: Date.now() - started });
-        const message = `${status === 'timeout' ? 'model request timed out' : 'model request failed'}: ${(err as Error).message}`;
-        await this.beforeRetry(attempt, message, status, undefined, context);
-        logger.warn({ attempt, status, err: (err as Error).message }, 'model request failed; retrying');
-        continue;
-      }
-      this.options.observer?.attempt({ status: reply.status, durationMs: Date.now() - started });
-      if (reply.status >= 200 && reply.status < 300) return this.parse(reply, request, attempt, idempotencyKey);
-
-      const message = `provider returned ${reply.status}: ${providerMessage(reply)}`;
-      if (!isRetryableStatus(reply.status)) throw new ProviderError(message, reply.status, attempt);
-      const retryAfter = reply.status === 429 || reply.status === 503 ? parseRetryAfter(reply.headers['retry-after']) : undefined;
-      await this.beforeRetry(attempt, message, reply.status, retryAfter, context);
-      logger.warn({ attempt, status: reply.status, retryAfterMs: retryAfter }, 'model request refused; retrying');
-    }
-  }
-
-  /** Throws when attempts are exhausted, else sleeps the backoff (abortable). */
-  private async beforeRetry(
-    attempt: number,
-    message: string,
-    status: ProviderError['status'],
-    retryAfterMs: number | undefined,
-    context: ModelCallContext,
-  ): Promise<void> {
-    if (attempt >= this.options.maxAttempts) {
-      throw new ProviderError(`${message} (after ${attempt} attempt${attempt === 1 ? '' : 's'})`, status, attempt);
-    }
-    await abortableSleep(retryDelayMs(attempt, this.options.backoff, retryAfterMs), context.signal);
+    const { reply, attempts } = await postWithRetries(this.http, this.url, headers, body, this.options, context, request.model);
+    return this.parse(reply, request, attempts, idempotencyKey);
   }
 
   private parse(reply: HttpReply, request: ModelRequest, attempts: number, idempotencyKey: string): ModelResponse {

@@ -2,12 +2,17 @@ import { z } from 'zod';
 import { HttpTimeoutError, type HttpClient, type HttpReply } from './http-client';
 import { ProviderError, type ModelCallContext, type ProviderObserver } from './model-provider';
 import { abortableSleep, isRetryableStatus, parseRetryAfter, retryDelayMs, type BackoffOptions } from './retry-policy';
+import type { ProviderLimiter } from './shared-limiter';
 
 /**
  * The retry loop every provider client shares: one JSON POST per attempt, all
  * attempts inside the one gate call that asked (same Idempotency-Key, same
  * lease), aborted at once when the signal fires (cancel, lease lost, shutdown).
  * No SDK-style hidden retries exist: this loop is the only one.
+ *
+ * With a limiter (the shared one in Redis, LLM_SHARED_LIMITER), every
+ * attempt first waits out a hold any worker learned of, and every answer's
+ * rate-limit headers are fed back to it: one worker's 429 slows them all.
  */
 export interface RetryingPostOptions {
   timeoutMs: number;
@@ -15,6 +20,8 @@ export interface RetryingPostOptions {
   maxAttempts: number;
   backoff: BackoffOptions;
   observer?: ProviderObserver;
+  /** Consulted before and fed after every attempt, with the request's model. */
+  limiter?: ProviderLimiter;
 }
 
 // OpenAI (`{error: "..."}` or `{error: {message}}`) and Anthropic (`{type: "error", error: {type, message}}`) alike.
@@ -39,6 +46,8 @@ export async function postWithRetries(
   body: unknown,
   options: RetryingPostOptions,
   context: ModelCallContext,
+  /** The request's model: the limiter's scope (with the provider and the API key's hash). */
+  model = '',
 ): Promise<{ reply: HttpReply; attempts: number }> {
   const { signal, logger } = context;
   const giveUpOrWait = async (attempt: number, message: string, status: ProviderError['status'], retryAfterMs?: number) => {
@@ -48,6 +57,7 @@ export async function postWithRetries(
     await abortableSleep(retryDelayMs(attempt, options.backoff, retryAfterMs), signal);
   };
   for (let attempt = 1; ; attempt++) {
+    await options.limiter?.beforeAttempt(model, signal);
     const started = Date.now();
     let reply: HttpReply;
     try {
@@ -61,6 +71,7 @@ export async function postWithRetries(
       continue;
     }
     options.observer?.attempt({ status: reply.status, durationMs: Date.now() - started });
+    await options.limiter?.afterAttempt(model, reply.status, reply.headers);
     if (reply.status >= 200 && reply.status < 300) return { reply, attempts: attempt };
     const message = `provider returned ${reply.status}: ${providerMessage(reply)}`;
     if (!isRetryableStatus(reply.status)) throw new ProviderError(message, reply.status, attempt);

@@ -5,6 +5,7 @@ import * as gate from './gate-scripts';
 import * as input from './input-scripts';
 import * as lane from './lane-scripts';
 import * as lifecycle from './lifecycle-scripts';
+import * as limiter from './limiter-scripts';
 import * as lock from './lock-scripts';
 import { installScripts } from './loader';
 import type { ScriptEnv } from './reply';
@@ -63,4 +64,8 @@ export class Scripts {
   lockAcquire = (k: lock.LockKeys, leaseMs: number) => lock.lockAcquire(this.env, k, leaseMs);
   lockRenew = (k: lock.LockKeys, token: string, leaseMs: number) => lock.lockRenew(this.env, k, token, leaseMs);
   lockRelease = (k: lock.LockKeys, token: string) => lock.lockRelease(this.env, k, token);
+
+  // Shared provider limiter (every worker, one scope per provider account and model).
+  limiterAcquire = (scope: string, graceMs: number) => limiter.limiterAcquire(this.env, scope, graceMs);
+  limiterRecord = (a: limiter.LimiterRecordArgs) => limiter.limiterRecord(this.env, a);
 }

@@ -2,6 +2,7 @@ import { HttpClient } from '../http-client';
 import { ProviderError, type ModelCallContext, type ModelProvider, type ModelRequest, type ModelResponse, type ProviderObserver } from '../model-provider';
 import type { BackoffOptions } from '../retry-policy';
 import { postWithRetries } from '../retrying-post';
+import type { ProviderLimiter } from '../shared-limiter';
 import { AnthropicResponseSchema, fromAnthropicResponse, toAnthropicRequest } from './messages-format';
 
 /** The API version this client speaks (sent as `anthropic-version`). */
@@ -20,6 +21,8 @@ export interface AnthropicProviderOptions {
   promptCache?: boolean;
   observer?: ProviderObserver;
   userAgent?: string;
+  /** The limiter all workers share (LLM_SHARED_LIMITER); absent: each worker backs off alone. */
+  limiter?: ProviderLimiter;
 }
 
 /**
@@ -46,7 +49,7 @@ export class AnthropicProvider implements ModelProvider {
     if (this.options.apiKey) headers['x-api-key'] = this.options.apiKey;
     if (this.options.userAgent) headers['user-agent'] = this.options.userAgent;
     const body = toAnthropicRequest(request, { maxTokens: this.options.maxTokens, cache: this.options.promptCache ?? true });
-    const { reply, attempts } = await postWithRetries(this.http, this.url, headers, body, this.options, context);
+    const { reply, attempts } = await postWithRetries(this.http, this.url, headers, body, this.options, context, request.model);
 
     let json: unknown;
     try {
