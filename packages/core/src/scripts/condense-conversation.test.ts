@@ -50,4 +50,18 @@ describe('condenseConversation script', () => {
     expect(await f.redis.lrange(f.keys.conversation('cc2', taskId), 0, -1)).toEqual(old);
     expect(await f.redis.exists(f.keys.conversationArchive('cc2', taskId))).toBe(0);
   });
+
+  it('the archive expires with its tree and is deleted with it', async () => {
+    const { taskId, token } = await f.running('cc3');
+    await scripts.appendMessages('cc3', taskId, token, 0, [msg('system', 's'), msg('user', 'u')]);
+    await scripts.condenseConversation({ sessionId: 'cc3', taskId, token, expectedLength: 2, expectedVersion: 0, turnOffset: 0, encoded: [msg('system', 's')] });
+    const archive = f.keys.conversationArchive('cc3', taskId);
+    expect(await f.redis.pttl(archive)).toBe(-1);
+    await scripts.transition({ sessionId: 'cc3', taskId, token, to: 'completed', fields: { result: 'r' } });
+    const ttl = await f.redis.pttl(archive);
+    expect(ttl).toBeGreaterThan(0);
+    expect(Math.abs(ttl - (await f.redis.pttl(f.keys.conversation('cc3', taskId))))).toBeLessThan(1000);
+    expect(await scripts.deleteTree('cc3', taskId)).toMatchObject({ kind: 'deleted' });
+    expect(await f.redis.exists(archive)).toBe(0);
+  });
 });

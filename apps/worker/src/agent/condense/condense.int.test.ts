@@ -200,15 +200,16 @@ describe('context condensing (worker, fake provider)', () => {
     const taskId = newTask();
     const sessionId = `s-${taskId}`;
     const runner = async () => (await engine.tasks.raw(sessionId, taskId)).runner;
-    let runnerA: string | undefined;
+    /** Worker A's runner token, once its summary request is in flight. */
+    const dead: { runner?: string } = {};
     // The summary requests of worker A's runner never answer (A dies with one in flight); the next runner's do.
-    script(taskId, 8, (r) => (r.key === `${taskId}:condense:1` && runnerA === undefined ? 'hang' : undefined));
+    script(taskId, 8, (r) => (r.key === `${taskId}:condense:1` && dead.runner === undefined ? 'hang' : undefined));
     fake.setOnRequest(async (r) => {
-      if (r.key === `${taskId}:condense:1` && runnerA !== undefined && (await runner()) === runnerA) await new Promise<void>((resolve) => r.signal.addEventListener('abort', () => resolve()));
+      if (r.key === `${taskId}:condense:1` && dead.runner !== undefined && (await runner()) === dead.runner) await new Promise<void>((resolve) => r.signal.addEventListener('abort', () => resolve()));
     });
     await engine.submit({ sessionId, taskId, prompt: 'read the big files', mode: 'reader' });
     const hung = await fake.nextRequest((r) => r.key === `${taskId}:condense:1`);
-    runnerA = await runner();
+    dead.runner = await runner();
 
     // Worker A "dies": it stops renewing its job lock; B re-takes the stalled job and fences A out.
     await a.taskWorker.close(true);
