@@ -87,6 +87,14 @@ export const EnvSchema = z.object({
   MCP_SERVERS_FILE: z.string().min(1).optional(),
   /** Text-only replies nudged ("use a tool") in a row before the task fails with NO_TOOL_USE. */
   MAX_NO_TOOL_NUDGES: int(0).default(3),
+  /** Context windows per model (JSON or YAML: `model -> {contextWindow, condenseAt?}`, see agent/condense/context-windows). */
+  CONTEXT_WINDOWS_FILE: z.string().min(1).optional(),
+  /** Context window (tokens) of a model CONTEXT_WINDOWS_FILE does not list. */
+  LLM_CONTEXT_WINDOW: int(1000).default(128_000),
+  /** Share of the context window past which a conversation is condensed before its next turn (estimated tokens). */
+  CONDENSE_AT: z.coerce.number().gt(0, 'a share of the context window above 0').max(1, 'a share of the context window, at most 1').default(0.8),
+  /** Messages kept verbatim after a condense's summary, at least (moved back to the start of a turn). */
+  CONDENSE_KEEP_MESSAGES: int(0).default(3),
 });
 export type Env = z.output<typeof EnvSchema>;
 

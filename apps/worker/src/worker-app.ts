@@ -1,6 +1,7 @@
 import { Engine, loggerOptions, publishModeCatalog, Reconciler, RedisMemoryMonitor, TaskWorker, type Scripts } from '@baton/core';
 import pino, { type Logger } from 'pino';
 import { createAgentHandler } from './agent/agent-loop';
+import { loadContextWindows } from './agent/condense/context-windows';
 import type { Env } from './env';
 import { WorkerMetrics } from './metrics';
 import { McpTools } from './mcp/mcp-tools';
@@ -51,6 +52,7 @@ export class WorkerApp {
     const { env } = options;
     const logger = options.logger ?? pino(loggerOptions('baton-worker', env.LOG_LEVEL));
     const modes = options.modes ?? loadModes(env.MODES_FILE);
+    const contextWindows = loadContextWindows(env.CONTEXT_WINDOWS_FILE, { contextWindow: env.LLM_CONTEXT_WINDOW, condenseAt: env.CONDENSE_AT });
     const tools = new ToolRegistry(options.tools ?? [], {
       command: { maxTimeoutMs: env.EXECUTE_COMMAND_MAX_TIMEOUT_MS, path: env.EXECUTE_COMMAND_PATH },
     });
@@ -109,6 +111,7 @@ export class WorkerApp {
       maxNoToolNudges: env.MAX_NO_TOOL_NUDGES,
       metrics,
       workspaceRoot: env.WORKSPACE_ROOT,
+      condense: { windows: contextWindows, keepMessages: env.CONDENSE_KEEP_MESSAGES },
     });
     // The API validates submitted modes against this (last worker to start wins, see mode-catalog).
     await publishModeCatalog(

@@ -114,6 +114,10 @@ export const TreeExportSchema = z.object({
   root: TaskTreeSchema,
   /** Each task's conversation, by task id. */
   conversations: z.record(IdSchema, z.array(MessageSchema)),
+  /** Conversation versions that context condensing replaced, by task id, oldest first. */
+  archivedConversations: z
+    .record(IdSchema, z.array(z.object({ version: z.number(), condensedAt: z.number(), turnOffset: z.number(), messages: z.array(MessageSchema) })))
+    .optional(),
   events: z.array(BatonEventSchema),
 });
 export type TreeExport = z.infer<typeof TreeExportSchema>;

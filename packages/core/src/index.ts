@@ -58,6 +58,7 @@ export { loggerOptions, scrubSecrets, REDACT_PATHS, REDACTED } from './logging';
 export { Workspace } from './workspace/workspace';
 export { PriceTable, ModelPriceSchema, PricesFileSchema, parsePricesFile, loadPrices, type ModelPrice, type TokenUsage } from './usage/prices';
 export { Scripts } from './scripts/scripts';
+export { ArchivedConversationSchema, type ArchivedConversation, type ConversationVersion } from './store/conversation-store';
 export { UnexpectedReplyError, type CancelledTask } from './scripts/reply';
 export type { LimiterAcquireReply, LimiterRecordArgs, LimiterRecordReply } from './scripts/limiter-scripts';
 export { Cancellation } from './control/cancellation';

@@ -28,7 +28,7 @@ export type SessionKeyName = keyof typeof SessionKey;
 const TASK_SEGMENT = 'task';
 
 /** Keys of a task besides its hash: `<base>:task:<id>:<suffix>`. */
-export const TaskKey = { children: 'children', conv: 'conv', gate: 'gate' } as const;
+export const TaskKey = { children: 'children', conv: 'conv', gate: 'gate', convArchive: 'conv-archive' } as const;
 
 /** Fields of the stats hash (`Keys.stats`), read by the metrics code through `statsField`. */
 export const statsField = {
@@ -55,7 +55,8 @@ export function luaKeySchema(): string {
     `local function childrenKey(base, id) return taskKey(base, id) .. ':${TaskKey.children}' end`,
     `local function convKey(base, id) return taskKey(base, id) .. ':${TaskKey.conv}' end`,
     `local function gateKey(base, id) return taskKey(base, id) .. ':${TaskKey.gate}' end`,
-    `local TASK_KEY = { children = '${TaskKey.children}', conv = '${TaskKey.conv}', gate = '${TaskKey.gate}' }`,
+    `local function convArchiveKey(base, id) return taskKey(base, id) .. ':${TaskKey.convArchive}' end`,
+    `local TASK_KEY = { children = '${TaskKey.children}', conv = '${TaskKey.conv}', gate = '${TaskKey.gate}', convArchive = '${TaskKey.convArchive}' }`,
     '',
   ].join('\n');
 }
@@ -121,6 +122,13 @@ export class Keys {
   }
   gate(sessionId: string, taskId: string): string {
     return `${this.task(sessionId, taskId)}:${TaskKey.gate}`;
+  }
+  /**
+   * The versions a condense replaced (a list, oldest first, one JSON document per version:
+   * `{version, condensedAt, turnOffset, messages}`), kept for the export; expires and is deleted with the task.
+   */
+  conversationArchive(sessionId: string, taskId: string): string {
+    return `${this.task(sessionId, taskId)}:${TaskKey.convArchive}`;
   }
 
   /** taskId -> sessionId, so that task routes need no session (outside any session slot). */

@@ -1,4 +1,5 @@
 import {
+  ArchivedConversationSchema,
   EventSchema,
   IdSchema,
   MessageSchema,
@@ -96,6 +97,10 @@ export const TreeExportDocumentSchema = z
     exportedAt: z.string().describe('ISO 8601 time of the export'),
     root: PublicTaskTreeSchema,
     conversations: z.record(z.string(), z.array(MessageSchema)).describe("Every task's conversation, by task id"),
+    archivedConversations: z
+      .record(z.string(), z.array(ArchivedConversationSchema))
+      .optional()
+      .describe('The conversation versions that context condensing replaced, by task id, oldest first (only tasks that have any)'),
     events: z.array(EventSchema).describe("The session's retained events about the tasks of this tree, oldest first"),
   })
   .meta({ id: 'TreeExport' });
@@ -140,5 +145,12 @@ export function toPublicSession(session: Session): PublicSession {
 }
 
 export function toPublicExport(doc: TreeExport): TreeExportDocument {
-  return { version: doc.version, exportedAt: doc.exportedAt, root: toPublicTree(doc.root), conversations: doc.conversations, events: doc.events };
+  return {
+    version: doc.version,
+    exportedAt: doc.exportedAt,
+    root: toPublicTree(doc.root),
+    conversations: doc.conversations,
+    ...(doc.archivedConversations ? { archivedConversations: doc.archivedConversations } : {}),
+    events: doc.events,
+  };
 }

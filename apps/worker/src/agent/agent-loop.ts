@@ -4,6 +4,7 @@ import {
   ParkForChildSignal,
   PauseSignal,
   TaskFailure,
+  type ConversationVersion,
   type Message,
   type TaskContext,
   type TaskHandler,
@@ -21,6 +22,8 @@ import { ModelResponseSchema, ProviderError, type ModelProvider, type ModelRespo
 import { AttemptCompletionArgsSchema, SwitchModeArgsSchema, TodosSchema, type ToolRegistry } from '../tools/tool-registry';
 import { answeredCalls, assistantCount, lastAssistant, withUniqueCallIds } from './conversation';
 import { ToolCallRunner } from './tool-call-runner';
+import { Condenser, type CondenseOptions } from './condense/condense';
+import { isContextTooLong } from './condense/condense-plan';
 
 export interface AgentOptions {
   modes: ModeRegistry;
@@ -34,6 +37,8 @@ export interface AgentOptions {
   metrics?: WorkerMetrics;
   /** Absolute WORKSPACE_ROOT: a session's workspace is `<root>/<tenant>/<session>`. */
   workspaceRoot: string;
+  /** Context condensing (agent/condense); absent: conversations are never condensed. */
+  condense?: CondenseOptions;
 }
 
 /**
@@ -70,6 +75,8 @@ class AgentRun {
   private log: Logger;
   /** The task's current mode (switch_mode changes it, and the task's `mode` field with it). */
   private mode!: Mode;
+  /** The live conversation's version; its turn offset numbers the turns (see turnOf). */
+  private version: ConversationVersion = { version: 0, turnOffset: 0 };
 
   constructor(
     private readonly ctx: TaskContext,
@@ -86,6 +93,7 @@ class AgentRun {
     this.mode = mode;
 
     this.messages = await ctx.messages();
+    if (options.condense) this.version = await ctx.conversationVersion();
     if (this.messages.length === 0) {
       // A subtask spawned with new_task's todos starts with them (idempotent if replayed).
       const todos = TodosSchema.safeParse((ctx.task.metadata as { todos?: unknown } | null)?.todos);
@@ -100,7 +108,7 @@ class AgentRun {
     for (;;) {
       const last = lastAssistant(this.messages);
       if (last) {
-        const turn = assistantCount(this.messages);
+        const turn = this.turnOf();
         this.log = ctx.logger.child({ turn });
         const calls = last.message.tool_calls ?? [];
         if (calls.length === 0) {
@@ -117,13 +125,13 @@ class AgentRun {
         }
       }
 
-      const turn = assistantCount(this.messages) + 1;
+      const turn = this.turnOf() + 1;
       this.log = ctx.logger.child({ turn });
       if (turn > options.maxTurns) {
         throw new TaskFailure('MAX_TURNS', `task reached MAX_TURNS (${options.maxTurns}) without attempt_completion`);
       }
       await ctx.checkpoint(turn);
-      const response = await this.callModel(turn);
+      const response = await this.requestTurn(turn);
       const message = withUniqueCallIds(response.message, this.messages, turn);
       if (!message.tool_calls?.length && this.runner().offers('attempt_completion')) {
         await this.storeTextReply(message, response.finishReason);
@@ -132,6 +140,43 @@ class AgentRun {
       await this.append([message]);
       this.log.debug({ toolCalls: message.tool_calls?.map((c) => c.function.name) ?? [], finishReason: response.finishReason }, 'assistant message stored');
     }
+  }
+
+  /**
+   * Turns so far: the live conversation's assistant messages plus the turns
+   * condensed away before it (its turn offset), so a condense never shifts
+   * the number, and gate key, of a later turn.
+   */
+  private turnOf(): number {
+    return this.version.turnOffset + assistantCount(this.messages);
+  }
+
+  /**
+   * The turn's model request, condensing first when the conversation is past
+   * its model's threshold; a provider's "context too long" refusal gets one
+   * condense and one retry of the turn before the task fails.
+   */
+  private async requestTurn(turn: number): Promise<ModelResponse> {
+    if (!this.options.condense) return this.callModel(turn);
+    const condenser = new Condenser(this.ctx, this.options.provider, this.options.condense, this.options.metrics);
+    const model = this.mode.model ?? this.options.defaultModel;
+    if (condenser.due(model, this.messages)) await this.condense(condenser, model);
+    try {
+      return await this.callModel(turn, true);
+    } catch (err) {
+      if (!isContextTooLong(err)) throw err;
+      this.log.warn({ err: err.message }, 'provider refused the conversation as too long: condensing and retrying the turn');
+      if (!(await this.condense(condenser, model))) throw new TaskFailure('MODEL_ERROR', `${err.message} (and nothing is left to condense)`);
+      return this.callModel(turn);
+    }
+  }
+
+  private async condense(condenser: Condenser, model: string): Promise<boolean> {
+    const done = await condenser.condense({ messages: this.messages, version: this.version }, model, this.requestTools(), this.log);
+    if (!done) return false;
+    this.messages = done.messages;
+    this.version = done.version;
+    return true;
   }
 
   private runner(): ToolCallRunner {
@@ -215,7 +260,8 @@ class AgentRun {
     return undefined;
   }
 
-  private async callModel(turn: number): Promise<ModelResponse> {
+  /** `contextTooLong`: a provider's context-too-long refusal is thrown as it is (requestTurn condenses and retries). */
+  private async callModel(turn: number, contextTooLong = false): Promise<ModelResponse> {
     const { ctx, options, mode } = this;
     const tools = this.requestTools();
     // The stored system message is the one the task started with; each request tells the current mode's (see prompt/system-prompt).
@@ -236,6 +282,7 @@ class AgentRun {
       if (!parsed.success) throw new TaskFailure('MODEL_ERROR', `stored model response of turn ${turn} is malformed: ${parsed.error.message}`);
       return parsed.data;
     } catch (err) {
+      if (contextTooLong && isContextTooLong(err)) throw err;
       if (err instanceof ProviderError) {
         this.log.warn({ status: err.status, attempts: err.attempts, err: err.message }, 'model request failed');
         throw new TaskFailure('MODEL_ERROR', err.message);

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { ConversationStore } from '../store/conversation-store';
+import { ArchivedConversationSchema, type ConversationStore } from '../store/conversation-store';
 import type { EventLog } from '../store/event-log';
 import type { TaskStore } from '../store/task-store';
 import { EventSchema, type BatonEvent } from '../model/event';
@@ -17,6 +17,8 @@ export const TreeExportSchema = z.object({
   root: TaskTreeSchema,
   /** taskId -> the task's conversation. */
   conversations: z.record(z.string(), z.array(MessageSchema)),
+  /** taskId -> the versions of its conversation that condenses replaced, oldest first (only tasks that have any). */
+  archivedConversations: z.record(z.string(), z.array(ArchivedConversationSchema)).optional(),
   events: z.array(EventSchema),
 });
 export type TreeExport = z.infer<typeof TreeExportSchema>;
@@ -37,6 +39,8 @@ export async function exportTree(engine: { tasks: TaskStore; conversations: Conv
   if (!root) return null;
   const ids = flatten(root);
   const conversations = await Promise.all(ids.map((id) => engine.conversations.read(sessionId, id)));
+  const archives = await Promise.all(ids.map((id) => engine.conversations.archived(sessionId, id)));
+  const archivedConversations = Object.fromEntries(ids.flatMap((id, i) => (archives[i]!.length ? [[id, archives[i]!]] : [])));
 
   // The stream is bounded (count and age); read it in pages up to the id that was last when
   // the export started, so a busy session cannot keep the loop going.
@@ -61,6 +65,7 @@ export async function exportTree(engine: { tasks: TaskStore; conversations: Conv
     exportedAt: new Date().toISOString(),
     root,
     conversations: Object.fromEntries(ids.map((id, i) => [id, conversations[i]!])),
+    ...(Object.keys(archivedConversations).length ? { archivedConversations } : {}),
     events,
   };
 }

@@ -31,7 +31,7 @@ for _, rootId in ipairs(roots) do
   if idem then redis.call('DEL', idem) end
   for _, id in ipairs(treeIds(base, rootId, false)) do
     ids[#ids + 1] = id
-    redis.call('DEL', taskKey(base, id), childrenKey(base, id), convKey(base, id), gateKey(base, id))
+    redis.call('DEL', taskKey(base, id), childrenKey(base, id), convKey(base, id), gateKey(base, id), convArchiveKey(base, id))
   end
 end
 redis.call('DEL', KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6], KEYS[7], KEYS[8])

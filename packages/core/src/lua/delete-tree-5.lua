@@ -31,7 +31,7 @@ if redis.call('LPOS', KEYS[3], rootId) then return { -3, {} } end
 local idem = idempotencyKeyOf(base, rootId)
 if idem then redis.call('DEL', idem) end
 for _, id in ipairs(ids) do
-  redis.call('DEL', taskKey(base, id), childrenKey(base, id), convKey(base, id), gateKey(base, id))
+  redis.call('DEL', taskKey(base, id), childrenKey(base, id), convKey(base, id), gateKey(base, id), convArchiveKey(base, id))
 end
 redis.call('ZREM', KEYS[2], rootId)
 addAll(KEYS[4], ids)

@@ -7,6 +7,7 @@ import type { GateResult, GateRunOptions } from '../gate/request-gate';
 import type { Message } from '../model/message';
 import { isTerminal, type ChildOutcome, type Task } from '../model/task';
 import type { TaskHash } from '../store/task-record';
+import type { ConversationVersion } from '../store/conversation-store';
 import { awaitInput } from '../input/await-input';
 import type { InputRequest, InputResponse } from '../model/pending-input';
 import { childTaskId } from './child-id';
@@ -237,5 +238,37 @@ export class TaskContext {
       );
     }
     throw new ParkForChildSignal(childId);
+  }
+
+  /** The live conversation's version and turn offset (see `condenseConversation`). */
+  conversationVersion(): Promise<ConversationVersion> {
+    return this.engine.conversations.version(this.sessionId, this.taskId);
+  }
+
+  /**
+   * A model request of the task that is not a turn (a condense summary),
+   * through the request gate under key `<taskId>:<name>`: replayed when
+   * committed, like a turn, but no turn events and no turn count.
+   */
+  async gateRequest<T>(name: string, call: (signal: AbortSignal, idempotencyKey: string) => Promise<T>): Promise<GateResult<T>> {
+    const key = { sessionId: this.sessionId, taskId: this.taskId, turn: name };
+    const idempotencyKey = `${this.taskId}:${name}`;
+    return this.engine.gate.run(key, { runnerToken: this.token, signal: this.signal }, (signal) => call(signal, idempotencyKey));
+  }
+
+  /**
+   * Replaces the live conversation (archived for the export) with `messages`:
+   * one fenced compare-and-set on the expected length and version. Returns the
+   * new version.
+   */
+  async condenseConversation(expected: { length: number; version: number }, turnOffset: number, messages: Message[]): Promise<number> {
+    try {
+      const version = await this.engine.conversations.condense(this.sessionId, this.taskId, this.token, expected, turnOffset, messages);
+      this.conversation = [...messages];
+      return version;
+    } catch (err) {
+      this.conversation = undefined;
+      throw err;
+    }
   }
 }

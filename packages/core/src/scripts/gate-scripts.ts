@@ -8,7 +8,8 @@ import { UnexpectedReplyError, type ScriptEnv } from './reply';
 export interface TurnKey {
   sessionId: string;
   taskId: string;
-  turn: number;
+  /** A turn number, or another request of the task through the gate (`condense:<n>`, see the worker's agent/condense). */
+  turn: number | string;
 }
 
 /** The idempotency key of a turn, forwarded to the provider as `Idempotency-Key`. */

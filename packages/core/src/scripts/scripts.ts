@@ -42,6 +42,7 @@ export class Scripts {
   spawnChild = (a: task.SpawnChildArgs) => task.spawnChild(this.env, a);
   appendMessages = (sessionId: string, taskId: string, token: string, expectedLength: number, encoded: string[]) =>
     task.appendMessages(this.env, sessionId, taskId, token, expectedLength, encoded);
+  condenseConversation = (a: task.CondenseConversationArgs) => task.condenseConversation(this.env, a);
 
   // Human in the loop.
   askInput = (a: input.AskInputArgs) => input.askInput(this.env, a);

@@ -1,6 +1,6 @@
 /**
  * Wrappers of the scripts that change one task: start-task-4, transition-6,
- * turn-boundary-4, spawn-child-4, append-messages-2. Runner writes carry the
+ * turn-boundary-4, spawn-child-4, append-messages-2, condense-conversation-3. Runner writes carry the
  * runner token; a `staleToken` reply means this runner was fenced out.
  */
 import type { EventType } from '../model/event';
@@ -205,5 +205,44 @@ export async function appendMessages(
       return { kind, length };
     default:
       throw new UnexpectedReplyError('append-messages', reply);
+  }
+}
+
+export interface CondenseConversationArgs {
+  sessionId: string;
+  taskId: string;
+  token: string;
+  expectedLength: number;
+  /** The task's `convVersion` the caller condensed from (0 before the first condense). */
+  expectedVersion: number;
+  /** Turns of the task before the new version's first assistant message (see agent/condense in the worker). */
+  turnOffset: number;
+  /** The new live conversation (JSON messages). */
+  encoded: string[];
+}
+
+export type CondenseConversationReply =
+  | { kind: 'ok'; length: number; version: number }
+  | { kind: 'staleToken'; length: number; version: number }
+  /** The conversation has another length or version than expected: these are what it has. */
+  | { kind: 'lengthMismatch'; length: number; version: number };
+
+/** Archives the live conversation and replaces it (CAS on length and version, fenced by the runner token). */
+export async function condenseConversation(env: ScriptEnv, a: CondenseConversationArgs): Promise<CondenseConversationReply> {
+  const { keys } = env;
+  const reply = (await env.run(
+    'batonCondenseConversation',
+    [keys.conversation(a.sessionId, a.taskId), keys.task(a.sessionId, a.taskId), keys.conversationArchive(a.sessionId, a.taskId)],
+    [a.token, a.expectedLength, a.expectedVersion, a.turnOffset, ...a.encoded],
+  )) as [number, number, number];
+  const [code, length, version] = reply;
+  const kind = scriptCodeName(code);
+  switch (kind) {
+    case 'ok':
+    case 'staleToken':
+    case 'lengthMismatch':
+      return { kind, length, version };
+    default:
+      throw new UnexpectedReplyError('condense-conversation', reply);
   }
 }

@@ -1,9 +1,28 @@
 import type { EngineContext } from '../engine-context';
 import { codeToError } from '../errors';
+import { z } from 'zod';
 import { decodeMessages, MessageSchema, type Message } from '../model/message';
 import type { Scripts } from '../scripts/scripts';
 
 export { decodeMessages };
+
+/** A conversation version a condense replaced, as the archive keeps it (and the export shows it). */
+export const ArchivedConversationSchema = z.object({
+  /** 0 for the task's original conversation, n for the version the n-th condense made. */
+  version: z.number().int().min(0),
+  /** When it was replaced (epoch ms). */
+  condensedAt: z.number().int(),
+  /** Turns of the task before this version's first assistant message. */
+  turnOffset: z.number().int().min(0),
+  messages: z.array(MessageSchema),
+});
+export type ArchivedConversation = z.infer<typeof ArchivedConversationSchema>;
+
+/** Where a task's live conversation stands after its condenses (both 0 before the first). */
+export interface ConversationVersion {
+  version: number;
+  turnOffset: number;
+}
 
 /**
  * A task's conversation: a Redis list of JSON messages. Appends are
@@ -38,5 +57,50 @@ export class ConversationStore {
       });
     }
     return reply.length;
+  }
+
+  /** The live version and its turn offset (task hash fields `convVersion`, `turnOffset`). */
+  async version(sessionId: string, taskId: string): Promise<ConversationVersion> {
+    const [version, turnOffset] = await this.ctx.redis.hmget(this.ctx.keys.task(sessionId, taskId), 'convVersion', 'turnOffset');
+    return { version: Number(version ?? 0), turnOffset: Number(turnOffset ?? 0) };
+  }
+
+  /** The versions condenses replaced, oldest first. */
+  async archived(sessionId: string, taskId: string): Promise<ArchivedConversation[]> {
+    const raw = await this.ctx.redis.lrange(this.ctx.keys.conversationArchive(sessionId, taskId), 0, -1);
+    return raw.map((r) => ArchivedConversationSchema.parse(JSON.parse(r)));
+  }
+
+  /**
+   * Archives the live conversation and makes `messages` the live one, in one
+   * fenced compare-and-set step (expected length and version). Returns the new
+   * version; throws CONVERSATION_CONFLICT or STALE_RUNNER when refused.
+   */
+  async condense(
+    sessionId: string,
+    taskId: string,
+    token: string,
+    expected: { length: number; version: number },
+    turnOffset: number,
+    messages: Message[],
+  ): Promise<number> {
+    const encoded = messages.map((m) => JSON.stringify(MessageSchema.parse(m)));
+    const reply = await this.scripts.condenseConversation({
+      sessionId,
+      taskId,
+      token,
+      expectedLength: expected.length,
+      expectedVersion: expected.version,
+      turnOffset,
+      encoded,
+    });
+    if (reply.kind !== 'ok') {
+      throw codeToError(reply.kind, {
+        taskId,
+        what: 'conversation condense',
+        detail: `expected length ${expected.length} at version ${expected.version}, found ${reply.length} at version ${reply.version}`,
+      });
+    }
+    return reply.version;
   }
 }

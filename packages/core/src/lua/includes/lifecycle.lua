@@ -84,6 +84,7 @@ local function closeTree(base, rootId, now)
     redis.call('PEXPIREAT', taskKey(base, id), at)
     redis.call('PEXPIREAT', childrenKey(base, id), at)
     redis.call('PEXPIREAT', convKey(base, id), at)
+    redis.call('PEXPIREAT', convArchiveKey(base, id), at)
     -- A shorter gate TTL (committed responses) stays as it is.
     redis.call('PEXPIREAT', gateKey(base, id), at, 'LT')
   end
