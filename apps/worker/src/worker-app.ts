@@ -12,6 +12,7 @@ import { DemoModel } from './providers/demo-model';
 import type { ModelProvider } from './providers/model-provider';
 import { OpenAiProvider } from './providers/openai-provider';
 import { ToolRegistry, type ToolDefinition } from './tools/tool-registry';
+import { usageConfigFromEnv } from './agent/usage-metering';
 
 export interface WorkerAppOptions {
   env: Env;
@@ -108,6 +109,7 @@ export class WorkerApp {
       maxNoToolNudges: env.MAX_NO_TOOL_NUDGES,
       metrics,
       workspaceRoot: env.WORKSPACE_ROOT,
+      usage: usageConfigFromEnv(env),
     });
     // The API validates submitted modes against this (last worker to start wins, see mode-catalog).
     await publishModeCatalog(
