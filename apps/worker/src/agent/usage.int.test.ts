@@ -1,0 +1,70 @@
+import { writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Engine, UsageReader, utcDay, type TaskTree } from '@baton/core';
+import { cleanupPrefix, REDIS_URL, startFakeProvider, testPrefix, type FakeProvider } from '@baton/testkit';
+import { flatten, jobEnded, startTestWorker } from '../test-utils/harness';
+import type { WorkerApp } from '../worker-app';
+import { estimateTokens, tokensOfResponse } from './usage-metering';
+
+/**
+ * Usage and cost through the agent loop and the fake provider (10 prompt and
+ * 5 completion tokens a reply): each committed turn is recorded once on its
+ * task, and rolled up to the tree (root), the session and the tenant's day.
+ */
+describe.each([
+  ['priced', 'fake-model: { input: 1, output: 2 }\n'],
+  ['unpriced', 'other-model: { input: 1, output: 2 }\n'],
+])('usage through the agent loop (%s model)', (name, prices) => {
+  const prefix = testPrefix(`agent-usage-${name}`);
+  let fake: FakeProvider;
+  let app: WorkerApp;
+  let engine: Engine;
+
+  beforeAll(async () => {
+    const pricesFile = join(tmpdir(), `${prefix}-prices.yaml`);
+    writeFileSync(pricesFile, prices);
+    fake = await startFakeProvider({ apiKey: 'sk-test' });
+    app = await startTestWorker({ prefix, env: { LLM_BASE_URL: fake.url, PRICES_FILE: pricesFile } });
+    engine = new Engine(REDIS_URL, { prefix });
+  });
+  afterAll(async () => {
+    await app?.close(1000);
+    await engine?.close();
+    await fake?.close();
+    await cleanupPrefix(prefix);
+  });
+
+  it('records each turn on its task and rolls up to tree, session and tenant day', async () => {
+    const taskId = `r-${name}`;
+    const ended = jobEnded(app, taskId);
+    await engine.submit({ sessionId: `s-${name}`, taskId, prompt: 'ship it steps=2', tenant: `tenant-${name}` });
+    await ended;
+    const tree = (await engine.getTree(taskId)) as TaskTree;
+    expect(tree.status).toBe('completed');
+    const tasks = flatten(tree);
+    expect(tasks.length).toBe(3);
+    const perTurn = name === 'priced' ? (10 * 1 + 5 * 2) / 1e6 : null;
+    let turns = 0;
+    for (const t of tasks) {
+      // One usage record per committed turn: as many as the task's turns.
+      expect(t.usage).toEqual({ inputTokens: 10 * t.turns, outputTokens: 5 * t.turns, cachedTokens: 0, turns: t.turns, unpricedTurns: perTurn === null ? t.turns : 0 });
+      expect(t.cost).toBe(perTurn === null ? null : Math.round(perTurn * t.turns * 1e9) / 1e9);
+      turns += t.turns;
+    }
+    const total = { inputTokens: 10 * turns, outputTokens: 5 * turns, cachedTokens: 0, turns, unpricedTurns: perTurn === null ? turns : 0 };
+    const cost = perTurn === null ? null : Math.round(perTurn * turns * 1e9) / 1e9;
+    expect(tree).toMatchObject({ treeUsage: total, treeCost: cost });
+    expect(await engine.getSession(`s-${name}`)).toMatchObject({ usage: total, cost });
+    expect(await new UsageReader(engine.ctx).tenantDays(`tenant-${name}`, utcDay(), utcDay())).toEqual([{ day: utcDay(), usage: total, cost }]);
+  });
+});
+
+describe('usage-metering helpers', () => {
+  it('reads OpenAI and Anthropic-client usage; estimates 4 characters a token', () => {
+    expect(tokensOfResponse({ usage: { prompt_tokens: 9, completion_tokens: 3, prompt_tokens_details: { cached_tokens: 4 } } })).toEqual({ input: 9, output: 3, cached: 4 });
+    expect(tokensOfResponse({ usage: { prompt_tokens: 115, completion_tokens: 7, cached_tokens: 100 } })).toEqual({ input: 115, output: 7, cached: 100 });
+    expect(tokensOfResponse({ message: {} })).toBeUndefined();
+    expect(estimateTokens([{ role: 'user', content: 'x'.repeat(392) }])).toBe(100);
+  });
+});
