@@ -62,7 +62,7 @@ describe('BatonClient against the API process', () => {
     expect(await acme.getTree(task.id)).toEqual({ ...task, children: [] });
     expect(await acme.getMessages(task.id)).toEqual([]);
     // No worker: the root took the session's lease and waits for one.
-    expect(await acme.getSession('s-read')).toEqual({ id: 's-read', status: 'running', activeTaskId: task.id, queuedTaskIds: [] });
+    expect(await acme.getSession('s-read')).toEqual({ id: 's-read', status: 'running', activeTaskId: task.id, queuedTaskIds: [], usage: { inputTokens: 0, outputTokens: 0, cachedTokens: 0, turns: 0, unpricedTurns: 0 }, cost: 0 });
   });
 
   it('onBusy: reject is a 409 naming the active task; enqueue queues behind it; cancel hands the session on', async () => {
