@@ -5,7 +5,8 @@ import { Engine, UsageReader, utcDay, type TaskTree } from '@baton/core';
 import { cleanupPrefix, REDIS_URL, startFakeProvider, testPrefix, type FakeProvider } from '@baton/testkit';
 import { flatten, jobEnded, startTestWorker } from '../test-utils/harness';
 import type { WorkerApp } from '../worker-app';
-import { estimateTokens, tokensOfResponse } from './usage-metering';
+import { estimateTokens, tokensOfResponse, usageConfigFromEnv } from './usage-metering';
+import { parseEnv } from '../env';
 
 /**
  * Usage and cost through the agent loop and the fake provider (10 prompt and
@@ -66,5 +67,18 @@ describe('usage-metering helpers', () => {
     expect(tokensOfResponse({ usage: { prompt_tokens: 115, completion_tokens: 7, cached_tokens: 100 } })).toEqual({ input: 115, output: 7, cached: 100 });
     expect(tokensOfResponse({ message: {} })).toBeUndefined();
     expect(estimateTokens([{ role: 'user', content: 'x'.repeat(392) }])).toBe(100);
+  });
+});
+
+describe('usage configuration from the environment', () => {
+  it('reads SESSION_/TENANT_BUDGET_* and TENANT_USAGE_TTL_DAYS; bad values name the variable; a bad PRICES_FILE stops the start', () => {
+    const config = usageConfigFromEnv(parseEnv({ SESSION_BUDGET_MAX_TOKENS: '1000', SESSION_BUDGET_MAX_COST_USD: '2.5', TENANT_BUDGET_MAX_TURNS: '50', TENANT_USAGE_TTL_DAYS: '30' }));
+    expect(config).toMatchObject({ session: { maxTokens: 1000, maxCostUsd: 2.5 }, tenant: { maxTurns: 50 }, tenantUsageTtlS: 30 * 86_400 });
+    expect(config.prices.size).toBe(0);
+    expect(() => parseEnv({ SESSION_BUDGET_MAX_TURNS: '0' })).toThrow(/SESSION_BUDGET_MAX_TURNS: .*\(got "0"\)/);
+    expect(() => parseEnv({ TENANT_BUDGET_MAX_COST_USD: 'lots' })).toThrow(/TENANT_BUDGET_MAX_COST_USD/);
+    const bad = join(tmpdir(), `bad-prices-${process.pid}.yaml`);
+    writeFileSync(bad, 'gpt: { input: -1 }\n');
+    expect(() => usageConfigFromEnv(parseEnv({ PRICES_FILE: bad }))).toThrow(/PRICES_FILE .* is invalid/);
   });
 });
