@@ -1,3 +1,7 @@
+import { REDIS_URL } from '@baton/testkit';
+import { EngineOptionsSchema } from '../config';
+import { openRedis } from '../connection';
+import { Scripts } from './scripts';
 import { ScriptFixture } from './script-fixture';
 
 describe('usage and budget scripts', () => {
@@ -66,6 +70,20 @@ describe('usage and budget scripts', () => {
     // An approval lifts the session budget for this tree.
     await redis.hset(keys.task('s5', s.taskId), 'bIgnore:session', '1');
     expect((await scripts.budgetReserve(reserveArgs(s.key(2), s.token, { session: { maxTokens: 50 } }))).kind).toBe('reserved');
+  });
+
+  it('budgetReserve: 20 turns of one tree racing on 4 connections for a 1000-token budget: exactly 10 get in', async () => {
+    const r = await root('race', { bTokens: '1000' });
+    const conns = Array.from({ length: 4 }, () => openRedis(REDIS_URL));
+    try {
+      const racers = conns.map((c) => new Scripts(c, keys, EngineOptionsSchema.parse({ prefix: f.prefix })));
+      const replies = await Promise.all(Array.from({ length: 20 }, (_, i) => racers[i % 4]!.budgetReserve(reserveArgs(r.key(i + 1), r.token))));
+      expect(replies.filter((x) => x.kind === 'reserved')).toHaveLength(10);
+      expect(replies.filter((x) => x.kind === 'exceeded')).toHaveLength(10);
+      expect(await redis.hget(keys.task('race', r.taskId), 'br:tokens')).toBe('1000');
+    } finally {
+      for (const c of conns) c.disconnect();
+    }
   });
 
   it('budgetRelease: released (reservation back), then none; none once committed', async () => {
