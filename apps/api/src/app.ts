@@ -19,6 +19,7 @@ import healthRoutes from './routes/health';
 import sessionRoutes from './routes/sessions';
 import taskRoutes from './routes/tasks';
 import taskInputRoutes from './routes/task-input';
+import usageRoutes from './routes/usage';
 
 /** Body limit of every route: larger bodies are 413. */
 export const BODY_LIMIT = 1024 * 1024;
@@ -87,6 +88,7 @@ export const batonApp = fp<AppOptions>(
         await v1.register(taskRoutes);
         await v1.register(taskInputRoutes);
         await v1.register(sessionRoutes);
+        await v1.register(usageRoutes);
         await v1.register(eventRoutes, { streams, registry: metrics.registry });
         await v1.register(fileRoutes, { files: config.files });
       },

@@ -113,13 +113,14 @@ describe('probes, metrics, docs', () => {
         '/v1/tasks/{taskId}/input',
         '/v1/tasks/{taskId}/messages',
         '/v1/tasks/{taskId}/tree',
+        '/v1/usage',
       ].sort(),
     );
     const submit = doc.paths['/v1/sessions/{sessionId}/tasks'].post;
     expect(Object.keys(submit.responses)).toEqual(expect.arrayContaining(['200', '201', '409', '413', '422']));
     expect(Object.keys(doc.components.schemas)).toEqual(expect.arrayContaining(['Task', 'TaskTree', 'Session', 'Problem']));
     expect(Object.keys(doc.components.schemas.Task.properties).sort()).toEqual(
-      ['id', 'sessionId', 'parentId', 'rootId', 'mode', 'prompt', 'status', 'result', 'error', 'childIds', 'turns', 'createdAt', 'startedAt', 'finishedAt', 'pendingInput', 'todos'].sort(),
+      ['id', 'sessionId', 'parentId', 'rootId', 'mode', 'prompt', 'status', 'result', 'error', 'childIds', 'turns', 'createdAt', 'startedAt', 'finishedAt', 'pendingInput', 'todos', 'usage', 'cost', 'treeUsage', 'treeCost', 'budget', 'onBudget'].sort(),
     );
     const page = await h.app.inject('/docs');
     expect(page.statusCode).toBe(200);

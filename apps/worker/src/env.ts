@@ -85,6 +85,18 @@ export const EnvSchema = z.object({
   TOOLS_MODULE: z.string().min(1).optional(),
   /** KiloCode's mcp_settings.json: MCP servers whose tools (group `mcp`) are named `mcp__<server>__<tool>`. */
   MCP_SERVERS_FILE: z.string().min(1).optional(),
+  /** Model prices (JSON or YAML: model -> USD per million input/output/cached tokens); unset: every cost null. */
+  PRICES_FILE: z.string().min(1).optional(),
+  /** Budgets of each session (all its trees), checked before every turn: tokens (input + output), USD, turns. */
+  SESSION_BUDGET_MAX_TOKENS: int(1).optional(),
+  SESSION_BUDGET_MAX_COST_USD: z.coerce.number().positive().optional(),
+  SESSION_BUDGET_MAX_TURNS: int(1).optional(),
+  /** Budgets of each tenant per UTC day, checked before every turn. */
+  TENANT_BUDGET_MAX_TOKENS: int(1).optional(),
+  TENANT_BUDGET_MAX_COST_USD: z.coerce.number().positive().optional(),
+  TENANT_BUDGET_MAX_TURNS: int(1).optional(),
+  /** How long a tenant's day of usage is kept (GET /v1/usage, tenant budgets). */
+  TENANT_USAGE_TTL_DAYS: int(1).default(400),
   /** Text-only replies nudged ("use a tool") in a row before the task fails with NO_TOOL_USE. */
   MAX_NO_TOOL_NUDGES: int(0).default(3),
   /** Context windows per model (JSON or YAML: `model -> {contextWindow, condenseAt?}`, see agent/condense/context-windows). */

@@ -14,6 +14,7 @@ import type { ModelProvider } from './providers/model-provider';
 import { OpenAiProvider } from './providers/openai-provider';
 import { SharedLimiter } from './providers/shared-limiter';
 import { ToolRegistry, type ToolDefinition } from './tools/tool-registry';
+import { usageConfigFromEnv } from './agent/usage-metering';
 
 export interface WorkerAppOptions {
   env: Env;
@@ -112,6 +113,7 @@ export class WorkerApp {
       metrics,
       workspaceRoot: env.WORKSPACE_ROOT,
       condense: { windows: contextWindows, keepMessages: env.CONDENSE_KEEP_MESSAGES },
+      usage: usageConfigFromEnv(env),
     });
     // The API validates submitted modes against this (last worker to start wins, see mode-catalog).
     await publishModeCatalog(

@@ -7,6 +7,10 @@ import {
   MessagesResponseSchema,
   SessionDeletionSchema,
   SessionSchema,
+  TenantUsageSchema,
+  type TenantUsage,
+  type Budget,
+  type OnBudget,
   TaskSchema,
   TaskTreeSchema,
   TreeExportSchema,
@@ -36,6 +40,10 @@ export interface SubmitInput {
   onBusy?: OnBusy;
   /** Opaque JSON kept with the task (at most 16 KiB). */
   metadata?: unknown;
+  /** Limits of the whole tree: a turn that would start over one does not start. */
+  budget?: Budget;
+  /** Over a budget: `fail` (BUDGET_EXCEEDED, default) or `ask` (park for approval of continue_over_budget). */
+  onBudget?: OnBudget;
   /**
    * Sent as the `Idempotency-Key` header: the same key with the same body
    * returns the first task (`replayed: true`) instead of creating another.
@@ -91,10 +99,18 @@ export class BatonClient {
     if (rest.mode !== undefined) body.mode = rest.mode;
     if (rest.onBusy !== undefined) body.onBusy = rest.onBusy;
     if (rest.metadata !== undefined) body.metadata = rest.metadata;
+    if (rest.budget !== undefined) body.budget = rest.budget;
+    if (rest.onBudget !== undefined) body.onBudget = rest.onBudget;
     const headers: Record<string, string> = {};
     if (idempotencyKey !== undefined) headers['idempotency-key'] = idempotencyKey;
     const { data, response } = await this.call('POST', `/v1/sessions/${seg(sessionId)}/tasks`, TaskSchema, { body, headers, ...options });
     return { task: data, replayed: response.headers.get('idempotent-replayed') === 'true' };
+  }
+
+  /** `GET /v1/usage?from=&to=`: the caller's tenant usage and cost by UTC day (YYYY-MM-DD, inclusive). */
+  async getUsage(from: string, to: string, options: CallOptions = {}): Promise<TenantUsage> {
+    const query = new URLSearchParams({ from, to }).toString();
+    return (await this.call('GET', `/v1/usage?${query}`, TenantUsageSchema, options)).data;
   }
 
   /** `GET /v1/tasks/{taskId}`. */

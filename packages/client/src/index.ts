@@ -36,6 +36,14 @@ export {
   type SessionDeletionState,
   PendingInputSchema,
   type PendingInput,
+  UsageSchema,
+  BudgetSchema,
+  TenantUsageSchema,
+  ON_BUDGET,
+  type Usage,
+  type Budget,
+  type OnBudget,
+  type TenantUsage,
 } from './schemas';
 export {
   FilesUploadedSchema,

@@ -44,6 +44,26 @@ export const PendingInputSchema = z.discriminatedUnion('kind', [
 ]);
 export type PendingInput = z.infer<typeof PendingInputSchema>;
 
+/** Tokens of committed turns (`inputTokens` includes `cachedTokens`); `unpricedTurns`: turns of a model with no price. */
+export const UsageSchema = z.object({
+  inputTokens: z.number().int().nonnegative(),
+  outputTokens: z.number().int().nonnegative(),
+  cachedTokens: z.number().int().nonnegative(),
+  turns: z.number().int().nonnegative(),
+  unpricedTurns: z.number().int().nonnegative(),
+});
+export type Usage = z.infer<typeof UsageSchema>;
+
+/** Limits of a task tree (`budget` on submit). */
+export const BudgetSchema = z.object({
+  maxTokens: z.number().int().positive().optional(),
+  maxCostUsd: z.number().positive().optional(),
+  maxTurns: z.number().int().positive().optional(),
+});
+export type Budget = z.infer<typeof BudgetSchema>;
+export const ON_BUDGET = ['fail', 'ask'] as const;
+export type OnBudget = (typeof ON_BUDGET)[number];
+
 export const TaskSchema = z.object({
   id: IdSchema,
   sessionId: IdSchema,
@@ -61,6 +81,14 @@ export const TaskSchema = z.object({
   finishedAt: IsoTime.nullable(),
   /** Set while `status` is `awaiting_input` (absent from servers before the human in the loop). */
   pendingInput: PendingInputSchema.nullable().optional(),
+  /** This task's own turns (absent from servers before usage). USD null: every turn was of an unpriced model. */
+  usage: UsageSchema.optional(),
+  cost: z.number().nullable().optional(),
+  /** On a root: the whole tree's usage and cost, its budget (null: none), and what happens over budget. */
+  treeUsage: UsageSchema.optional(),
+  treeCost: z.number().nullable().optional(),
+  budget: BudgetSchema.nullable().optional(),
+  onBudget: z.enum(ON_BUDGET).optional(),
 });
 export type Task = z.infer<typeof TaskSchema>;
 
@@ -78,8 +106,19 @@ export const SessionSchema = z.object({
   status: z.enum(SESSION_STATUSES),
   activeTaskId: IdSchema.nullable(),
   queuedTaskIds: z.array(IdSchema),
+  usage: UsageSchema.optional(),
+  cost: z.number().nullable().optional(),
 });
 export type Session = z.infer<typeof SessionSchema>;
+
+/** `GET /v1/usage?from=&to=`: the caller's tenant by UTC day (days with usage only). */
+export const TenantUsageSchema = z.object({
+  from: z.string(),
+  to: z.string(),
+  days: z.array(z.object({ day: z.string(), usage: UsageSchema, cost: z.number().nullable() })),
+  total: z.object({ usage: UsageSchema, cost: z.number().nullable() }),
+});
+export type TenantUsage = z.infer<typeof TenantUsageSchema>;
 
 /** OpenAI chat-completions messages, as `GET /v1/tasks/{taskId}/messages` returns them. */
 export const ToolCallSchema = z.object({

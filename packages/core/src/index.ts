@@ -89,3 +89,7 @@ export {
   type ModeCatalogEntry,
   type ModeCheck,
 } from './modes/mode-catalog';
+export { UsageSchema, BudgetSchema, OnBudgetSchema, EMPTY_USAGE, usageOf, costOf, budgetOf, budgetFields, type Usage, type Budget, type OnBudget } from './model/usage';
+export { utcDay, CONTINUE_OVER_BUDGET, DEFAULT_TENANT_USAGE_TTL_S, type UsageConfig, type TurnMetering } from './usage/turn-metering';
+export type { BudgetLimits, BudgetScope, BudgetName, TurnTokens, Reservation } from './scripts/usage-scripts';
+export { UsageReader, daysBetween, MAX_USAGE_DAYS, type DayUsage, type ModelUsage } from './usage/usage-reader';

@@ -171,6 +171,21 @@ export class Keys {
   providerLimit(scope: string): string {
     return `${this.prefix}:{plim:${scope}}`;
   }
+  /**
+   * A tenant's usage of one UTC day (`YYYY-MM-DD`): tokens, cost, turns and the
+   * budget reservations of turns in flight (record-usage, tenant-* scripts).
+   * Hash-tagged per tenant; expires (TENANT_USAGE_TTL_S) so the history is bounded.
+   */
+  tenantUsageDay(tenant: string, day: string): string {
+    return `${this.prefix}:{t:${tenant}}:usage:${day}`;
+  }
+  /**
+   * Token and cost totals per model (fields `<model>|in|out|cached|turns|cost|unpriced`), for the
+   * metrics' counters by model: one small hash, bounded by the number of models.
+   */
+  usageByModel(): string {
+    return `${this.prefix}:usage:models`;
+  }
   /** Totals kept as work happens (tasks created and ended), so that a metrics scrape reads one hash. */
   stats(): string {
     return `${this.prefix}:stats`;

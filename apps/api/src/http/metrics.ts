@@ -1,4 +1,4 @@
-import { TERMINAL_STATUSES, type Engine } from '@baton/core';
+import { TERMINAL_STATUSES, UsageReader, type Engine } from '@baton/core';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
 /** BullMQ states reported per queue. */
@@ -21,6 +21,10 @@ export class ApiMetrics {
   private readonly sessions: Gauge;
   private readonly created: Counter<'kind'>;
   private readonly ended: Counter<'status'>;
+  private readonly tokens: Counter<'model' | 'kind'>;
+  private readonly costUsd: Counter<'model'>;
+  private readonly modelTurns: Counter<'model' | 'priced'>;
+  private readonly usage: UsageReader;
 
   constructor(
     private readonly engine: Engine,
@@ -59,15 +63,20 @@ export class ApiMetrics {
       labelNames: ['status'],
       registers,
     });
+    this.usage = new UsageReader(engine.ctx);
+    this.tokens = new Counter({ name: 'baton_model_tokens_total', help: 'Tokens of committed turns, by model and kind (input includes cached)', labelNames: ['model', 'kind'], registers });
+    this.costUsd = new Counter({ name: 'baton_model_cost_usd_total', help: 'USD of committed turns of priced models (PRICES_FILE), by model', labelNames: ['model'], registers });
+    this.modelTurns = new Counter({ name: 'baton_model_turns_total', help: 'Committed turns by model; priced="false": the model has no price (cost unknown)', labelNames: ['model', 'priced'], registers });
   }
 
   /** Reads what Redis knows (a fixed number of commands, sent together) and renders every metric. */
   async render(): Promise<string> {
     const { redis, keys, queue } = this.engine;
-    const [counts, sessions, totals] = await Promise.all([
+    const [counts, sessions, totals, models] = await Promise.all([
       queue.getJobCounts(...JOB_STATES),
       redis.zcard(keys.sessionIndex()),
       this.engine.stats.read(),
+      this.usage.byModel(),
     ]);
     for (const state of JOB_STATES) this.queueJobs.set({ queue: queue.name, state }, counts[state] ?? 0);
     this.sessions.set(sessions);
@@ -77,6 +86,17 @@ export class ApiMetrics {
     this.created.inc({ kind: 'child' }, totals.created.child);
     this.ended.reset();
     for (const status of TERMINAL_STATUSES) this.ended.inc({ status }, totals.ended[status] ?? 0);
+    this.tokens.reset();
+    this.costUsd.reset();
+    this.modelTurns.reset();
+    for (const { model, usage, costUsd } of models) {
+      this.tokens.inc({ model, kind: 'input' }, usage.inputTokens);
+      this.tokens.inc({ model, kind: 'output' }, usage.outputTokens);
+      this.tokens.inc({ model, kind: 'cached' }, usage.cachedTokens);
+      this.costUsd.inc({ model }, costUsd);
+      this.modelTurns.inc({ model, priced: 'true' }, usage.turns - usage.unpricedTurns);
+      this.modelTurns.inc({ model, priced: 'false' }, usage.unpricedTurns);
+    }
     return this.registry.metrics();
   }
 }

@@ -5,11 +5,15 @@ import {
   MessageSchema,
   OnBusySchema,
   TaskSchema,
+  BudgetSchema,
+  OnBudgetSchema,
+  UsageSchema,
   SessionStatusSchema,
   type TreeExport,
   type Task,
   type TaskTree,
   type Session,
+  MAX_USAGE_DAYS,
 } from '@baton/core';
 import { z } from 'zod';
 
@@ -42,6 +46,8 @@ export const SubmitBodySchema = z
       .refine((m) => m !== undefined, 'metadata must be JSON')
       .refine((m) => Buffer.byteLength(JSON.stringify(m) ?? '', 'utf8') <= METADATA_MAX_BYTES, `metadata is limited to ${METADATA_MAX_BYTES} bytes of JSON`)
       .optional(),
+    budget: BudgetSchema.optional().describe('Limits of the whole task tree (tokens are input + output); a turn that would start over one does not start'),
+    onBudget: OnBudgetSchema.optional().describe('Over a budget: "fail" (BUDGET_EXCEEDED, the default) or "ask" (park awaiting approval of continue_over_budget)'),
   })
   .meta({ id: 'SubmitTask' });
 export type SubmitBody = z.output<typeof SubmitBodySchema>;
@@ -78,6 +84,8 @@ export const PublicSessionSchema = z
     status: SessionStatusSchema,
     activeTaskId: z.string().nullable(),
     queuedTaskIds: z.array(z.string()),
+    usage: UsageSchema,
+    cost: z.number().nullable(),
   })
   .meta({ id: 'Session' });
 export type PublicSession = z.infer<typeof PublicSessionSchema>;
@@ -133,6 +141,10 @@ export function toPublicTask(task: Task): PublicTask {
     pendingInput: task.pendingInput,
     // Only once the task has a todo list (update_todo_list, or new_task's todos).
     ...(task.todos ? { todos: task.todos } : {}),
+    usage: task.usage,
+    cost: task.cost,
+    // Tree totals and budget: on a root only.
+    ...(task.treeUsage ? { treeUsage: task.treeUsage, treeCost: task.treeCost ?? null, budget: task.budget ?? null, onBudget: task.onBudget ?? 'fail' } : {}),
   };
 }
 
@@ -141,7 +153,7 @@ export function toPublicTree(tree: TaskTree): PublicTaskTree {
 }
 
 export function toPublicSession(session: Session): PublicSession {
-  return { id: session.id, status: session.status, activeTaskId: session.activeTaskId, queuedTaskIds: session.queuedTaskIds };
+  return { id: session.id, status: session.status, activeTaskId: session.activeTaskId, queuedTaskIds: session.queuedTaskIds, usage: session.usage, cost: session.cost };
 }
 
 export function toPublicExport(doc: TreeExport): TreeExportDocument {
@@ -154,3 +166,25 @@ export function toPublicExport(doc: TreeExport): TreeExportDocument {
     events: doc.events,
   };
 }
+
+/** `GET /v1/usage?from=&to=`: UTC days, inclusive; at most MAX_USAGE_DAYS. */
+const Day = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'a UTC day like 2026-01-31').refine((d) => {
+  const ms = Date.parse(`${d}T00:00:00Z`);
+  // V8 rolls 2026-02-30 over to March: a real day reads back the same.
+  return !Number.isNaN(ms) && new Date(ms).toISOString().slice(0, 10) === d;
+}, 'not a calendar day');
+export const UsageQuerySchema = z
+  .strictObject({ from: Day.describe('First UTC day (YYYY-MM-DD)'), to: Day.describe('Last UTC day (YYYY-MM-DD), inclusive') })
+  .refine((q) => q.from <= q.to, { message: 'from must not be after to', path: ['from'] })
+  .refine((q) => (Date.parse(q.to) - Date.parse(q.from)) / 86_400_000 < MAX_USAGE_DAYS, { message: `at most ${MAX_USAGE_DAYS} days at once`, path: ['to'] });
+
+export const TenantUsageSchema = z
+  .object({
+    from: z.string(),
+    to: z.string(),
+    /** Days with usage only. */
+    days: z.array(z.object({ day: z.string(), usage: UsageSchema, cost: z.number().nullable() })),
+    total: z.object({ usage: UsageSchema, cost: z.number().nullable() }),
+  })
+  .meta({ id: 'TenantUsage' });
+export type TenantUsage = z.infer<typeof TenantUsageSchema>;

@@ -1,3 +1,4 @@
+import { EMPTY_USAGE } from '@baton/core';
 import { startHarness, waitForTask, type Harness } from '../test-utils/harness';
 
 /**
@@ -155,7 +156,7 @@ describe('DELETE /v1/sessions/{sessionId}', () => {
     // The id is free again: a submit starts a new, empty session.
     const fresh = await submit('s-del-run', 'afresh');
     await waitForTask(h.engine, fresh.id, ['completed']);
-    expect((await call('GET', '/v1/sessions/s-del-run')).json()).toEqual({ id: 's-del-run', status: 'idle', activeTaskId: null, queuedTaskIds: [] });
+    expect((await call('GET', '/v1/sessions/s-del-run')).json()).toEqual({ id: 's-del-run', status: 'idle', activeTaskId: null, queuedTaskIds: [], usage: EMPTY_USAGE, cost: 0 });
     expect((await h.engine.readEvents('s-del-run')).every((e) => e.taskId === null || e.taskId === fresh.id)).toBe(true);
   });
 

@@ -1,3 +1,4 @@
+import { EMPTY_USAGE } from '@baton/core';
 import { startHarness, waitForTask, type Harness } from '../test-utils/harness';
 
 let h: Harness;
@@ -14,7 +15,7 @@ describe('session routes', () => {
     await h.model.started('p');
     const res = await h.app.inject('/v1/sessions/s-pause');
     expect(res.statusCode).toBe(200);
-    expect(res.json()).toEqual({ id: 's-pause', status: 'running', activeTaskId: first.id, queuedTaskIds: [] });
+    expect(res.json()).toEqual({ id: 's-pause', status: 'running', activeTaskId: first.id, queuedTaskIds: [], usage: EMPTY_USAGE, cost: 0 });
 
     for (let i = 0; i < 2; i++) {
       const paused = await post('/v1/sessions/s-pause/pause');
@@ -25,7 +26,7 @@ describe('session routes', () => {
     h.model.release('p');
     await waitForTask(h.engine, first.id, ['completed']);
     const queued = (await post('/v1/sessions/s-pause/tasks', { prompt: 'after pause' })).json();
-    expect((await h.app.inject('/v1/sessions/s-pause')).json()).toEqual({ id: 's-pause', status: 'paused', activeTaskId: null, queuedTaskIds: [queued.id] });
+    expect((await h.app.inject('/v1/sessions/s-pause')).json()).toEqual({ id: 's-pause', status: 'paused', activeTaskId: null, queuedTaskIds: [queued.id], usage: EMPTY_USAGE, cost: 0 });
     expect((await h.app.inject(`/v1/tasks/${queued.id}`)).json().status).toBe('queued');
 
     for (let i = 0; i < 2; i++) {
@@ -34,7 +35,7 @@ describe('session routes', () => {
       expect(resumed.json().status).not.toBe('paused');
     }
     await waitForTask(h.engine, queued.id, ['completed']);
-    expect((await h.app.inject('/v1/sessions/s-pause')).json()).toEqual({ id: 's-pause', status: 'idle', activeTaskId: null, queuedTaskIds: [] });
+    expect((await h.app.inject('/v1/sessions/s-pause')).json()).toEqual({ id: 's-pause', status: 'idle', activeTaskId: null, queuedTaskIds: [], usage: EMPTY_USAGE, cost: 0 });
   });
 
   test('a pause at a turn boundary parks the running task; resume continues it', async () => {

@@ -1,3 +1,4 @@
+import { EMPTY_USAGE } from '@baton/core';
 import { startHarness, waitForTask, type Harness } from '../test-utils/harness';
 
 let h: Harness;
@@ -10,7 +11,9 @@ const post = (url: string, payload?: object, headers: Record<string, string> = {
   h.app.inject({ method: 'POST', url, headers, ...(payload === undefined ? {} : { payload }) });
 const get = (url: string) => h.app.inject({ method: 'GET', url });
 
-const TASK_KEYS = ['id', 'sessionId', 'parentId', 'rootId', 'mode', 'prompt', 'status', 'result', 'error', 'childIds', 'turns', 'createdAt', 'startedAt', 'finishedAt', 'pendingInput'].sort();
+const TASK_KEYS = ['id', 'sessionId', 'parentId', 'rootId', 'mode', 'prompt', 'status', 'result', 'error', 'childIds', 'turns', 'createdAt', 'startedAt', 'finishedAt', 'pendingInput', 'usage', 'cost'].sort();
+/** A root also shows its tree's usage and cost, its budget and onBudget. */
+const ROOT_KEYS = [...TASK_KEYS, 'treeUsage', 'treeCost', 'budget', 'onBudget'].sort();
 
 describe('submit and read', () => {
   test('201 with exactly the public Task shape; the task runs to completion; messages in chat format', async () => {
@@ -19,12 +22,12 @@ describe('submit and read', () => {
     expect(res.headers['content-type']).toMatch(/^application\/json/);
     expect(res.headers['idempotent-replayed']).toBeUndefined();
     const task = res.json();
-    expect(Object.keys(task).sort()).toEqual(TASK_KEYS);
+    expect(Object.keys(task).sort()).toEqual(ROOT_KEYS);
     expect(task).toMatchObject({ sessionId: 's-submit', parentId: null, rootId: task.id, mode: 'orchestrator', prompt: 'hello', childIds: [], result: null, error: null });
 
     await waitForTask(h.engine, task.id, ['completed']);
     const done = (await get(`/v1/tasks/${task.id}`)).json();
-    expect(Object.keys(done).sort()).toEqual(TASK_KEYS);
+    expect(Object.keys(done).sort()).toEqual(ROOT_KEYS);
     expect(done).toMatchObject({ id: task.id, status: 'completed', result: 'echo: hello', error: null, turns: 1 });
     for (const t of ['createdAt', 'startedAt', 'finishedAt']) expect(new Date(done[t]).toISOString()).toBe(done[t]);
 
@@ -113,7 +116,7 @@ describe('busy sessions', () => {
     expect(rejected.statusCode).toBe(409);
     expect(rejected.json()).toMatchObject({ status: 409, type: 'urn:baton:problem:session-busy', taskId: first.id, detail: expect.stringContaining(first.id) });
     const session = (await get('/v1/sessions/s-busy')).json();
-    expect(session).toEqual({ id: 's-busy', status: 'running', activeTaskId: first.id, queuedTaskIds: [queued.json().id] });
+    expect(session).toEqual({ id: 's-busy', status: 'running', activeTaskId: first.id, queuedTaskIds: [queued.json().id], usage: EMPTY_USAGE, cost: 0 });
 
     h.model.release('busy');
     await waitForTask(h.engine, queued.json().id, ['completed']);
@@ -144,7 +147,7 @@ describe('cancel', () => {
     const res = await post(`/v1/tasks/${root.id}/cancel`);
     expect(res.statusCode).toBe(202);
     expect(res.json()).toMatchObject({ id: root.id, status: 'cancelled' });
-    expect(Object.keys(res.json()).sort()).toEqual(TASK_KEYS);
+    expect(Object.keys(res.json()).sort()).toEqual(ROOT_KEYS);
     const child = (await get(`/v1/tasks/${root.id}/tree`)).json().children[0];
     expect(child.status).toBe('cancelled');
 

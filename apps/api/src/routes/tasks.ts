@@ -51,7 +51,7 @@ const taskRoutes: FastifyPluginAsyncZod = async (app) => {
     },
     async (request, reply) => {
       const { sessionId } = request.params;
-      const { prompt, mode, onBusy, metadata } = request.body;
+      const { prompt, mode, onBusy, metadata, budget, onBudget } = request.body;
       const idempotencyKey = request.headers['idempotency-key'];
       const memory = app.redisMemory;
       if (memory.isHigh && memory.reading) throw memoryHigh(memory.reading, memory.high);
@@ -77,6 +77,8 @@ const taskRoutes: FastifyPluginAsyncZod = async (app) => {
           tenant: request.tenant,
           taskId,
           ...(metadata === undefined ? {} : { metadata }),
+          ...(budget === undefined ? {} : { budget }),
+          ...(onBudget === undefined ? {} : { onBudget }),
           ...(idempotencyKey === undefined ? {} : { idempotencyKey }),
         })
         .catch((err: unknown) => {

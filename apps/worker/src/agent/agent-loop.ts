@@ -10,6 +10,7 @@ import {
   type TaskHandler,
   type TaskOutcome,
   type ToolCall,
+  type UsageConfig,
 } from '@baton/core';
 import type { Logger } from 'pino';
 import type { WorkerMetrics } from '../metrics';
@@ -24,6 +25,7 @@ import { answeredCalls, assistantCount, lastAssistant, withUniqueCallIds } from 
 import { ToolCallRunner } from './tool-call-runner';
 import { Condenser, type CondenseOptions } from './condense/condense';
 import { isContextTooLong } from './condense/condense-plan';
+import { meteringFor } from './usage-metering';
 
 export interface AgentOptions {
   modes: ModeRegistry;
@@ -39,6 +41,8 @@ export interface AgentOptions {
   workspaceRoot: string;
   /** Context condensing (agent/condense); absent: conversations are never condensed. */
   condense?: CondenseOptions;
+  /** Prices and budgets: each turn is checked against the budgets and its usage recorded (usage-metering). */
+  usage?: UsageConfig;
 }
 
 /**
@@ -270,10 +274,16 @@ class AgentRun {
     const request = { model: mode.model ?? options.defaultModel, messages, tools };
     const started = process.hrtime.bigint();
     try {
-      const { response, outcome, grants } = await ctx.gate(turn, (signal, idempotencyKey) => {
-        const call = () => options.provider.complete(request, { signal, idempotencyKey, sessionId: ctx.sessionId, logger: this.log });
-        return options.metrics ? options.metrics.track(ctx.sessionId, call) : call();
-      });
+      const metering = options.usage && meteringFor(options.usage, request);
+      const { response, outcome, grants } = await ctx.gate(
+        turn,
+        (signal, idempotencyKey) => {
+          const call = () => options.provider.complete(request, { signal, idempotencyKey, sessionId: ctx.sessionId, logger: this.log });
+          return options.metrics ? options.metrics.track(ctx.sessionId, call) : call();
+        },
+        {},
+        metering,
+      );
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       options.metrics?.gate(outcome, seconds, grants);
       if (grants !== undefined && grants > 1) this.log.warn({ grants }, 'turn re-requested after an earlier holder lost its lease (at-least-once at a crash boundary)');

@@ -25,7 +25,8 @@ export type Command =
   | { name: 'files-ls'; sessionId: string; json: boolean }
   | { name: 'files-get'; sessionId: string; path: string; out?: string }
   | { name: 'answer'; taskId: string; text: string; idempotencyKey?: string }
-  | { name: 'approve' | 'deny'; taskId: string; feedback?: string; idempotencyKey?: string };
+  | { name: 'approve' | 'deny'; taskId: string; feedback?: string; idempotencyKey?: string }
+  | { name: 'usage'; from: string; to: string; json: boolean };
 
 /** How long `delete-session` waits for a session that is still stopping, by default. */
 export const DEFAULT_DELETE_WAIT_SECONDS = 30;
@@ -42,7 +43,10 @@ Commands:
   task <task>             print a task
   tree <task>             print a task with its descendants
   messages <task>         print a task's conversation
-  session <session>       print a session
+  session <session>       print a session (with its usage and cost)
+  usage [--from YYYY-MM-DD] [--to YYYY-MM-DD] [--json]
+                          your tenant's tokens, turns and cost by UTC day
+                          (default: the last 7 days through today)
   pause <session>         pause a session (running tasks park at their next turn)
   resume <session>        resume a paused session
   export <task> [--out file]
@@ -91,6 +95,7 @@ export function parseCommand(argv: readonly string[]): Command {
   if (name === 'export') return parseExport(rest);
   if (name === 'delete-session') return parseDeleteSession(rest);
   if (name === 'files') return parseFiles(rest);
+  if (name === 'usage') return parseUsage(rest);
   if (name === 'answer') return parseAnswer(rest);
   if (name === 'approve' || name === 'deny') return parseApproval(name, rest);
   if (name === 'delete') {
@@ -151,6 +156,19 @@ function parseExport(args: string[]): Command {
     command.out = values.out;
   }
   return command;
+}
+
+const DAY = /^\d{4}-\d{2}-\d{2}$/;
+const utcDay = (ms: number) => new Date(ms).toISOString().slice(0, 10);
+
+function parseUsage(args: string[]): Command {
+  const { values } = parse('usage', args, { from: { type: 'string' }, to: { type: 'string' }, json: { type: 'boolean', default: false } });
+  const to = values.to ?? utcDay(Date.now());
+  const from = values.from ?? utcDay(Date.parse(`${to}T00:00:00Z`) - 6 * 86_400_000);
+  for (const [flag, day] of [['--from', from], ['--to', to]] as const) {
+    if (!DAY.test(day)) throw new UsageError(`usage: ${flag} must be a UTC day like 2026-01-31, got '${day}'`);
+  }
+  return { name: 'usage', from, to, json: values.json === true };
 }
 
 function parseDeleteSession(args: string[]): Command {

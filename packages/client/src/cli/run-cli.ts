@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { join } from 'node:path';
 import { BatonClient } from '../baton-client';
 import { BatonApiError, BatonConnectionError, BatonProtocolError } from '../errors';
-import type { SessionDeletion, Task, TaskTree, TreeExport } from '../schemas';
+import type { SessionDeletion, Task, TaskTree, TenantUsage, TreeExport } from '../schemas';
 import { parseCommand, USAGE, UsageError, type Command } from './args';
 import { formatDuration, elapsed } from './tree-view';
 import { getFile, formatListing, putFiles } from './files-command';
@@ -102,6 +102,12 @@ async function execute(client: BatonClient, command: Exclude<Command, { name: 'h
     case 'session':
       json(await client.getSession(command.sessionId, opts));
       return ExitCode.ok;
+    case 'usage': {
+      const usage = await client.getUsage(command.from, command.to, opts);
+      if (command.json) json(usage);
+      else io.stdout.write(usageTable(usage));
+      return ExitCode.ok;
+    }
     case 'pause':
       json(await client.pause(command.sessionId, opts));
       return ExitCode.ok;
@@ -204,6 +210,15 @@ async function watch(client: BatonClient, taskId: string, io: CliIo): Promise<nu
     return ExitCode.ok;
   }
   return ExitCode.taskNotCompleted;
+}
+
+/** `baton usage`: one line a day, then the total. */
+export function usageTable(u: TenantUsage): string {
+  const usd = (c: number | null, unpriced: number) => (c === null ? 'unpriced' : `$${c.toFixed(4)}${unpriced ? ` (+${unpriced} unpriced turns)` : ''}`);
+  const row = (label: string, x: { usage: TenantUsage['total']['usage']; cost: number | null }) =>
+    `${label.padEnd(10)}  ${String(x.usage.turns).padStart(6)}  ${String(x.usage.inputTokens).padStart(12)}  ${String(x.usage.cachedTokens).padStart(10)}  ${String(x.usage.outputTokens).padStart(10)}  ${usd(x.cost, x.usage.unpricedTurns)}\n`;
+  const header = `${'day'.padEnd(10)}  ${'turns'.padStart(6)}  ${'input'.padStart(12)}  ${'cached'.padStart(10)}  ${'output'.padStart(10)}  cost\n`;
+  return header + u.days.map((d) => row(d.day, d)).join('') + row('total', u.total);
 }
 
 export function summary(task: Task | TaskTree): string {

@@ -9,6 +9,7 @@ import type { TaskStore } from '../store/task-store';
 import type { CancelledTask } from '../scripts/reply';
 import type { Scripts } from '../scripts/scripts';
 import { decodeTask, type NewTaskFields } from '../store/task-record';
+import { budgetFields, costOf, usageOf } from '../model/usage';
 import { newTaskId, payloadHash, submitDeadlineMs, SubmitInputSchema, type SubmitInput } from './submission';
 
 export interface SubmitResult {
@@ -52,6 +53,8 @@ export class SessionLanes {
       mode: input.mode,
       prompt: input.prompt,
       ...(input.metadata === undefined ? {} : { metadata: JSON.stringify(input.metadata) }),
+      ...budgetFields(input.budget),
+      ...(input.onBudget ? { onBudget: input.onBudget } : {}),
     };
     // Three commands sent together (one round trip on one connection; no pipeline, so a
     // cluster can route each to its own slot). The index entries are harmless if the
@@ -128,19 +131,22 @@ export class SessionLanes {
 
   async session(sessionId: string): Promise<Session & { tenant: string | null }> {
     const { keys } = this.ctx;
-    const [[, status], [, tenant], [, active], [, lane]] = (await this.ctx.redis
+    const [[, hash], [, active], [, lane]] = (await this.ctx.redis
       .multi()
-      .hget(keys.session(sessionId), 'status')
-      .hget(keys.session(sessionId), 'tenant')
+      .hgetall(keys.session(sessionId))
       .lrange(keys.active(sessionId), 0, -1)
       .lrange(keys.lane(sessionId), 0, -1)
-      .exec()) as [[null, string | null], [null, string | null], [null, string[]], [null, string[]]];
+      .exec()) as [[null, Record<string, string>], [null, string[]], [null, string[]]];
+    const tenant = hash.tenant ?? null;
     const session = SessionSchema.parse({
       id: sessionId,
-      status: status ?? 'idle',
+      status: hash.status ?? 'idle',
       activeTaskId: active[0] ?? null,
       activeTaskIds: active,
       queuedTaskIds: lane,
+      // Session totals (record-usage-4.lua).
+      usage: usageOf(hash, 'u:'),
+      cost: costOf(hash, 'u:'),
     });
     return { ...session, tenant };
   }

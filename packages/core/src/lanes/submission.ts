@@ -1,6 +1,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { IdSchema } from '../model/task';
+import { BudgetSchema, OnBudgetSchema } from '../model/usage';
 
 export const OnBusySchema = z.enum(['enqueue', 'reject', 'interrupt']);
 export type OnBusy = z.infer<typeof OnBusySchema>;
@@ -16,6 +17,10 @@ export const SubmitInputSchema = z.strictObject({
   idempotencyKey: z.string().min(1).max(255).optional(),
   /** Caller-chosen id (tests, imports); generated otherwise. */
   taskId: IdSchema.optional(),
+  /** Limits of the whole tree (stored on the root; see usage/turn-metering). */
+  budget: BudgetSchema.optional(),
+  /** Over a budget: fail with BUDGET_EXCEEDED (default) or park for approval. */
+  onBudget: OnBudgetSchema.optional(),
 });
 export type SubmitInput = z.input<typeof SubmitInputSchema>;
 
@@ -25,7 +30,7 @@ export function newTaskId(): string {
 
 /** Hash of what makes two submissions "the same" for an idempotency key. */
 export function payloadHash(input: z.output<typeof SubmitInputSchema>): string {
-  const canonical = JSON.stringify([input.prompt, input.mode, input.onBusy, input.metadata ?? null]);
+  const canonical = JSON.stringify([input.prompt, input.mode, input.onBusy, input.metadata ?? null, ...(input.budget || input.onBudget ? [input.budget ?? null, input.onBudget ?? null] : [])]);
   return createHash('sha256').update(canonical).digest('hex');
 }
 

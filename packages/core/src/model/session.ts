@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { EMPTY_USAGE, UsageSchema } from './usage';
 
 /**
  * Session states. Not a transition table: the status is derived, inside the
@@ -19,5 +20,9 @@ export const SessionSchema = z.object({
   activeTaskId: z.string().nullable(),
   activeTaskIds: z.array(z.string()),
   queuedTaskIds: z.array(z.string()),
+  /** Tokens of the session's committed turns (all its trees). */
+  usage: UsageSchema.default(EMPTY_USAGE),
+  /** USD of its priced turns; null when every turn was unpriced. */
+  cost: z.number().nonnegative().nullable().default(0),
 });
 export type Session = z.infer<typeof SessionSchema>;

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { PendingInputSchema } from './pending-input';
+import { BudgetSchema, EMPTY_USAGE, OnBudgetSchema, UsageSchema } from './usage';
 import { StateMachine } from './state-machine';
 
 /**
@@ -77,6 +78,15 @@ export const TaskSchema = z.object({
   pendingInput: PendingInputSchema.nullable().default(null),
   /** The task's todo list, once it has one (absent before). */
   todos: z.array(TodoItemSchema).optional(),
+  /** Tokens of this task's own committed turns. */
+  usage: UsageSchema.default(EMPTY_USAGE),
+  /** USD of this task's priced turns; null when every turn was of an unpriced model. */
+  cost: z.number().nonnegative().nullable().default(0),
+  /** On a root: the whole tree's usage, cost, budget (null: none) and what happens over budget. */
+  treeUsage: UsageSchema.optional(),
+  treeCost: z.number().nonnegative().nullable().optional(),
+  budget: BudgetSchema.nullable().optional(),
+  onBudget: OnBudgetSchema.optional(),
 });
 export type Task = z.infer<typeof TaskSchema>;
 

@@ -12,6 +12,7 @@ import { awaitInput } from '../input/await-input';
 import type { InputRequest, InputResponse } from '../model/pending-input';
 import { childTaskId } from './child-id';
 import { ParkForChildSignal, PauseSignal, YieldSignal } from './signals';
+import { recordTurn, releaseTurn, reserveTurn, type TurnMetering } from '../usage/turn-metering';
 
 export interface SubtaskSpec {
   /**
@@ -119,11 +120,17 @@ export class TaskContext {
    * One model request through the request gate, key `<taskId>:<turn>`.
    * Records turn.started / turn.completed (with the gate outcome) and the
    * task's turn count, all fenced by the runner token.
+   *
+   * With `metering`: before the gate the turn is checked and reserved
+   * against the budgets (over budget: BUDGET_EXCEEDED, or parked for
+   * approval with `onBudget: "ask"`); after it the committed turn's usage
+   * and cost are recorded once (see usage/turn-metering).
    */
   async gate<T>(
     turn: number,
     call: (signal: AbortSignal, idempotencyKey: string) => Promise<T>,
     hooks: Pick<GateRunOptions, 'onGranted' | 'onWaiting'> = {},
+    metering?: TurnMetering,
   ): Promise<GateResult<T>> {
     const key = { sessionId: this.sessionId, taskId: this.taskId, turn };
     const idempotencyKey = `${this.taskId}:${turn}`;
@@ -136,9 +143,15 @@ export class TaskContext {
         event: { type: 'turn.started', data: { turn } },
       });
     }
-    const result = await this.engine.gate.run(key, { ...hooks, runnerToken: this.token, signal: this.signal }, (signal) =>
-      call(signal, idempotencyKey),
-    );
+    if (metering) await reserveTurn(this, turn, metering);
+    let result: GateResult<T>;
+    try {
+      result = await this.engine.gate.run(key, { ...hooks, runnerToken: this.token, signal: this.signal }, (signal) => call(signal, idempotencyKey));
+    } catch (err) {
+      if (metering) await releaseTurn(this, turn).catch((e: unknown) => this.logger.warn({ err: e, turn }, 'could not release the turn’s budget reservation'));
+      throw err;
+    }
+    if (metering) await recordTurn(this, turn, metering, result.response);
     await this.engine.tasks.transition({
       sessionId: this.sessionId,
       taskId: this.taskId,

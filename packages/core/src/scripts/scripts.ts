@@ -10,6 +10,7 @@ import * as lock from './lock-scripts';
 import { installScripts } from './loader';
 import type { ScriptEnv } from './reply';
 import * as task from './task-scripts';
+import * as usage from './usage-scripts';
 
 /**
  * Owns every Lua script (one method per `lua/<name>-<keys>.lua`): its keys,
@@ -53,6 +54,14 @@ export class Scripts {
   gateRenew = (k: gate.TurnKey, token: string) => gate.gateRenew(this.env, k, token);
   gateCommit = (k: gate.TurnKey, token: string, response: string) => gate.gateCommit(this.env, k, token, response);
   gateAbandon = (k: gate.TurnKey, token: string) => gate.gateAbandon(this.env, k, token);
+
+  // Usage and budgets.
+  budgetReserve = (a: usage.BudgetReserveArgs) => usage.budgetReserve(this.env, a);
+  budgetRelease = (k: gate.TurnKey, rootId: string) => usage.budgetRelease(this.env, k, rootId);
+  recordUsage = (a: usage.RecordUsageArgs) => usage.recordUsage(this.env, a);
+  tenantReserve = (a: usage.TenantReserveArgs) => usage.tenantReserve(this.env, a);
+  tenantRelease = (tenant: string, r: usage.Reservation) => usage.tenantRelease(this.env, tenant, r);
+  tenantRecord = (a: usage.TenantRecordArgs) => usage.tenantRecord(this.env, a);
 
   // Cancel and deletion.
   cancel = (sessionId: string, taskId: string, reason: string) => lifecycle.cancel(this.env, sessionId, taskId, reason);

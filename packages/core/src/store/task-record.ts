@@ -1,4 +1,5 @@
 import { TaskSchema, type Task, type TaskStatus } from '../model/task';
+import { budgetOf, costOf, usageOf } from '../model/usage';
 
 /** Task hash fields as stored in Redis (all strings; '' means null). */
 export type TaskHash = Record<string, string>;
@@ -29,6 +30,10 @@ export function decodeTask(hash: TaskHash, childIds: string[]): Task {
     finishedAt: iso(hash.finishedAt),
     pendingInput: pendingInputOf(hash),
     ...(hash.todos ? { todos: JSON.parse(hash.todos) as unknown } : {}),
+    usage: usageOf(hash, 'u:'),
+    cost: costOf(hash, 'u:'),
+    // Tree totals live on the root (record-usage-4.lua), with the tree's budget.
+    ...(hash.id === hash.rootId ? { treeUsage: usageOf(hash, 'tu:'), treeCost: costOf(hash, 'tu:'), budget: budgetOf(hash), onBudget: hash.onBudget || 'fail' } : {}),
   });
 }
 
@@ -52,4 +57,9 @@ export interface NewTaskFields {
   mode: string;
   prompt: string;
   metadata?: string;
+  /** Tree budget, on a root (budgetFields). */
+  bTokens?: string;
+  bCost?: string;
+  bTurns?: string;
+  onBudget?: string;
 }

@@ -1,0 +1,132 @@
+import { REDIS_URL } from '@baton/testkit';
+import { EngineOptionsSchema } from '../config';
+import { openRedis } from '../connection';
+import { Scripts } from './scripts';
+import { ScriptFixture } from './script-fixture';
+
+describe('usage and budget scripts', () => {
+  const f = new ScriptFixture('usage-scripts');
+  const { scripts, keys, redis } = f;
+  afterAll(() => f.close());
+
+  /** A running root with a tree budget, and the turn key of its turn `turn`. */
+  async function root(sessionId: string, budget: Record<string, string> = {}) {
+    const submitted = await scripts.submitRoot(f.root(sessionId));
+    if (submitted.kind !== 'created') throw new Error(submitted.kind);
+    const taskId = submitted.taskId;
+    if (Object.keys(budget).length) await redis.hset(keys.task(sessionId, taskId), budget);
+    const started = await scripts.startTask(sessionId, taskId);
+    if (started.kind !== 'ok') throw new Error(started.kind);
+    return { taskId, token: started.token, key: (turn: number) => ({ sessionId, taskId, turn }) };
+  }
+
+  async function commit(k: { sessionId: string; taskId: string; turn: number }, runner: string) {
+    const g = await scripts.gateBegin(k, runner);
+    if (g.kind !== 'granted') throw new Error(g.kind);
+    await scripts.gateCommit(k, g.token, '{}');
+  }
+
+  const reserveArgs = (k: { sessionId: string; taskId: string; turn: number }, token: string, over: object = {}) => ({
+    key: k,
+    rootId: k.taskId,
+    runnerToken: token,
+    estimate: { tokens: 100, costUsd: 0.5 },
+    session: {},
+    day: '2026-01-01',
+    ...over,
+  });
+
+  it('budgetReserve: reserved, then alreadyReserved for the same turn; staleToken for another runner', async () => {
+    const r = await root('s1');
+    expect(await scripts.budgetReserve(reserveArgs(r.key(1), r.token))).toEqual({ kind: 'reserved' });
+    expect(await scripts.budgetReserve(reserveArgs(r.key(1), r.token))).toEqual({ kind: 'alreadyReserved' });
+    expect(await scripts.budgetReserve(reserveArgs(r.key(2), 'old'))).toEqual({ kind: 'staleToken' });
+    const rootHash = await redis.hgetall(keys.task('s1', r.taskId));
+    expect([rootHash['br:turns'], rootHash['br:tokens'], Number(rootHash['br:cost'])]).toEqual(['1', '100', 0.5]);
+    expect(await redis.hget(keys.session('s1'), 'br:tokens')).toBe('100');
+  });
+
+  it('budgetReserve: exceeded for the tree (turns, tokens with reservations, cost) and the session', async () => {
+    const r = await root('s2', { bTurns: '1' });
+    await scripts.budgetReserve(reserveArgs(r.key(1), r.token));
+    expect(await scripts.budgetReserve(reserveArgs(r.key(2), r.token))).toEqual({ kind: 'exceeded', scope: 'tree', budget: 'maxTurns', limit: 1, spent: 1 });
+
+    const t = await root('s3', { bTokens: '150' });
+    await scripts.budgetReserve(reserveArgs(t.key(1), t.token));
+    // 100 reserved < 150: a second turn may start (overspend bounded by one reservation)...
+    expect((await scripts.budgetReserve(reserveArgs(t.key(2), t.token))).kind).toBe('reserved');
+    // ...a third may not: 200 reserved.
+    expect(await scripts.budgetReserve(reserveArgs(t.key(3), t.token))).toEqual({ kind: 'exceeded', scope: 'tree', budget: 'maxTokens', limit: 150, spent: 200 });
+
+    const c = await root('s4', { bCost: '0.5' });
+    await scripts.budgetReserve(reserveArgs(c.key(1), c.token));
+    expect(await scripts.budgetReserve(reserveArgs(c.key(2), c.token))).toMatchObject({ kind: 'exceeded', scope: 'tree', budget: 'maxCostUsd' });
+
+    const s = await root('s5');
+    await scripts.budgetReserve(reserveArgs(s.key(1), s.token, { session: { maxTokens: 50 } }));
+    expect(await scripts.budgetReserve(reserveArgs(s.key(2), s.token, { session: { maxTokens: 50 } }))).toEqual({
+      kind: 'exceeded', scope: 'session', budget: 'maxTokens', limit: 50, spent: 100,
+    });
+    // An approval lifts the session budget for this tree.
+    await redis.hset(keys.task('s5', s.taskId), 'bIgnore:session', '1');
+    expect((await scripts.budgetReserve(reserveArgs(s.key(2), s.token, { session: { maxTokens: 50 } }))).kind).toBe('reserved');
+  });
+
+  it('budgetReserve: 20 turns of one tree racing on 4 connections for a 1000-token budget: exactly 10 get in', async () => {
+    const r = await root('race', { bTokens: '1000' });
+    const conns = Array.from({ length: 4 }, () => openRedis(REDIS_URL));
+    try {
+      const racers = conns.map((c) => new Scripts(c, keys, EngineOptionsSchema.parse({ prefix: f.prefix })));
+      const replies = await Promise.all(Array.from({ length: 20 }, (_, i) => racers[i % 4]!.budgetReserve(reserveArgs(r.key(i + 1), r.token))));
+      expect(replies.filter((x) => x.kind === 'reserved')).toHaveLength(10);
+      expect(replies.filter((x) => x.kind === 'exceeded')).toHaveLength(10);
+      expect(await redis.hget(keys.task('race', r.taskId), 'br:tokens')).toBe('1000');
+    } finally {
+      for (const c of conns) c.disconnect();
+    }
+  });
+
+  it('budgetRelease: released (reservation back), then none; none once committed', async () => {
+    const r = await root('s6');
+    await scripts.budgetReserve(reserveArgs(r.key(1), r.token));
+    expect(await scripts.budgetRelease(r.key(1), r.taskId)).toEqual({ kind: 'released', reservation: { tokens: 100, costUsd: 0.5, day: '2026-01-01' } });
+    expect(await scripts.budgetRelease(r.key(1), r.taskId)).toEqual({ kind: 'none' });
+    expect(await redis.hmget(keys.task('s6', r.taskId), 'br:turns', 'br:tokens')).toEqual(['0', '0']);
+  });
+
+  it('recordUsage: recorded once (task, tree, session; reservation settled), alreadyRecorded, notCommitted, staleToken', async () => {
+    const r = await root('s7');
+    await scripts.budgetReserve(reserveArgs(r.key(1), r.token));
+    const args = (turn: number, token = r.token, costUsd: number | null = 0.25) => ({
+      key: r.key(turn), rootId: r.taskId, runnerToken: token, tokens: { input: 30, output: 7, cached: 10 }, costUsd,
+    });
+    expect(await scripts.recordUsage(args(1))).toEqual({ kind: 'notCommitted' });
+    await commit(r.key(1), r.token);
+    expect(await scripts.recordUsage(args(1, 'old'))).toEqual({ kind: 'staleToken' });
+    expect(await scripts.recordUsage(args(1))).toEqual({ kind: 'recorded', reservation: { tokens: 100, costUsd: 0.5, day: '2026-01-01' } });
+    expect(await scripts.recordUsage(args(1))).toEqual({ kind: 'alreadyRecorded' });
+    await commit(r.key(2), r.token);
+    expect(await scripts.recordUsage(args(2, r.token, null))).toEqual({ kind: 'recorded' });
+    const hash = await redis.hgetall(keys.task('s7', r.taskId));
+    expect([hash['u:in'], hash['u:out'], hash['u:cached'], hash['u:turns'], hash['u:unpriced'], Number(hash['u:cost'])]).toEqual(['60', '14', '20', '2', '1', 0.25]);
+    expect([hash['tu:in'], hash['tu:turns'], hash['br:turns'], hash['br:tokens']]).toEqual(['60', '2', '0', '0']);
+    expect(await redis.hmget(keys.session('s7'), 'u:in', 'u:turns')).toEqual(['60', '2']);
+  });
+
+  it('tenantReserve / tenantRelease / tenantRecord: per-day totals, reservations settled on their day, expiring keys', async () => {
+    const base = { tenant: 'acme', day: '2026-01-02', estimate: { tokens: 100, costUsd: 1 }, ttlSeconds: 1000 };
+    expect(await scripts.tenantReserve({ ...base, limits: { maxTurns: 2 } })).toEqual({ kind: 'reserved' });
+    expect(await scripts.tenantReserve({ ...base, limits: { maxTurns: 2 } })).toEqual({ kind: 'reserved' });
+    expect(await scripts.tenantReserve({ ...base, limits: { maxTurns: 2 } })).toEqual({ kind: 'exceeded', scope: 'tenant', budget: 'maxTurns', limit: 2, spent: 2 });
+    expect(await scripts.tenantReserve({ ...base, limits: { maxCostUsd: 2 } })).toMatchObject({ kind: 'exceeded', budget: 'maxCostUsd', limit: 2, spent: 2 });
+    expect(await scripts.tenantReserve({ ...base, limits: { maxTokens: 200 } })).toMatchObject({ kind: 'exceeded', budget: 'maxTokens', spent: 200 });
+    await scripts.tenantRelease('acme', { tokens: 100, costUsd: 1, day: '2026-01-02' });
+    // The turn commits the next day: recorded on that day, its reservation settled on the day it was made.
+    await scripts.tenantRecord({ tenant: 'acme', day: '2026-01-03', tokens: { input: 5, output: 6, cached: 1 }, costUsd: null, reservation: { tokens: 100, costUsd: 1, day: '2026-01-02' }, ttlSeconds: 1000 });
+    const d2 = await redis.hgetall(keys.tenantUsageDay('acme', '2026-01-02'));
+    expect([d2['br:turns'], d2['br:tokens'], Number(d2['br:cost'])]).toEqual(['0', '0', 0]);
+    const d3 = await redis.hgetall(keys.tenantUsageDay('acme', '2026-01-03'));
+    expect(d3).toEqual({ in: '5', out: '6', cached: '1', turns: '1', unpriced: '1' });
+    expect(await redis.ttl(keys.tenantUsageDay('acme', '2026-01-03'))).toBeGreaterThan(900);
+  });
+});

@@ -1,0 +1,151 @@
+import type { TaskContext } from '../runtime/task-context';
+import { TaskFailure } from '../runtime/signals';
+import { StaleRunnerError } from '../errors';
+import type { BudgetExceeded, BudgetLimits, TurnTokens } from '../scripts/usage-scripts';
+import type { TurnKey } from '../scripts/gate-scripts';
+import { PriceTable } from './prices';
+
+/**
+ * Usage and budgets of a deployment (a worker's configuration): prices, and
+ * the session and tenant budgets (a tenant's per UTC day). Tree budgets come
+ * with each submission and are stored on the root.
+ */
+export interface UsageConfig {
+  prices: PriceTable;
+  session?: BudgetLimits;
+  tenant?: BudgetLimits;
+  /** TTL of a tenant's day of usage (default 400 days). */
+  tenantUsageTtlS?: number;
+}
+
+/** What `TaskContext.gate` needs to meter one turn. */
+export interface TurnMetering {
+  config: UsageConfig;
+  /** The model asked (the price looked up). */
+  model: string;
+  /** Estimated tokens of the turn (the conversation's), reserved against budgets until the turn commits. */
+  estimateTokens: number;
+  /** The tokens a committed response reports (none: the turn counts, with zero tokens). */
+  tokensOf(response: unknown): TurnTokens | undefined;
+}
+
+export const DEFAULT_TENANT_USAGE_TTL_S = 400 * 24 * 3600;
+
+/** UTC day `YYYY-MM-DD` of `ms`. */
+export function utcDay(ms = Date.now()): string {
+  return new Date(ms).toISOString().slice(0, 10);
+}
+
+const hasLimits = (l: BudgetLimits | undefined): l is BudgetLimits =>
+  !!l && (l.maxTokens !== undefined || l.maxCostUsd !== undefined || l.maxTurns !== undefined);
+
+/** The approval a task parked on asks for (`onBudget: "ask"`). */
+export const CONTINUE_OVER_BUDGET = 'continue_over_budget';
+
+/**
+ * Before a turn's gate: check and reserve its estimate against the tree and
+ * session budgets (one script, budget-reserve-4) and then the tenant's day
+ * (tenant-reserve-1; on refusal the session side is given back). Over a
+ * budget: with the root's `onBudget: "ask"`, parks for approval (an approval
+ * lifts that budget for the rest of this tree, `bIgnore:<scope>` on the root)
+ * and otherwise fails the task with BUDGET_EXCEEDED.
+ */
+export async function reserveTurn(ctx: TaskContext, turn: number, m: TurnMetering): Promise<void> {
+  const { scripts, redis, ctx: ectx } = ctx.engine;
+  const key: TurnKey = { sessionId: ctx.sessionId, taskId: ctx.taskId, turn };
+  const rootKey = ectx.keys.task(ctx.sessionId, ctx.task.rootId);
+  const price = m.config.prices.costOf(m.model, { input: m.estimateTokens, output: 0, cached: 0 }) ?? 0;
+  const estimate = { tokens: m.estimateTokens, costUsd: price };
+  const tenantLimits = hasLimits(m.config.tenant) ? m.config.tenant : undefined;
+  for (;;) {
+    const day = utcDay();
+    const tenantOn = tenantLimits && (await redis.hget(rootKey, 'bIgnore:tenant')) !== '1';
+    const reply = await scripts.budgetReserve({
+      key,
+      rootId: ctx.task.rootId,
+      runnerToken: ctx.token,
+      estimate,
+      session: m.config.session ?? {},
+      // '-': no tenant reservation to settle for this turn.
+      day: tenantOn ? day : '-',
+    });
+    if (reply.kind === 'staleToken') throw new StaleRunnerError(ctx.taskId, `budget reserve for turn ${turn}`);
+    if (reply.kind === 'alreadyReserved') return;
+    let over: BudgetExceeded | undefined = reply.kind === 'exceeded' ? reply : undefined;
+    if (!over && tenantOn) {
+      const t = await scripts.tenantReserve({
+        tenant: ctx.task.tenant,
+        day,
+        estimate,
+        limits: tenantLimits,
+        ttlSeconds: m.config.tenantUsageTtlS ?? DEFAULT_TENANT_USAGE_TTL_S,
+      });
+      if (t.kind === 'exceeded') {
+        await scripts.budgetRelease(key, ctx.task.rootId);
+        over = t;
+      }
+    }
+    if (!over) return;
+    await overBudget(ctx, turn, over, rootKey);
+  }
+}
+
+async function overBudget(ctx: TaskContext, turn: number, over: BudgetExceeded, rootKey: string): Promise<void> {
+  const { redis } = ctx.engine;
+  const budget = `${over.scope}.${over.budget}`;
+  const spent = Math.round(over.spent * 1e9) / 1e9;
+  const message = `turn ${turn} would start over the ${over.scope} budget ${over.budget}: limit ${over.limit}, spent ${spent} (including turns in flight)`;
+  if ((await redis.hget(rootKey, 'onBudget')) !== 'ask') throw new TaskFailure('BUDGET_EXCEEDED', message);
+  ctx.logger.info({ budget, limit: over.limit, spent }, 'over budget: asking to continue');
+  const response = await ctx.awaitInput(`budget-${turn}-${over.scope}`, {
+    kind: 'approval',
+    tool: CONTINUE_OVER_BUDGET,
+    arguments: { budget, limit: over.limit, spent },
+  });
+  if (response.kind !== 'approval' || !response.approved) throw new TaskFailure('BUDGET_EXCEEDED', `${message}; continuing was refused`);
+  // Approved: this budget no longer stops this tree (a plain field on the root; idempotent on replay).
+  await redis.hset(rootKey, `bIgnore:${over.scope}`, '1');
+}
+
+/** A turn that ends without a commit gives its reservation back (best effort: a crash leaves it until the tree ends). */
+export async function releaseTurn(ctx: TaskContext, turn: number): Promise<void> {
+  const { scripts } = ctx.engine;
+  const released = await scripts.budgetRelease({ sessionId: ctx.sessionId, taskId: ctx.taskId, turn }, ctx.task.rootId);
+  if (released.kind === 'released' && released.reservation.day !== '-') await scripts.tenantRelease(ctx.task.tenant, released.reservation);
+}
+
+/**
+ * After the gate: records the committed turn's usage once (record-usage-4,
+ * fenced, idempotent per turn: a replayed commit is not counted again), then,
+ * only when it was recorded now, the tenant's day and the per-model totals.
+ * A crash between the two loses that turn from the tenant's figures only.
+ */
+export async function recordTurn(ctx: TaskContext, turn: number, m: TurnMetering, response: unknown): Promise<void> {
+  const { scripts, redis, ctx: ectx } = ctx.engine;
+  const tokens = m.tokensOf(response) ?? { input: 0, output: 0, cached: 0 };
+  const costUsd = m.config.prices.costOf(m.model, tokens);
+  const reply = await scripts.recordUsage({
+    key: { sessionId: ctx.sessionId, taskId: ctx.taskId, turn },
+    rootId: ctx.task.rootId,
+    runnerToken: ctx.token,
+    tokens,
+    costUsd,
+  });
+  if (reply.kind === 'staleToken') throw new StaleRunnerError(ctx.taskId, `record usage of turn ${turn}`);
+  if (reply.kind !== 'recorded') return;
+  const reservation = reply.reservation && reply.reservation.day !== '-' ? reply.reservation : undefined;
+  await scripts.tenantRecord({
+    tenant: ctx.task.tenant,
+    day: utcDay(),
+    tokens,
+    costUsd,
+    ...(reservation ? { reservation } : {}),
+    ttlSeconds: m.config.tenantUsageTtlS ?? DEFAULT_TENANT_USAGE_TTL_S,
+  });
+  const models = ectx.keys.usageByModel();
+  const f = (name: string) => `${m.model}|${name}`;
+  const multi = redis.multi().hincrby(models, f('in'), tokens.input).hincrby(models, f('out'), tokens.output).hincrby(models, f('cached'), tokens.cached).hincrby(models, f('turns'), 1);
+  if (costUsd === null) multi.hincrby(models, f('unpriced'), 1);
+  else multi.hincrbyfloat(models, f('cost'), costUsd);
+  await multi.exec();
+}
