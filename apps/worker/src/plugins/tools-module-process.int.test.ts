@@ -59,6 +59,6 @@ describe('TOOLS_MODULE in a worker process', () => {
     });
     expect(r.status).toBe(1);
     expect(r.stderr).toContain(`TOOLS_MODULE ${module} exports invalid tools:`);
-    expect(r.stderr).toContain('tools[1].handler: handler must be a function');
+    expect(r.stderr).toContain('✖ handler must be a function\n  → at [1].handler');
   });
 });
