@@ -10,40 +10,23 @@ import {
   type TaskHandler,
   type TaskOutcome,
   type ToolCall,
-  type UsageConfig,
 } from '@baton/core';
 import type { Logger } from 'pino';
-import type { WorkerMetrics } from '../metrics';
-import type { Mode, ModeRegistry } from '../modes/modes';
+import type { Mode } from '../modes/modes';
 import { storeTodos, switchMode } from '../modes/task-state';
 import { consecutiveNudges, noToolsUsedNudge, truncatedNudge } from '../prompt/nudges';
 import { withModeEnums } from '../prompt/mode-enum';
 import { buildSystemPrompt } from '../prompt/system-prompt';
-import { ModelResponseSchema, ProviderError, type ModelProvider, type ModelResponse } from '../providers/model-provider';
-import { AttemptCompletionArgsSchema, SwitchModeArgsSchema, TodosSchema, type ToolRegistry } from '../tools/tool-registry';
+import { ModelResponseSchema, ProviderError, type ModelResponse } from '../providers/model-provider';
+import { AttemptCompletionArgsSchema, SwitchModeArgsSchema, TodosSchema } from '../tools/tool-registry';
 import { answeredCalls, assistantCount, lastAssistant, withUniqueCallIds } from './conversation';
 import { ToolCallRunner } from './tool-call-runner';
-import { Condenser, type CondenseOptions } from './condense/condense';
+import { Condenser } from './condense/condense';
 import { isContextTooLong } from './condense/condense-plan';
+import type { AgentOptions } from './agent-options';
 import { meteringFor } from './usage-metering';
 
-export interface AgentOptions {
-  modes: ModeRegistry;
-  tools: ToolRegistry;
-  provider: ModelProvider;
-  /** Model name when the mode does not set one. */
-  defaultModel: string;
-  maxTurns: number;
-  /** Text-only replies answered with a "use a tool" nudge in a row before the task fails with NO_TOOL_USE (MAX_NO_TOOL_NUDGES). */
-  maxNoToolNudges?: number;
-  metrics?: WorkerMetrics;
-  /** Absolute WORKSPACE_ROOT: a session's workspace is `<root>/<tenant>/<session>`. */
-  workspaceRoot: string;
-  /** Context condensing (agent/condense); absent: conversations are never condensed. */
-  condense?: CondenseOptions;
-  /** Prices and budgets: each turn is checked against the budgets and its usage recorded (usage-metering). */
-  usage?: UsageConfig;
-}
+export type { AgentOptions } from './agent-options';
 
 /**
  * The agent loop as an engine task handler. It is re-run from scratch after

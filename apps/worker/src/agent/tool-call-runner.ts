@@ -8,7 +8,7 @@ import { updateTodoList } from '../modes/task-state';
 import { modeToolNames } from '../modes/tool-list';
 import { AskFollowupQuestionArgsSchema, NewTaskArgsSchema, UpdateTodoListArgsSchema } from '../tools/tool-registry';
 import { answerResult, approvalContext, denialResult } from './input-results';
-import type { AgentOptions } from './agent-loop';
+import type { AgentOptions } from './agent-options';
 import { interruptedMessage, isJournaled, ToolJournal } from './tool-journal';
 
 /**

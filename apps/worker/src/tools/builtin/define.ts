@@ -1,5 +1,5 @@
 import type { z } from 'zod';
-import type { ToolContext, ToolDefinition, ToolGroup } from '../tool-registry';
+import type { ToolContext, ToolDefinition, ToolGroup } from '../tool-types';
 
 /**
  * `defineTool` for the workspace tools, with a group required. It lives here

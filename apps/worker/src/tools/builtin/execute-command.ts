@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { stat } from 'node:fs/promises';
 import { z } from 'zod';
-import type { ToolDefinition } from '../tool-registry';
+import type { ToolDefinition } from '../tool-types';
 import { builtinTool, kib } from './define';
 import { TailBuffer } from './tail-buffer';
 

@@ -1,4 +1,4 @@
-import type { ToolDefinition } from '../tool-registry';
+import type { ToolDefinition } from '../tool-types';
 import { applyDiffTool } from './apply-diff';
 import { executeCommandTool, type ExecuteCommandOptions } from './execute-command';
 import { listFilesTool } from './list-files';

@@ -1,0 +1,28 @@
+import type { UsageConfig } from '@baton/core';
+import type { WorkerMetrics } from '../metrics';
+import type { ModeRegistry } from '../modes/modes';
+import type { ModelProvider } from '../providers/model-provider';
+import type { ToolRegistry } from '../tools/tool-registry';
+import type { CondenseOptions } from './condense/condense';
+
+/**
+ * What the agent loop and its tool-call runner are built with (its own file, so
+ * that neither imports the other for it).
+ */
+export interface AgentOptions {
+  modes: ModeRegistry;
+  tools: ToolRegistry;
+  provider: ModelProvider;
+  /** Model name when the mode does not set one. */
+  defaultModel: string;
+  maxTurns: number;
+  /** Text-only replies answered with a "use a tool" nudge in a row before the task fails with NO_TOOL_USE (MAX_NO_TOOL_NUDGES). */
+  maxNoToolNudges?: number;
+  metrics?: WorkerMetrics;
+  /** Absolute WORKSPACE_ROOT: a session's workspace is `<root>/<tenant>/<session>`. */
+  workspaceRoot: string;
+  /** Context condensing (agent/condense); absent: conversations are never condensed. */
+  condense?: CondenseOptions;
+  /** Prices and budgets: each turn is checked against the budgets and its usage recorded (usage-metering). */
+  usage?: UsageConfig;
+}
