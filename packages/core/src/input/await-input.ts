@@ -1,6 +1,7 @@
 import { BatonError, StaleRunnerError } from '../errors';
 import { decodeResponse, InputRequestSchema, type InputRequest, type InputResponse } from '../model/pending-input';
-import type { TaskContext } from '../runtime/task-context';
+import type { Logger } from 'pino';
+import type { Scripts } from '../scripts/scripts';
 import { AwaitInputSignal, TaskFailure } from '../runtime/signals';
 
 /**
@@ -11,7 +12,16 @@ import { AwaitInputSignal, TaskFailure } from '../runtime/signals';
  * The timeout is durable: the parked job's delay ends at the deadline, and
  * the runner that takes it then finds the time is up.
  */
-export async function awaitInput(ctx: TaskContext, toolCallId: string, raw: InputRequest, timeoutMs: number): Promise<InputResponse> {
+/** What asking needs of the running task (a TaskContext is one; no import of it, so no cycle). */
+export interface AskingRunner {
+  readonly engine: { readonly scripts: Pick<Scripts, 'askInput'> };
+  readonly sessionId: string;
+  readonly taskId: string;
+  readonly token: string;
+  readonly logger: Logger;
+}
+
+export async function awaitInput(ctx: AskingRunner, toolCallId: string, raw: InputRequest, timeoutMs: number): Promise<InputResponse> {
   const request = InputRequestSchema.parse(raw);
   const reply = await ctx.engine.scripts.askInput({
     sessionId: ctx.sessionId,

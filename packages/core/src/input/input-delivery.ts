@@ -1,4 +1,5 @@
-import type { Engine } from '../engine';
+import type { EngineContext } from '../engine-context';
+import type { Scripts } from '../scripts/scripts';
 import { BatonError } from '../errors';
 import { encodeResponse, InputResponseSchema, type InputResponse } from '../model/pending-input';
 import type { Task } from '../model/task';
@@ -26,7 +27,15 @@ export interface DeliverInputResult {
  * worker looks again after its move (as it does for a pause), and the task
  * sits in the parked set, which a resume and the reconciler also promote.
  */
-export async function deliverInput(engine: Engine, req: DeliverInputRequest): Promise<DeliverInputResult> {
+/** What delivering needs of the engine (the Engine is one; no import of it, so no cycle). */
+export interface DeliveringEngine {
+  readonly ctx: EngineContext;
+  readonly scripts: Pick<Scripts, 'deliverInput'>;
+  readonly tasks: { sessionOf(taskId: string): Promise<string | null>; get(sessionId: string, taskId: string): Promise<Task | null> };
+  promoteParked(taskIds: string[]): Promise<void>;
+}
+
+export async function deliverInput(engine: DeliveringEngine, req: DeliverInputRequest): Promise<DeliverInputResult> {
   const response = InputResponseSchema.parse(req.response);
   const sessionId = await engine.tasks.sessionOf(req.taskId);
   if (!sessionId) throw new BatonError('TASK_NOT_FOUND', `task ${req.taskId} not found`, { taskId: req.taskId });

@@ -1,4 +1,20 @@
-import type { TaskContext } from '../runtime/task-context';
+import type { Logger } from 'pino';
+import type { EngineContext } from '../engine-context';
+import type { InputRequest, InputResponse } from '../model/pending-input';
+import type { Task } from '../model/task';
+import type { Scripts } from '../scripts/scripts';
+import type { RedisClient } from '../connection';
+
+/** What metering needs of the running task (a TaskContext is one; no import of it, so no cycle). */
+export interface MeteredRunner {
+  readonly engine: { readonly scripts: Scripts; readonly redis: RedisClient; readonly ctx: EngineContext };
+  readonly sessionId: string;
+  readonly taskId: string;
+  readonly token: string;
+  readonly task: Task;
+  readonly logger: Logger;
+  awaitInput(toolCallId: string, request: InputRequest): Promise<InputResponse>;
+}
 import { TaskFailure } from '../runtime/signals';
 import { StaleRunnerError } from '../errors';
 import type { BudgetExceeded, BudgetLimits, TurnTokens } from '../scripts/usage-scripts';
@@ -50,7 +66,7 @@ export const CONTINUE_OVER_BUDGET = 'continue_over_budget';
  * lifts that budget for the rest of this tree, `bIgnore:<scope>` on the root)
  * and otherwise fails the task with BUDGET_EXCEEDED.
  */
-export async function reserveTurn(ctx: TaskContext, turn: number, m: TurnMetering): Promise<void> {
+export async function reserveTurn(ctx: MeteredRunner, turn: number, m: TurnMetering): Promise<void> {
   const { scripts, redis, ctx: ectx } = ctx.engine;
   const key: TurnKey = { sessionId: ctx.sessionId, taskId: ctx.taskId, turn };
   const rootKey = ectx.keys.task(ctx.sessionId, ctx.task.rootId);
@@ -90,7 +106,7 @@ export async function reserveTurn(ctx: TaskContext, turn: number, m: TurnMeterin
   }
 }
 
-async function overBudget(ctx: TaskContext, turn: number, over: BudgetExceeded, rootKey: string): Promise<void> {
+async function overBudget(ctx: MeteredRunner, turn: number, over: BudgetExceeded, rootKey: string): Promise<void> {
   const { redis } = ctx.engine;
   const budget = `${over.scope}.${over.budget}`;
   const spent = Math.round(over.spent * 1e9) / 1e9;
@@ -108,7 +124,7 @@ async function overBudget(ctx: TaskContext, turn: number, over: BudgetExceeded, 
 }
 
 /** A turn that ends without a commit gives its reservation back (best effort: a crash leaves it until the tree ends). */
-export async function releaseTurn(ctx: TaskContext, turn: number): Promise<void> {
+export async function releaseTurn(ctx: MeteredRunner, turn: number): Promise<void> {
   const { scripts } = ctx.engine;
   const released = await scripts.budgetRelease({ sessionId: ctx.sessionId, taskId: ctx.taskId, turn }, ctx.task.rootId);
   if (released.kind === 'released' && released.reservation.day !== '-') await scripts.tenantRelease(ctx.task.tenant, released.reservation);
@@ -120,7 +136,7 @@ export async function releaseTurn(ctx: TaskContext, turn: number): Promise<void>
  * only when it was recorded now, the tenant's day and the per-model totals.
  * A crash between the two loses that turn from the tenant's figures only.
  */
-export async function recordTurn(ctx: TaskContext, turn: number, m: TurnMetering, response: unknown): Promise<void> {
+export async function recordTurn(ctx: MeteredRunner, turn: number, m: TurnMetering, response: unknown): Promise<void> {
   const { scripts, redis, ctx: ectx } = ctx.engine;
   const tokens = m.tokensOf(response) ?? { input: 0, output: 0, cached: 0 };
   const costUsd = m.config.prices.costOf(m.model, tokens);
