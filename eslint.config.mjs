@@ -16,7 +16,9 @@ export default tseslint.config(
     files: ['**/*.js', '**/*.mjs', '**/*.cjs'],
     languageOptions: {
       globals: Object.fromEntries(
-        ['require', 'module', 'process', 'console', '__dirname', 'URL', 'Buffer', 'setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'fetch'].map((g) => [g, 'readonly']),
+        ['require', 'module', 'process', 'console', '__dirname', 'URL', 'Buffer', 'setTimeout', 'clearTimeout', 'setInterval', 'clearInterval', 'fetch'].map(
+          (g) => [g, 'readonly'],
+        ),
       ),
     },
     rules: { '@typescript-eslint/no-require-imports': 'off' },

@@ -32,8 +32,17 @@ const keep = process.argv.includes('--keep');
 /** Each package, where it lives, and exports its README documents (checked at runtime). */
 export const PACKAGES = [
   { name: '@baton/core', dir: 'packages/core', exports: ['Engine', 'TaskWorker', 'TaskContext', 'Workspace', 'BatonError', 'TaskSchema'] },
-  { name: '@baton/worker', dir: 'apps/worker', exports: ['WorkerApp', 'defineTool', 'ToolRegistry', 'ModeRegistry', 'createAgentHandler', 'OpenAiProvider', 'DemoModel'] },
-  { name: '@baton/client', dir: 'packages/client', exports: ['BatonClient', 'BatonApiError', 'TaskSchema', 'FileListingSchema', 'PendingInputSchema'], bin: 'baton' },
+  {
+    name: '@baton/worker',
+    dir: 'apps/worker',
+    exports: ['WorkerApp', 'defineTool', 'ToolRegistry', 'ModeRegistry', 'createAgentHandler', 'OpenAiProvider', 'DemoModel'],
+  },
+  {
+    name: '@baton/client',
+    dir: 'packages/client',
+    exports: ['BatonClient', 'BatonApiError', 'TaskSchema', 'FileListingSchema', 'PendingInputSchema'],
+    bin: 'baton',
+  },
 ];
 
 const problems = [];
@@ -57,7 +66,11 @@ try {
     const dir = join(ROOT, pkg.dir);
     if (!existsSync(join(dir, 'dist', 'index.d.ts'))) throw new Error(`${pkg.name}: dist/ is missing; run \`pnpm build\` first`);
     const out = run('pnpm', ['pack', '--pack-destination', tarballs], { cwd: dir });
-    const tarball = out.trim().split('\n').filter((l) => l.endsWith('.tgz')).at(-1);
+    const tarball = out
+      .trim()
+      .split('\n')
+      .filter((l) => l.endsWith('.tgz'))
+      .at(-1);
     if (!tarball || !existsSync(tarball)) throw new Error(`${pkg.name}: pnpm pack printed no tarball:\n${out}`);
     pkg.tarball = tarball;
 
@@ -120,18 +133,23 @@ try {
     if (pkg.bin) {
       const bin = pkg.manifest.bin?.[pkg.bin];
       const r = bin ? spawnSync(process.execPath, [join(app, 'node_modules', ...pkg.name.split('/'), bin), '--version'], { cwd: app, encoding: 'utf8' }) : null;
-      if (!r || r.status !== 0 || r.stdout.trim() !== pkg.manifest.version) fail(`${pkg.name}: bin ${pkg.bin} --version did not print ${pkg.manifest.version}: ${r?.stderr ?? 'no bin'}`);
+      if (!r || r.status !== 0 || r.stdout.trim() !== pkg.manifest.version)
+        fail(`${pkg.name}: bin ${pkg.bin} --version did not print ${pkg.manifest.version}: ${r?.stderr ?? 'no bin'}`);
     }
   }
 
   // Types through `exports` (node16 resolution reads the "types" condition).
   writeFileSync(
     join(app, 'check.ts'),
-    PACKAGES.map((p, i) => `import * as m${i} from '${p.name}';\nexport const used${i} = [${p.exports.map((e) => `m${i}.${e}`).join(', ')}];`).join('\n') + '\n',
+    PACKAGES.map((p, i) => `import * as m${i} from '${p.name}';\nexport const used${i} = [${p.exports.map((e) => `m${i}.${e}`).join(', ')}];`).join('\n') +
+      '\n',
   );
   writeFileSync(
     join(app, 'tsconfig.json'),
-    JSON.stringify({ compilerOptions: { module: 'node16', moduleResolution: 'node16', target: 'es2022', strict: true, noEmit: true, skipLibCheck: true, types: ['node'] }, files: ['check.ts'] }),
+    JSON.stringify({
+      compilerOptions: { module: 'node16', moduleResolution: 'node16', target: 'es2022', strict: true, noEmit: true, skipLibCheck: true, types: ['node'] },
+      files: ['check.ts'],
+    }),
   );
   const tsc = join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc');
   const typed = spawnSync(process.execPath, [tsc, '-p', app], { cwd: app, encoding: 'utf8' });

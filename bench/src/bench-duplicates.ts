@@ -85,12 +85,7 @@ async function batonSide(o: BenchOptions): Promise<Outcome> {
       const { sessionId, taskId } = req;
       const user = () =>
         engine.submit({ sessionId, prompt: 'also add a README', mode: 'code', idempotencyKey: `user-after-${taskId}` }).then(({ task }) => roots.add(task.id));
-      storms.push(
-        user(),
-        user(),
-        engine.resume(sessionId),
-        engine.queue.add('task', { taskId, sessionId }, { jobId: taskId }),
-      );
+      storms.push(user(), user(), engine.resume(sessionId), engine.queue.add('task', { taskId, sessionId }, { jobId: taskId }));
     },
   });
   const tracker = new RootTracker(app.taskWorker.worker);
@@ -170,7 +165,7 @@ export async function benchDuplicates(o: BenchOptions, _fake: RemoteFakeProvider
     ],
     notes: [
       `${o.duplicateSessions} sessions per side, each \`refactor in ${STEPS} steps\` (orchestrator, ${STEPS} \`code\` subtasks), the testkit fake provider in this process answering after ${LATENCY_MS} ms (model time; the naive parent polls every 5 ms). The naive orchestrator is @baton/proof's NaiveSession (the in-process design of docs/design.md rebuilt: poll of isPaused, fire-and-forget continuation, user message after the green text, non-atomic queue drain).`,
-      'Baton storm, at each child terminal: the same user message submitted twice with one Idempotency-Key (one task), engine.resume(session), and the child\'s job re-added under its job id (a duplicate completion delivery). The user messages run as roots in the session lane after the orchestrator, one request each.',
+      "Baton storm, at each child terminal: the same user message submitted twice with one Idempotency-Key (one task), engine.resume(session), and the child's job re-added under its job id (a duplicate completion delivery). The user messages run as roots in the session lane after the orchestrator, one request each.",
     ],
   };
 }

@@ -49,7 +49,11 @@ export async function benchResume(o: BenchOptions, fake: RemoteFakeProvider): Pr
       Array.from({ length: n }, (_, i) => i),
       o.resumeParallel,
       async (i) => {
-        const { task } = await engine.submit({ sessionId: `r${i}-${measuring ? 'm' : 'w'}`, prompt: `orchestrate steps=${o.resumeSteps}`, mode: 'orchestrator' });
+        const { task } = await engine.submit({
+          sessionId: `r${i}-${measuring ? 'm' : 'w'}`,
+          prompt: `orchestrate steps=${o.resumeSteps}`,
+          mode: 'orchestrator',
+        });
         await roots.done(task.id);
       },
     );

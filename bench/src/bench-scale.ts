@@ -91,7 +91,13 @@ export async function benchScale(o: BenchOptions, fake: RemoteFakeProvider): Pro
     }
     const memDelta = memAfter - memBefore;
     const finishedTasks = n * (STEPS + 1);
-    const ok = completed === finishedTasks && tasks === finishedTasks && stats.maxInFlightPerSession === 1 && stats.repeatedRequests === 0 && stats.total === expectedRequests && badConversations === 0;
+    const ok =
+      completed === finishedTasks &&
+      tasks === finishedTasks &&
+      stats.maxInFlightPerSession === 1 &&
+      stats.repeatedRequests === 0 &&
+      stats.total === expectedRequests &&
+      badConversations === 0;
     return {
       name: 'scale',
       title: '5. Scale',

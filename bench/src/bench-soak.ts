@@ -122,7 +122,11 @@ export async function benchSoak(o: BenchOptions, fake: RemoteFakeProvider): Prom
     const warmupExpiredMs = await waitUntil(async () => (await scopedLeft()) === 0, expiryTimeoutMs);
     if (warmupExpiredMs === null) {
       const left = await inventory(redis, SESSION_PREFIX);
-      throw new Error(`soak: the warm-up's ${WARMUP_TASKS} tasks did not expire within ${expiryTimeoutMs} ms; left: ${shapes(left.scoped.map((k) => k.key)).slice(0, 8).join(', ')}`);
+      throw new Error(
+        `soak: the warm-up's ${WARMUP_TASKS} tasks did not expire within ${expiryTimeoutMs} ms; left: ${shapes(left.scoped.map((k) => k.key))
+          .slice(0, 8)
+          .join(', ')}`,
+      );
     }
     const before = await footprint(redis);
     await sleep(1000);
@@ -179,7 +183,13 @@ export async function benchSoak(o: BenchOptions, fake: RemoteFakeProvider): Prom
           runOk,
           `submit phase ${fmt(submitMs / 1000, 1)} s; provider requests ${stats.total - WARMUP_TASKS}`,
         ),
-        row('Redis keys (DBSIZE): before / peak / after expiry', `${before.keys} / ${peak.keys} / ${after.keys}`, `after <= before + ${KEY_TOLERANCE}`, keysOk, `cold start ${cold.keys}`),
+        row(
+          'Redis keys (DBSIZE): before / peak / after expiry',
+          `${before.keys} / ${peak.keys} / ${after.keys}`,
+          `after <= before + ${KEY_TOLERANCE}`,
+          keysOk,
+          `cold start ${cold.keys}`,
+        ),
         row(
           'Redis used_memory: before / peak / after expiry',
           `${MiB(before.usedMemory)} / ${MiB(peak.usedMemory)} / ${MiB(after.usedMemory)}`,
@@ -199,7 +209,13 @@ export async function benchSoak(o: BenchOptions, fake: RemoteFakeProvider): Prom
         `Baseline ("before"): after a warm-up of ${WARMUP_TASKS} tasks over 20 sessions had run and expired (${fmt((warmupExpiredMs ?? 0) / 1000, 1)} s after its last completion), so that what a first run creates once and for good is in it: the Lua script cache, BullMQ's queue meta keys, Baton's fixed keys. Cold start (worker started, nothing run): ${cold.keys} keys, ${MiB(cold.usedMemory)}. Peak: the maximum of samples taken every 250 ms during the run (trees of the first sessions expire while later ones still run, so not all ${n} trees are present at once).`,
         `Tolerance. Keys: +${KEY_TOLERANCE}, for keys that exist only at moments whatever the load (the reconciler's lock while it sweeps, BullMQ's stalled-check marker with its TTL). Memory: + the growth of BullMQ's queue event log (\`${eventsKey}\`, a stream BullMQ itself caps at about 10,000 entries, so it is bounded whatever the number of tasks: ${KiB(eventsBefore)} before, ${KiB(eventsBefore + eventsGrowth)} after) + ${KiB(MEMORY_SLACK)} for what is not data (client buffers of about 10 connections, the keyspace and expires hash tables that shrink by powers of two only under 10% fill, allocator size classes). And nothing may be left that names a session or a task: no key, and no member of a fixed set or list (the session index, BullMQ's job sets).`,
         `Fixed keys after expiry (${left.fixed.length}; new since the baseline: ${newFixed.length ? newFixed.map((k) => k.key).join(', ') : 'none'}): ${left.fixed.map((k) => `${k.key} (${k.type}, ${k.length} elements, ${KiB(k.bytes)})`).join('; ')}.`,
-        ...(left.scoped.length ? [`Keys left that name a session or task: ${shapes(left.scoped.map((k) => k.key)).slice(0, 12).join('; ')}.`] : []),
+        ...(left.scoped.length
+          ? [
+              `Keys left that name a session or task: ${shapes(left.scoped.map((k) => k.key))
+                .slice(0, 12)
+                .join('; ')}.`,
+            ]
+          : []),
       ],
     };
   } finally {
@@ -209,4 +225,3 @@ export async function benchSoak(o: BenchOptions, fake: RemoteFakeProvider): Prom
     await server.destroy();
   }
 }
-

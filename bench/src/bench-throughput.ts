@@ -31,7 +31,12 @@ interface Drain {
 }
 
 /** Counts completions of `worker` until `expected`; measures time and commands meanwhile. */
-async function drain(redis: Redis, expected: number, start: () => Promise<Worker>, isCounted: (job: Job) => boolean = () => true): Promise<Drain & { worker: Worker }> {
+async function drain(
+  redis: Redis,
+  expected: number,
+  start: () => Promise<Worker>,
+  isCounted: (job: Job) => boolean = () => true,
+): Promise<Drain & { worker: Worker }> {
   const before = await commandStats(redis);
   const redisCpu0 = await redisCpuSeconds(redis);
   const cpu0 = process.cpuUsage();
@@ -50,7 +55,15 @@ async function drain(redis: Redis, expected: number, start: () => Promise<Worker
   const cpu = process.cpuUsage(cpu0);
   const redisCpuMs = ((await redisCpuSeconds(redis)) - redisCpu0) * 1000;
   const server = diffCounts(await commandStats(redis), before);
-  return { perSecond: (expected / ms) * 1000, ms, client, server, worker, nodeCpuMs: (cpu.user + cpu.system) / 1000 / expected, redisCpuMs: redisCpuMs / expected };
+  return {
+    perSecond: (expected / ms) * 1000,
+    ms,
+    client,
+    server,
+    worker,
+    nodeCpuMs: (cpu.user + cpu.system) / 1000 / expected,
+    redisCpuMs: redisCpuMs / expected,
+  };
 }
 
 async function addJobs(queue: Queue, n: number, data: (i: number) => Record<string, unknown>): Promise<void> {
@@ -63,7 +76,11 @@ async function addJobs(queue: Queue, n: number, data: (i: number) => Record<stri
 async function noopRun(o: BenchOptions, redis: Redis, n: number): Promise<Drain> {
   const prefix = testPrefix('bench-noop');
   const connection = { url: o.redisUrl, maxRetriesPerRequest: null };
-  const queue = new Queue('noop', { connection: new Redis(o.redisUrl, { maxRetriesPerRequest: null }), prefix, defaultJobOptions: { removeOnComplete: { count: 1000 } } });
+  const queue = new Queue('noop', {
+    connection: new Redis(o.redisUrl, { maxRetriesPerRequest: null }),
+    prefix,
+    defaultJobOptions: { removeOnComplete: { count: 1000 } },
+  });
   try {
     await addJobs(queue, n, () => ({}));
     const result = await drain(redis, n, async () => {
@@ -83,16 +100,20 @@ async function noopRun(o: BenchOptions, redis: Redis, n: number): Promise<Drain>
 async function plainRun(o: BenchOptions, redis: Redis, fake: RemoteFakeProvider, n: number): Promise<Drain> {
   const prefix = testPrefix('bench-plain');
   const connection = { url: o.redisUrl, maxRetriesPerRequest: null };
-  const queue = new Queue('plain', { connection: new Redis(o.redisUrl, { maxRetriesPerRequest: null }), prefix, defaultJobOptions: { removeOnComplete: { count: 1000 } } });
+  const queue = new Queue('plain', {
+    connection: new Redis(o.redisUrl, { maxRetriesPerRequest: null }),
+    prefix,
+    defaultJobOptions: { removeOnComplete: { count: 1000 } },
+  });
   const provider = plainProvider(fake.url);
   try {
     await addJobs(queue, n, (i) => ({ sessionId: `plain-${i}`, prompt: `task ${i}` }));
     const result = await drain(redis, n, async () => {
-      const w = new Worker<{ sessionId: string; prompt: string }>(
-        'plain',
-        (job) => plainCall(provider, job.data.sessionId, job.id!, job.data.prompt),
-        { connection, prefix, concurrency: o.concurrency },
-      );
+      const w = new Worker<{ sessionId: string; prompt: string }>('plain', (job) => plainCall(provider, job.data.sessionId, job.id!, job.data.prompt), {
+        connection,
+        prefix,
+        concurrency: o.concurrency,
+      });
       await w.waitUntilReady();
       return w;
     });
@@ -106,7 +127,12 @@ async function plainRun(o: BenchOptions, redis: Redis, fake: RemoteFakeProvider,
   }
 }
 
-async function batonRun(o: BenchOptions, redis: Redis, fake: RemoteFakeProvider, n: number): Promise<Drain & { submitPerSecond: number; submitClient: CommandCounts; requests: number }> {
+async function batonRun(
+  o: BenchOptions,
+  redis: Redis,
+  fake: RemoteFakeProvider,
+  n: number,
+): Promise<Drain & { submitPerSecond: number; submitClient: CommandCounts; requests: number }> {
   const prefix = testPrefix('bench-baton');
   const engine = new Engine(o.redisUrl, { prefix }, pino({ level: 'silent' }));
   await fake.reset();
@@ -244,7 +270,13 @@ export async function benchThroughput(o: BenchOptions, fake: RemoteFakeProvider)
             `Why the target is missed: per single-turn task the Baton worker sends ${fmt(per(last.client, n), 0)} commands (${fmt(per(last.client, n, 'evalsha'), 0)} EVALSHA) where the plain worker sends ${fmt(per(lastPlain.client, n), 0)}, and spends ${fmt(last.nodeCpuMs / lastPlain.nodeCpuMs, 1)}x the worker CPU and ${fmt(last.redisCpuMs / lastPlain.redisCpuMs, 1)}x the Redis CPU per task; on 2 cores shared by Redis, the fake provider and the worker, the worker process's CPU is the ceiling. The hot path of one task is now (after folding 5 round trips in core: the claim returns the task, children and conversation; the turn-boundary script records turn.started; a root's terminal transition releases the lease and dispatches the next root): start-task script, append(system+user) script, turn-boundary script, gate-begin script, [HTTP], gate-commit script, turn.completed transition script, append(assistant) script, append(tool "completed") script, completed transition script, BullMQ moveToFinished. What remains is the price of per-turn durability with fencing (every write is a script that checks the runner token): folding turn.completed + the assistant append into gate-commit, and the final tool append into the completed transition, would remove 2 more.`,
           ]),
     ];
-    const figures = { tasksPerSecond: baton, plainPerSecond: plain, clientCommandsPerTask: per(last.client, n), nodeCpuMs: last.nodeCpuMs, redisCpuMs: last.redisCpuMs };
+    const figures = {
+      tasksPerSecond: baton,
+      plainPerSecond: plain,
+      clientCommandsPerTask: per(last.client, n),
+      nodeCpuMs: last.nodeCpuMs,
+      redisCpuMs: last.redisCpuMs,
+    };
     return { name: 'throughput', title: '1. Throughput', rows, notes, figures };
   } finally {
     redis.disconnect();

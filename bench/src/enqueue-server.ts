@@ -19,7 +19,15 @@ async function main(): Promise<void> {
   let app: FastifyInstance;
   let queue: Queue | undefined;
   if (side === 'baton') {
-    const config = parseEnv({ REDIS_URL: redisUrl, BATON_PREFIX: prefix, LOG_LEVEL: 'silent', API_AUTH: 'none', RATE_LIMIT_MAX: '1000000', HOST: '127.0.0.1', PORT: '0' });
+    const config = parseEnv({
+      REDIS_URL: redisUrl,
+      BATON_PREFIX: prefix,
+      LOG_LEVEL: 'silent',
+      API_AUTH: 'none',
+      RATE_LIMIT_MAX: '1000000',
+      HOST: '127.0.0.1',
+      PORT: '0',
+    });
     app = await buildApp(config, { logger: pino({ level: 'silent' }) });
   } else {
     queue = new Queue('tasks', { connection: new Redis(redisUrl, { maxRetriesPerRequest: null }), prefix: `{${prefix}}` });

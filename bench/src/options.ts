@@ -6,7 +6,20 @@ import { parseArgs } from 'node:util';
  * (under ~15 minutes on 2 cores). `--only=throughput,resume` runs a subset.
  */
 
-export const BENCH_NAMES = ['throughput', 'resume', 'handoff', 'enqueue', 'scale', 'duplicates', 'soak', 'sse', 'peers', 'groupmq', 'restate', 'limiter'] as const;
+export const BENCH_NAMES = [
+  'throughput',
+  'resume',
+  'handoff',
+  'enqueue',
+  'scale',
+  'duplicates',
+  'soak',
+  'sse',
+  'peers',
+  'groupmq',
+  'restate',
+  'limiter',
+] as const;
 export type BenchName = (typeof BENCH_NAMES)[number];
 
 /** Peers compare against Baton's figures from the same run, so they run after Baton's benchmarks; `peers` is both. */
@@ -117,7 +130,11 @@ export function parseOptions(argv: string[], env: Record<string, string | undefi
   }
   const flags = new Map<string, string>();
   for (const [name, value] of Object.entries(values)) {
-    if (value !== undefined) flags.set(name.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase()), String(value));
+    if (value !== undefined)
+      flags.set(
+        name.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase()),
+        String(value),
+      );
   }
   const quick = flags.get('quick') === 'true' || env.BENCH_QUICK === '1';
   const base = quick ? QUICK : FULL;

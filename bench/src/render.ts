@@ -65,7 +65,10 @@ const escape = (s: string) => s.replace(/\|/g, '\\|');
 export function renderMarkdown(machine: MachineInfo, options: BenchOptions, reports: BenchReport[], elapsedS: number): string {
   const out: string[] = [];
   out.push('# Baton benchmarks', '');
-  out.push('Written by `pnpm bench` (bench/src/run.ts). Every figure below was measured in the same run, on the same Redis, side by side with its baseline.', '');
+  out.push(
+    'Written by `pnpm bench` (bench/src/run.ts). Every figure below was measured in the same run, on the same Redis, side by side with its baseline.',
+    '',
+  );
   out.push('## Machine and versions', '');
   out.push(`- CPU: ${machine.cpus} x ${machine.cpuModel}`);
   out.push(`- Memory: ${machine.memoryGiB} GiB`);

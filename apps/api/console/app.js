@@ -357,12 +357,8 @@ function wire() {
       .then(() => ($('submit-prompt').value = ''))
       .catch(fail);
   });
-  $('pause-session').addEventListener('click', () =>
-    void state.api.pause(state.sessionId).then(() => (notice('Session paused.'), scheduleSession()), fail),
-  );
-  $('resume-session').addEventListener('click', () =>
-    void state.api.resume(state.sessionId).then(() => (notice('Session resumed.'), scheduleSession()), fail),
-  );
+  $('pause-session').addEventListener('click', () => void state.api.pause(state.sessionId).then(() => (notice('Session paused.'), scheduleSession()), fail));
+  $('resume-session').addEventListener('click', () => void state.api.resume(state.sessionId).then(() => (notice('Session resumed.'), scheduleSession()), fail));
   $('cancel-task').addEventListener('click', () => {
     if (!state.taskId || !confirm('Cancel this task and all its subtasks?')) return;
     void state.api.cancel(state.taskId).then(() => (notice('Task cancelled.'), scheduleTask(), scheduleSession()), fail);

@@ -155,7 +155,9 @@ export function renderPending(pending, send) {
       answer,
       h('button', { type: 'submit' }, 'Send answer'),
     );
-    const suggestions = (pending.followUp ?? []).map((text) => h('li', {}, h('button', { type: 'button', class: 'suggestion', onclick: () => send({ answer: text }) }, text)));
+    const suggestions = (pending.followUp ?? []).map((text) =>
+      h('li', {}, h('button', { type: 'button', class: 'suggestion', onclick: () => send({ answer: text }) }, text)),
+    );
     return [
       h('p', { class: 'meta' }, `Asked ${formatTime(pending.askedAt)}`),
       h('pre', { class: 'text question' }, pending.question),

@@ -29,7 +29,9 @@ function httpPost(size: number, headers: Record<string, string | number>): Promi
     const req = request({ host: '127.0.0.1', port, method: 'POST', path: '/v1/sessions/s-big/tasks', agent: false, headers }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, contentType: String(res.headers['content-type']), body: Buffer.concat(chunks).toString('utf8') }));
+      res.on('end', () =>
+        resolve({ status: res.statusCode ?? 0, contentType: String(res.headers['content-type']), body: Buffer.concat(chunks).toString('utf8') }),
+      );
     });
     req.on('error', reject);
     let sent = 0;
@@ -60,7 +62,9 @@ function rawPost(size: number, contentType: string): Promise<{ head: string; bod
       const at = data.indexOf('\r\n\r\n');
       resolve({ head: at < 0 ? data : data.slice(0, at), body: at < 0 ? '' : data.slice(at + 4), error });
     });
-    socket.write(`POST /v1/sessions/s-big/tasks HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Type: ${contentType}\r\nContent-Length: ${size}\r\n\r\n`);
+    socket.write(
+      `POST /v1/sessions/s-big/tasks HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\nContent-Type: ${contentType}\r\nContent-Length: ${size}\r\n\r\n`,
+    );
     let sent = 0;
     const pump = () => {
       while (sent < size && !socket.destroyed) {
@@ -76,7 +80,11 @@ function rawPost(size: number, contentType: string): Promise<{ head: string; bod
 test('30 uploads of 2 MB with node:http each get 413 problem+json', async () => {
   const outcomes: string[] = [];
   for (let i = 0; i < 30; i++) {
-    const answer = await httpPost(TWO_MB, { 'content-type': 'application/json', 'content-length': TWO_MB }).catch((e: NodeJS.ErrnoException) => ({ status: 0, contentType: '', body: e.code ?? String(e) }));
+    const answer = await httpPost(TWO_MB, { 'content-type': 'application/json', 'content-length': TWO_MB }).catch((e: NodeJS.ErrnoException) => ({
+      status: 0,
+      contentType: '',
+      body: e.code ?? String(e),
+    }));
     outcomes.push(`${answer.status} ${answer.contentType.split(';')[0]} ${answer.status ? JSON.parse(answer.body).code : answer.body}`);
   }
   expect(outcomes).toEqual(Array(30).fill('413 application/problem+json PAYLOAD_TOO_LARGE'));

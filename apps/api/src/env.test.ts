@@ -91,9 +91,12 @@ describe('parseEnv', () => {
   test('event stream caps and readers: defaults, values, bounds', () => {
     const keys = { API_KEYS: 'acme:secret-0001' };
     expect(parseEnv(keys).sse).toEqual({ maxStreams: 10_000, maxStreamsPerTenant: 1000, redisReaders: 1, clusterPollMs: 200 });
-    expect(
-      parseEnv({ ...keys, SSE_MAX_STREAMS: '50', SSE_MAX_STREAMS_PER_TENANT: '5', SSE_REDIS_READERS: '4', SSE_CLUSTER_POLL_MS: '25' }).sse,
-    ).toEqual({ maxStreams: 50, maxStreamsPerTenant: 5, redisReaders: 4, clusterPollMs: 25 });
+    expect(parseEnv({ ...keys, SSE_MAX_STREAMS: '50', SSE_MAX_STREAMS_PER_TENANT: '5', SSE_REDIS_READERS: '4', SSE_CLUSTER_POLL_MS: '25' }).sse).toEqual({
+      maxStreams: 50,
+      maxStreamsPerTenant: 5,
+      redisReaders: 4,
+      clusterPollMs: 25,
+    });
     for (const bad of [{ SSE_MAX_STREAMS: '0' }, { SSE_MAX_STREAMS_PER_TENANT: 'many' }, { SSE_REDIS_READERS: '65' }, { SSE_CLUSTER_POLL_MS: '1' }]) {
       expect(() => parseEnv({ ...keys, ...bad })).toThrow(new RegExp(`${Object.keys(bad)[0]}:`));
     }

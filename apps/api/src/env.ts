@@ -11,8 +11,7 @@ import { z } from 'zod';
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 const emptyAsUndefined = (v: unknown) => (typeof v === 'string' && v.trim() === '' ? undefined : v);
-const int = (min: number, max: number, fallback: number) =>
-  z.preprocess(emptyAsUndefined, z.coerce.number().int().min(min).max(max).default(fallback));
+const int = (min: number, max: number, fallback: number) => z.preprocess(emptyAsUndefined, z.coerce.number().int().min(min).max(max).default(fallback));
 
 export interface ApiKey {
   tenant: string;
@@ -54,9 +53,17 @@ export const EnvSchema = z.object({
   /** `redis[s]://...`, or `redis+cluster://host:port,host:port` (Redis Cluster seed nodes, see @baton/core connectionFromUrl). */
   REDIS_URL: z.preprocess(
     emptyAsUndefined,
-    z.union([z.url({ protocol: /^rediss?$/ }), z.string().regex(/^redis\+cluster:\/\/[A-Za-z0-9.-]+:\d+(,[A-Za-z0-9.-]+:\d+)*$/)]).default('redis://127.0.0.1:6379'),
+    z
+      .union([z.url({ protocol: /^rediss?$/ }), z.string().regex(/^redis\+cluster:\/\/[A-Za-z0-9.-]+:\d+(,[A-Za-z0-9.-]+:\d+)*$/)])
+      .default('redis://127.0.0.1:6379'),
   ),
-  BATON_PREFIX: z.preprocess(emptyAsUndefined, z.string().regex(/^[A-Za-z0-9._-]+$/).default('baton')),
+  BATON_PREFIX: z.preprocess(
+    emptyAsUndefined,
+    z
+      .string()
+      .regex(/^[A-Za-z0-9._-]+$/)
+      .default('baton'),
+  ),
   /** Unset: 0.0.0.0 with API keys, 127.0.0.1 with API_AUTH=none. */
   HOST: z.preprocess(emptyAsUndefined, z.string().min(1).optional()),
   PORT: int(0, 65535, 3000),
@@ -81,7 +88,13 @@ export const EnvSchema = z.object({
   SSE_CLUSTER_POLL_MS: int(10, 60_000, 200),
   REQUEST_TIMEOUT_MS: int(0, 600_000, 30_000),
   SHUTDOWN_TIMEOUT_MS: int(100, 600_000, 10_000),
-  TRUST_PROXY: z.preprocess(emptyAsUndefined, z.enum(['true', 'false']).default('false').transform((v) => v === 'true')),
+  TRUST_PROXY: z.preprocess(
+    emptyAsUndefined,
+    z
+      .enum(['true', 'false'])
+      .default('false')
+      .transform((v) => v === 'true'),
+  ),
   MAX_QUEUED_ROOTS_PER_SESSION: int(1, 10_000, 100),
   /** Finished trees, then idle sessions, expire this long after they end; 0 keeps them forever. */
   RETENTION_MS: int(0, 10 * 365 * 24 * 3600_000, 7 * 24 * 3600_000),

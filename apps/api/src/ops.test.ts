@@ -120,7 +120,30 @@ describe('probes, metrics, docs', () => {
     expect(Object.keys(submit.responses)).toEqual(expect.arrayContaining(['200', '201', '409', '413', '422']));
     expect(Object.keys(doc.components.schemas)).toEqual(expect.arrayContaining(['Task', 'TaskTree', 'Session', 'Problem']));
     expect(Object.keys(doc.components.schemas.Task.properties).sort()).toEqual(
-      ['id', 'sessionId', 'parentId', 'rootId', 'mode', 'prompt', 'status', 'result', 'error', 'childIds', 'turns', 'createdAt', 'startedAt', 'finishedAt', 'pendingInput', 'todos', 'usage', 'cost', 'treeUsage', 'treeCost', 'budget', 'onBudget'].sort(),
+      [
+        'id',
+        'sessionId',
+        'parentId',
+        'rootId',
+        'mode',
+        'prompt',
+        'status',
+        'result',
+        'error',
+        'childIds',
+        'turns',
+        'createdAt',
+        'startedAt',
+        'finishedAt',
+        'pendingInput',
+        'todos',
+        'usage',
+        'cost',
+        'treeUsage',
+        'treeCost',
+        'budget',
+        'onBudget',
+      ].sort(),
     );
     const page = await h.app.inject('/docs');
     expect(page.statusCode).toBe(200);

@@ -31,7 +31,8 @@ describe('api and worker processes', () => {
     await cleanupPrefix(prefix);
   });
 
-  const runApi = (env: Record<string, string>) => spawnSync(process.execPath, [API_MAIN], { env: { PATH: process.env.PATH ?? '', ...env }, encoding: 'utf8', timeout: 20_000 });
+  const runApi = (env: Record<string, string>) =>
+    spawnSync(process.execPath, [API_MAIN], { env: { PATH: process.env.PATH ?? '', ...env }, encoding: 'utf8', timeout: 20_000 });
 
   test('refuses a bad configuration with every problem listed and exit code 1, echoing no secret', () => {
     const r = runApi({ PORT: 'x', API_KEYS: 'oops-SECRET-1', REDIS_URL: 'http://u:SECRET-2@h', DASHBOARD_PASSWORD: 'SECRET3', METRICS_TOKEN: 'SECRET-4' });
@@ -81,7 +82,11 @@ describe('api and worker processes', () => {
     expect(end.event).toBe('task.completed');
     stream.close();
 
-    const tree = (await (await fetch(`${base}/v1/tasks/${task.id}/tree`, { headers: auth })).json()) as { status: string; result: string | null; children: { status: string }[] };
+    const tree = (await (await fetch(`${base}/v1/tasks/${task.id}/tree`, { headers: auth })).json()) as {
+      status: string;
+      result: string | null;
+      children: { status: string }[];
+    };
     expect(tree.status).toBe('completed');
     expect(tree.result).toEqual(expect.any(String));
     expect(tree.children.length).toBeGreaterThan(0); // the demo orchestrator delegates with new_task
@@ -99,7 +104,9 @@ describe('api and worker processes', () => {
   });
 
   test('dashboard, docs and metrics are served by the built process (metrics with the token, and on METRICS_PORT)', async () => {
-    const dash = await fetch(`${base}/admin/queues/api/queues`, { headers: { authorization: `Basic ${Buffer.from('admin:dash-password-1').toString('base64')}` } });
+    const dash = await fetch(`${base}/admin/queues/api/queues`, {
+      headers: { authorization: `Basic ${Buffer.from('admin:dash-password-1').toString('base64')}` },
+    });
     expect(dash.status).toBe(200);
     expect((await fetch(`${base}/openapi.json`)).status).toBe(200);
     expect((await fetch(`${base}/metrics`)).status).toBe(401);
@@ -116,7 +123,14 @@ describe('api and worker processes', () => {
     await fetch(`${base}/healthz?last=1`);
     await api.waitFor((e) => (e.req as { url?: string } | undefined)?.url === '/healthz?last=1');
     expect(api.output).toContain('probe=redis://u:[redacted]@h');
-    for (const secret of ['redis-pass-in-url-77', 'query-pass-in-url-88', 'wrong-secret-in-header-99', 'proc-secret-0001', 'proc-metrics-token-01', 'dash-password-1']) {
+    for (const secret of [
+      'redis-pass-in-url-77',
+      'query-pass-in-url-88',
+      'wrong-secret-in-header-99',
+      'proc-secret-0001',
+      'proc-metrics-token-01',
+      'dash-password-1',
+    ]) {
       expect(api.output).not.toContain(secret);
     }
   });

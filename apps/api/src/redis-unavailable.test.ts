@@ -6,12 +6,17 @@ import { Registry } from 'prom-client';
 import { buildApp } from './app';
 import { parseEnv } from './env';
 
-
 const AUTH = { authorization: 'Bearer down-secret-0001' };
 
 describe('Redis unreachable', () => {
   it('every route answers 503 problem+json with Retry-After at once, never 500', async () => {
-    const config = parseEnv({ REDIS_URL: 'redis://127.0.0.1:1', BATON_PREFIX: testPrefix('down'), API_KEYS: 'down:down-secret-0001', LOG_LEVEL: 'silent', REDIS_COMMAND_TIMEOUT_MS: '300' });
+    const config = parseEnv({
+      REDIS_URL: 'redis://127.0.0.1:1',
+      BATON_PREFIX: testPrefix('down'),
+      API_KEYS: 'down:down-secret-0001',
+      LOG_LEVEL: 'silent',
+      REDIS_COMMAND_TIMEOUT_MS: '300',
+    });
     const app = await buildApp(config, { logger: pino({ level: 'silent' }) });
     app.engine.redis.on('error', () => undefined);
     try {
@@ -30,7 +35,12 @@ describe('Redis unreachable', () => {
         expect(Date.now() - started).toBeLessThan(1000);
         expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
         expect(res.headers['retry-after']).toBe('5');
-        expect(res.json()).toMatchObject({ code: 'REDIS_UNAVAILABLE', reason: 'unreachable', outcome: 'not_applied', type: 'urn:baton:problem:redis-unavailable' });
+        expect(res.json()).toMatchObject({
+          code: 'REDIS_UNAVAILABLE',
+          reason: 'unreachable',
+          outcome: 'not_applied',
+          type: 'urn:baton:problem:redis-unavailable',
+        });
       }
     } finally {
       app.engine.redis.disconnect();

@@ -78,8 +78,18 @@ describe('API keys and tenants', () => {
   });
 
   test('idempotency keys are per tenant: the same key in two tenants never replays across them', async () => {
-    const a = await h.app.inject({ method: 'POST', url: '/v1/sessions/s-k-a/tasks', headers: { ...ACME, 'idempotency-key': 'shared' }, payload: { prompt: 'p' } });
-    const b = await h.app.inject({ method: 'POST', url: '/v1/sessions/s-k-b/tasks', headers: { ...GLOBEX, 'idempotency-key': 'shared' }, payload: { prompt: 'p' } });
+    const a = await h.app.inject({
+      method: 'POST',
+      url: '/v1/sessions/s-k-a/tasks',
+      headers: { ...ACME, 'idempotency-key': 'shared' },
+      payload: { prompt: 'p' },
+    });
+    const b = await h.app.inject({
+      method: 'POST',
+      url: '/v1/sessions/s-k-b/tasks',
+      headers: { ...GLOBEX, 'idempotency-key': 'shared' },
+      payload: { prompt: 'p' },
+    });
     expect([a.statusCode, b.statusCode]).toEqual([201, 201]);
     expect(a.json().id).not.toBe(b.json().id);
   });

@@ -56,7 +56,9 @@ async function heapBytes(): Promise<number | null> {
 }
 
 async function redisConnections(): Promise<{ total: number; sse: number }> {
-  const list = String(await probe.call('CLIENT', 'LIST')).trim().split('\n');
+  const list = String(await probe.call('CLIENT', 'LIST'))
+    .trim()
+    .split('\n');
   // Everything but this probe's own connection.
   return { total: list.length - 1, sse: list.filter((l) => / name=baton-api-sse /.test(l)).length };
 }

@@ -12,8 +12,13 @@ const int = (min: number) => z.coerce.number().int().min(min);
 
 export const EnvSchema = z.object({
   /** `redis[s]://...`, or `redis+cluster://host:port,host:port` (Redis Cluster seed nodes, see @baton/core connectionFromUrl). */
-  REDIS_URL: z.union([z.url({ protocol: /^rediss?$/ }), z.string().regex(/^redis\+cluster:\/\/[A-Za-z0-9.-]+:\d+(,[A-Za-z0-9.-]+:\d+)*$/)]).default('redis://127.0.0.1:6379'),
-  BATON_PREFIX: z.string().regex(/^[A-Za-z0-9._-]+$/, 'letters, digits, . _ - only').default('baton'),
+  REDIS_URL: z
+    .union([z.url({ protocol: /^rediss?$/ }), z.string().regex(/^redis\+cluster:\/\/[A-Za-z0-9.-]+:\d+(,[A-Za-z0-9.-]+:\d+)*$/)])
+    .default('redis://127.0.0.1:6379'),
+  BATON_PREFIX: z
+    .string()
+    .regex(/^[A-Za-z0-9._-]+$/, 'letters, digits, . _ - only')
+    .default('baton'),
   WORKER_CONCURRENCY: int(1).default(16),
   /**
    * `openai` (chat completions), `anthropic` (Messages API) or `demo` (the built-in deterministic
@@ -25,7 +30,10 @@ export const EnvSchema = z.object({
   /** `max_tokens` of each Anthropic request (the Messages API requires one). */
   LLM_MAX_TOKENS: int(1).default(8192),
   /** Anthropic prompt caching (`cache_control` on the system prompt, tools and conversation prefix). */
-  LLM_PROMPT_CACHE: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
+  LLM_PROMPT_CACHE: z
+    .enum(['true', 'false'])
+    .default('true')
+    .transform((v) => v === 'true'),
   LLM_API_KEY: z.string().optional(),
   LLM_MODEL: z.string().min(1).default('gpt-4o-mini'),
   /** Per attempt. */
@@ -39,7 +47,10 @@ export const EnvSchema = z.object({
    * One rate limiter in Redis for all workers, per provider account (API key hash) and model, fed by
    * the answers' rate-limit headers: after a 429 every worker waits for the reset. `false`: each worker backs off alone.
    */
-  LLM_SHARED_LIMITER: z.enum(['true', 'false']).default('true').transform((v) => v === 'true'),
+  LLM_SHARED_LIMITER: z
+    .enum(['true', 'false'])
+    .default('true')
+    .transform((v) => v === 'true'),
   MODES_FILE: z.string().optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   MAX_TURNS: int(1).default(50),

@@ -23,7 +23,7 @@ export class WorkerMetrics implements ProviderObserver {
   });
   private readonly repairs = new Counter({
     name: 'baton_worker_reconciler_repairs_total',
-    help: 'Repairs made by this worker\'s reconciler passes: redispatched (dispatch lost before the BullMQ add), released_lease (tree ended without handing over), promoted (parked job left delayed after resume)',
+    help: "Repairs made by this worker's reconciler passes: redispatched (dispatch lost before the BullMQ add), released_lease (tree ended without handing over), promoted (parked job left delayed after resume)",
     labelNames: ['kind'],
     registers: [this.registry],
   });

@@ -98,7 +98,10 @@ export class WorkerApp {
     if (provider.name === 'demo') {
       logger.warn('LLM_PROVIDER=demo (or no LLM_BASE_URL): using the built-in deterministic demo model (no real LLM is called)');
     } else {
-      logger.info({ provider: provider.name, baseUrl: env.LLM_BASE_URL, model: env.LLM_MODEL, sharedLimiter: env.LLM_SHARED_LIMITER }, 'model provider configured');
+      logger.info(
+        { provider: provider.name, baseUrl: env.LLM_BASE_URL, model: env.LLM_MODEL, sharedLimiter: env.LLM_SHARED_LIMITER },
+        'model provider configured',
+      );
     }
     // Past the mark, new roots wait and the memory left goes to the trees already running.
     const redisMemory = new RedisMemoryMonitor(engine.redis, { high: env.REDIS_MEMORY_HIGH, logger }).start();
@@ -141,10 +144,7 @@ export class WorkerApp {
       app.metricsServer = await metrics.serve(env.METRICS_PORT);
       logger.info({ port: app.metricsServer.port }, 'metrics at /metrics');
     }
-    logger.info(
-      { prefix: env.BATON_PREFIX, concurrency: env.WORKER_CONCURRENCY, modes: modes.names(), pid: process.pid },
-      'worker ready',
-    );
+    logger.info({ prefix: env.BATON_PREFIX, concurrency: env.WORKER_CONCURRENCY, modes: modes.names(), pid: process.pid }, 'worker ready');
     return app;
   }
 
@@ -207,7 +207,12 @@ function makeProvider(env: Env, metrics: WorkerMetrics, scripts: Scripts, logger
     userAgent: `baton-worker (pid ${process.pid})`,
   };
   if (kind === 'anthropic') {
-    return new AnthropicProvider({ ...common, baseUrl: env.LLM_BASE_URL ?? 'https://api.anthropic.com', maxTokens: env.LLM_MAX_TOKENS, promptCache: env.LLM_PROMPT_CACHE });
+    return new AnthropicProvider({
+      ...common,
+      baseUrl: env.LLM_BASE_URL ?? 'https://api.anthropic.com',
+      maxTokens: env.LLM_MAX_TOKENS,
+      promptCache: env.LLM_PROMPT_CACHE,
+    });
   }
   return new OpenAiProvider({ ...common, baseUrl: env.LLM_BASE_URL ?? 'https://api.openai.com/v1' });
 }

@@ -155,7 +155,11 @@ describe('worker process', () => {
     // The killed request was sent again under the same key (the documented crash boundary);
     // every other turn was requested exactly once.
     expect(fake.stats.requestsByKey[target]).toBe(2);
-    expect(Object.entries(fake.stats.requestsByKey).filter(([k]) => k !== target).every(([, n]) => n === 1)).toBe(true);
+    expect(
+      Object.entries(fake.stats.requestsByKey)
+        .filter(([k]) => k !== target)
+        .every(([, n]) => n === 1),
+    ).toBe(true);
     expect(fake.maxInFlightPerSession()).toBe(1);
     const retried = fake.requests.filter((r) => r.key === target);
     expect(retried.map((r) => /pid (\d+)/.exec(String(r.headers['user-agent']))?.[1])).toEqual([String(first.pid), String(second.pid)]);
@@ -170,7 +174,11 @@ describe('worker process', () => {
       events.filter((ev) => ev.type === 'turn.completed').map((ev) => [`${ev.taskId}:${String(ev.data.turn)}`, ev.data.grants]),
     );
     expect(grants[target]).toBe(2);
-    expect(Object.entries(grants).filter(([k]) => k !== target).every(([, n]) => n === 1)).toBe(true);
+    expect(
+      Object.entries(grants)
+        .filter(([k]) => k !== target)
+        .every(([, n]) => n === 1),
+    ).toBe(true);
     for (const task of flatten(tree)) {
       const messages = (await e.getMessages(task.id))!;
       const turns = Object.keys(fake.stats.requestsByKey).filter((k) => k.startsWith(`${task.id}:`)).length;

@@ -104,7 +104,12 @@ async function throughputRun(o: BenchOptions, fake: RemoteFakeProvider, n: numbe
         const commands = stop();
         const cpu = process.cpuUsage(cpu0);
         const redisCpuMs = ((await redisCpuSeconds(probe)) - redisCpu0) * 1000;
-        return { perSecond: (n / ms) * 1000, clientCommandsPerJob: total(commands) / n, nodeCpuMs: (cpu.user + cpu.system) / 1000 / n, redisCpuMs: redisCpuMs / n };
+        return {
+          perSecond: (n / ms) * 1000,
+          clientCommandsPerJob: total(commands) / n,
+          nodeCpuMs: (cpu.user + cpu.system) / 1000 / n,
+          redisCpuMs: redisCpuMs / n,
+        };
       },
     );
   } finally {

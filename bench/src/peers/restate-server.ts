@@ -94,7 +94,8 @@ export class RestateServer {
     const deadline = Date.now() + timeoutMs;
     let last = 'no answer';
     while (Date.now() < deadline) {
-      if (this.child.exitCode !== null || this.child.signalCode !== null) throw new Error(`restate-server exited (${this.child.exitCode ?? this.child.signalCode}) while starting`);
+      if (this.child.exitCode !== null || this.child.signalCode !== null)
+        throw new Error(`restate-server exited (${this.child.exitCode ?? this.child.signalCode}) while starting`);
       try {
         const [admin, ingress] = await Promise.all([fetch(`${this.adminUrl}/health`), fetch(`${this.ingressUrl}/restate/health`)]);
         if (admin.ok && ingress.ok) return;
@@ -109,7 +110,11 @@ export class RestateServer {
 
   /** Registers a service endpoint (`uri` served over HTTP/2 cleartext) with the admin API. */
   async register(uri: string): Promise<void> {
-    const res = await fetch(`${this.adminUrl}/deployments`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ uri, force: true }) });
+    const res = await fetch(`${this.adminUrl}/deployments`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ uri, force: true }),
+    });
     if (!res.ok) throw new Error(`POST /deployments ${uri}: ${res.status} ${await res.text()}`);
   }
 

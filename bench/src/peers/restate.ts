@@ -147,12 +147,23 @@ async function measure(o: BenchOptions, fake: RemoteFakeProvider, server: Restat
 function failedReport(o: BenchOptions, err: unknown, version: string): BenchReport {
   const message = err instanceof Error ? err.message : String(err);
   const cell = `did not run: ${message.slice(0, 200)}`;
-  const row = (metric: string): ResultRow => ({ bench: 'peer Restate', metric, baton: '', baseline: cell, baselineName: `Restate ${version}`, target: '', verdict: '' });
+  const row = (metric: string): ResultRow => ({
+    bench: 'peer Restate',
+    metric,
+    baton: '',
+    baseline: cell,
+    baselineName: `Restate ${version}`,
+    target: '',
+    verdict: '',
+  });
   return {
     name: 'restate',
     title: 'Peer: Restate',
     rows: [row('single-turn tasks/s vs Restate invocations/s'), row('child finished -> parent next model call started, ms: p50 / p99')],
-    notes: [`The Restate peer failed on this machine, so it has no figures: ${message}`, `Sizes it would have used: ${o.throughputTasks} invocations, ${o.resumeSessions} orchestrations x ${o.resumeSteps} subtasks.`],
+    notes: [
+      `The Restate peer failed on this machine, so it has no figures: ${message}`,
+      `Sizes it would have used: ${o.throughputTasks} invocations, ${o.resumeSessions} orchestrations x ${o.resumeSteps} subtasks.`,
+    ],
   };
 }
 
@@ -193,7 +204,10 @@ export async function benchRestate(o: BenchOptions, fake: RemoteFakeProvider, ea
     {
       bench: 'peer Restate',
       metric: 'CPU ms per task/invocation: worker (endpoint) process / store (Redis, restate-server)',
-      baton: batonNodeCpu.value !== undefined && batonRedisCpu.value !== undefined ? `${fmt(batonNodeCpu.value, 3)} / ${fmt(batonRedisCpu.value, 3)}` : notRun(batonNodeCpu),
+      baton:
+        batonNodeCpu.value !== undefined && batonRedisCpu.value !== undefined
+          ? `${fmt(batonNodeCpu.value, 3)} / ${fmt(batonRedisCpu.value, 3)}`
+          : notRun(batonNodeCpu),
       baseline: `${fmt(m.endpointCpuMs, 3)} / ${fmt(m.serverCpuMs, 3)}`,
       baselineName: name,
       target: '',

@@ -68,7 +68,11 @@ describe('a real agent on the durable engine (demo model, processes, CLI)', () =
     // The question: the task parks, its job leaves the worker (concurrency 1) free.
     const waiting = await until(root, ['awaiting_input', 'failed', 'completed']);
     expect(waiting.status).toBe('awaiting_input');
-    expect(waiting.pendingInput).toMatchObject({ kind: 'question', question: 'I read notes/hello.md back (1 lines). Shall I finish?', followUp: ['Yes, finish', 'No, stop here'] });
+    expect(waiting.pendingInput).toMatchObject({
+      kind: 'question',
+      question: 'I read notes/hello.md back (1 lines). Shall I finish?',
+      followUp: ['Yes, finish', 'No, stop here'],
+    });
     const { task: other } = await client.submit('tour-s2', { prompt: 'Say hello', mode: 'ask' });
     expect((await until(other, ['completed', 'failed'])).status).toBe('completed');
 

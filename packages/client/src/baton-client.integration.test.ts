@@ -45,7 +45,20 @@ describe('BatonClient against the API process', () => {
   it('submit: 201 creates a task; the same key and body replays it; the same key with another body is a 422 problem', async () => {
     const first = await acme.submit('s-submit', { prompt: 'hello', idempotencyKey: 'key-1', metadata: { ticket: 42 } });
     expect(first.replayed).toBe(false);
-    expect(first.task).toMatchObject({ sessionId: 's-submit', parentId: null, rootId: first.task.id, mode: 'orchestrator', prompt: 'hello', status: 'queued', result: null, error: null, childIds: [], turns: 0, startedAt: null, finishedAt: null });
+    expect(first.task).toMatchObject({
+      sessionId: 's-submit',
+      parentId: null,
+      rootId: first.task.id,
+      mode: 'orchestrator',
+      prompt: 'hello',
+      status: 'queued',
+      result: null,
+      error: null,
+      childIds: [],
+      turns: 0,
+      startedAt: null,
+      finishedAt: null,
+    });
     expect(Date.parse(first.task.createdAt!)).toBeGreaterThan(0);
 
     const replay = await acme.submit('s-submit', { prompt: 'hello', idempotencyKey: 'key-1', metadata: { ticket: 42 } });
@@ -58,11 +71,23 @@ describe('BatonClient against the API process', () => {
 
   it('submit with a budget shows it on the root; getUsage reads the caller tenant’s days only; a bad day is a 400 problem', async () => {
     const { task } = await acme.submit('s-budget', { prompt: 'capped', budget: { maxTurns: 3, maxCostUsd: 0.5 }, onBudget: 'ask' });
-    expect(task).toMatchObject({ budget: { maxTurns: 3, maxCostUsd: 0.5 }, onBudget: 'ask', cost: 0, treeCost: 0, usage: { turns: 0 }, treeUsage: { turns: 0 } });
+    expect(task).toMatchObject({
+      budget: { maxTurns: 3, maxCostUsd: 0.5 },
+      onBudget: 'ask',
+      cost: 0,
+      treeCost: 0,
+      usage: { turns: 0 },
+      treeUsage: { turns: 0 },
+    });
     // A day of usage as the workers record it (tenant-record-2.lua).
     await engine.scripts.tenantRecord({ tenant: 'acme', day: '2026-01-05', tokens: { input: 100, output: 10, cached: 40 }, costUsd: 0.002, ttlSeconds: 600 });
     const usage = { inputTokens: 100, outputTokens: 10, cachedTokens: 40, turns: 1, unpricedTurns: 0 };
-    expect(await acme.getUsage('2026-01-01', '2026-01-31')).toEqual({ from: '2026-01-01', to: '2026-01-31', days: [{ day: '2026-01-05', usage, cost: 0.002 }], total: { usage, cost: 0.002 } });
+    expect(await acme.getUsage('2026-01-01', '2026-01-31')).toEqual({
+      from: '2026-01-01',
+      to: '2026-01-31',
+      days: [{ day: '2026-01-05', usage, cost: 0.002 }],
+      total: { usage, cost: 0.002 },
+    });
     expect((await globex.getUsage('2026-01-01', '2026-01-31')).days).toEqual([]);
     expect((await problemOf(acme.getUsage('2026-01-31', '2026-01-01'))).status).toBe(400);
   });
@@ -73,7 +98,14 @@ describe('BatonClient against the API process', () => {
     expect(await acme.getTree(task.id)).toEqual({ ...task, children: [] });
     expect(await acme.getMessages(task.id)).toEqual([]);
     // No worker: the root took the session's lease and waits for one.
-    expect(await acme.getSession('s-read')).toEqual({ id: 's-read', status: 'running', activeTaskId: task.id, queuedTaskIds: [], usage: { inputTokens: 0, outputTokens: 0, cachedTokens: 0, turns: 0, unpricedTurns: 0 }, cost: 0 });
+    expect(await acme.getSession('s-read')).toEqual({
+      id: 's-read',
+      status: 'running',
+      activeTaskId: task.id,
+      queuedTaskIds: [],
+      usage: { inputTokens: 0, outputTokens: 0, cachedTokens: 0, turns: 0, unpricedTurns: 0 },
+      cost: 0,
+    });
   });
 
   it('onBusy: reject is a 409 naming the active task; enqueue queues behind it; cancel hands the session on', async () => {

@@ -198,7 +198,11 @@ export class BatonClient {
    * `BatonApiError` 404.
    */
   async readFile(sessionId: string, path: string, options: CallOptions = {}): Promise<FileContent> {
-    const encoded = path.split('/').filter((p) => p !== '').map(encodeURIComponent).join('/');
+    const encoded = path
+      .split('/')
+      .filter((p) => p !== '')
+      .map(encodeURIComponent)
+      .join('/');
     const url = `/v1/sessions/${seg(sessionId)}/files/${encoded}`;
     const { response, body } = await this.send('GET', url, { ...options, accept: '*/*' });
     if (response.headers.get('baton-file-type') === 'directory') {
@@ -297,7 +301,13 @@ export class BatonClient {
       throw new BatonConnectionError(url, err);
     }
     if (!response.ok) {
-      throw problemFromBody(response.status, response.statusText, response.headers.get('content-type') ?? '', body.toString('utf8'), response.headers.get('retry-after'));
+      throw problemFromBody(
+        response.status,
+        response.statusText,
+        response.headers.get('content-type') ?? '',
+        body.toString('utf8'),
+        response.headers.get('retry-after'),
+      );
     }
     return { response, body };
   }

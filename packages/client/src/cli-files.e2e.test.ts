@@ -56,7 +56,12 @@ describe('baton files', () => {
 
     const ls = await baton(['files', 'ls', 'cli-f1']);
     expect(ls.code).toBe(0);
-    expect(ls.stdout.split('\n').filter(Boolean).map((l) => l.trim().split(/\s+/))).toEqual([
+    expect(
+      ls.stdout
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => l.trim().split(/\s+/)),
+    ).toEqual([
       ['10', 'README.md'],
       ['5', 'logo.bin'],
       ['0', 'src/'],
@@ -84,7 +89,13 @@ describe('baton files', () => {
     writeFileSync(b, '{"b":2}');
     const put = await baton(['files', 'put', 'cli-f2', a, b]);
     expect(put.code).toBe(0);
-    expect(JSON.parse(put.stdout)).toEqual({ sessionId: 'cli-f2', files: [{ path: 'a.txt', size: 5 }, { path: 'b.json', size: 7 }] });
+    expect(JSON.parse(put.stdout)).toEqual({
+      sessionId: 'cli-f2',
+      files: [
+        { path: 'a.txt', size: 5 },
+        { path: 'b.json', size: 7 },
+      ],
+    });
     expect((await baton(['files', 'get', 'cli-f2', 'b.json'])).stdout).toBe('{"b":2}');
 
     const missing = await baton(['files', 'get', 'cli-f2', 'nope.txt']);
@@ -96,7 +107,12 @@ describe('baton files', () => {
   });
 
   it('the client surfaces a refused path as a 422 problem naming it; nothing is written', async () => {
-    const refused = await client.uploadFiles('cli-f3', [{ path: 'ok.txt', content: 'x' }, { path: '../../escape.txt', content: 'x' }]).catch((e: unknown) => e);
+    const refused = await client
+      .uploadFiles('cli-f3', [
+        { path: 'ok.txt', content: 'x' },
+        { path: '../../escape.txt', content: 'x' },
+      ])
+      .catch((e: unknown) => e);
     expect(refused).toBeInstanceOf(BatonApiError);
     expect((refused as BatonApiError).status).toBe(422);
     expect((refused as BatonApiError).problem.detail).toContain('../../escape.txt');
@@ -106,6 +122,9 @@ describe('baton files', () => {
     const read = await client.readFile('cli-f3', 'x/y.txt');
     expect(read).toMatchObject({ type: 'file', contentType: 'text/plain; charset=utf-8' });
     expect(read.type === 'file' && read.data.toString()).toBe('yes');
-    expect(await client.readFile('cli-f3', 'x')).toEqual({ type: 'directory', listing: { files: [{ path: 'x/y.txt', type: 'file', size: 3 }], truncated: false } });
+    expect(await client.readFile('cli-f3', 'x')).toEqual({
+      type: 'directory',
+      listing: { files: [{ path: 'x/y.txt', type: 'file', size: 3 }], truncated: false },
+    });
   });
 });

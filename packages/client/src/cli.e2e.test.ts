@@ -89,7 +89,7 @@ describe('baton CLI against the api and worker processes', () => {
     expect(JSON.parse((await baton(['resume', 'cli-s2'], env)).stdout)).toMatchObject({ id: 'cli-s2', status: 'idle' });
   });
 
-  it('baton submit of an unknown mode is refused up front (422 UNKNOWN_MODE from the workers\' mode catalogue): exit 3, no task', async () => {
+  it("baton submit of an unknown mode is refused up front (422 UNKNOWN_MODE from the workers' mode catalogue): exit 3, no task", async () => {
     const refused = await baton(['submit', 'cli-s3', 'anything', '--mode', 'no-such-mode', '--watch'], env);
     expect(refused.code).toBe(3);
     expect(refused.stdout).toBe('');
@@ -142,7 +142,12 @@ describe('baton CLI against the api and worker processes', () => {
       const exported = await baton(['export', task.id, '--out', file], env);
       expect(exported).toMatchObject({ code: 0, stdout: '' });
       expect(exported.stderr).toMatch(new RegExp(`^exported ${task.id} to ${file}: 3 task\\(s\\), \\d+ message\\(s\\), \\d+ event\\(s\\)\\n$`));
-      const doc = JSON.parse(readFileSync(file, 'utf8')) as { version: number; root: TaskTree; conversations: Record<string, unknown[]>; events: { taskId: string }[] };
+      const doc = JSON.parse(readFileSync(file, 'utf8')) as {
+        version: number;
+        root: TaskTree;
+        conversations: Record<string, unknown[]>;
+        events: { taskId: string }[];
+      };
       expect(doc.root).toEqual(await client.getTree(task.id));
       const ids = flatten(doc.root).map((t) => t.id);
       expect(Object.keys(doc.conversations).sort()).toEqual([...ids].sort());
@@ -177,7 +182,10 @@ describe('baton CLI against the api and worker processes', () => {
   it('argument, auth and connection errors are clear, with exit codes 2 and 3', async () => {
     expect(await baton(['submit', 'cli-s5'], env)).toMatchObject({ code: 2, stdout: '', stderr: expect.stringContaining('submit: missing <prompt>') });
     expect(await baton(['watch', 'no-such-task'], env)).toMatchObject({ code: 3, stderr: expect.stringMatching(/404 .*no-such-task/) });
-    expect(await baton(['session', 'cli-s1'], { ...env, BATON_API_KEY: 'wrong-key-000000' })).toMatchObject({ code: 3, stderr: expect.stringContaining('401') });
+    expect(await baton(['session', 'cli-s1'], { ...env, BATON_API_KEY: 'wrong-key-000000' })).toMatchObject({
+      code: 3,
+      stderr: expect.stringContaining('401'),
+    });
     expect(await baton(['session', 'cli-s1'], { BATON_URL: 'http://127.0.0.1:9' })).toMatchObject({
       code: 3,
       stderr: expect.stringContaining('cannot reach Baton at http://127.0.0.1:9'),

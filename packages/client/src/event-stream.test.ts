@@ -12,7 +12,9 @@ import { isResetEvent, type SessionEvent } from './event-stream';
  */
 type Handler = (req: http.IncomingMessage, res: http.ServerResponse, n: number) => void;
 
-async function serve(handler: Handler): Promise<{ client: BatonClient; requests: http.IncomingHttpHeaders[]; closed: Promise<void>[]; close(): Promise<void> }> {
+async function serve(
+  handler: Handler,
+): Promise<{ client: BatonClient; requests: http.IncomingHttpHeaders[]; closed: Promise<void>[]; close(): Promise<void> }> {
   const requests: http.IncomingHttpHeaders[] = [];
   const closed: Promise<void>[] = [];
   const server = http.createServer((req, res) => {

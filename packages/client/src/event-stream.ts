@@ -138,7 +138,8 @@ function toEvent(message: SseMessage, url: string): SessionEvent {
   } catch {
     // Not JSON: hand over the text as it came.
   }
-  const taskId = typeof data === 'object' && data !== null && typeof (data as { taskId?: unknown }).taskId === 'string' ? (data as { taskId: string }).taskId : null;
+  const taskId =
+    typeof data === 'object' && data !== null && typeof (data as { taskId?: unknown }).taskId === 'string' ? (data as { taskId: string }).taskId : null;
   const reset = message.event === 'reset' ? StreamResetSchema.safeParse(data) : null;
   if (reset && !reset.success) throw new BatonProtocolError(url, `malformed reset event: ${reset.error.issues.map((i) => i.message).join('; ')}`);
   return { id: message.id, type: message.event, data, taskId, reset: reset?.data ?? null };
@@ -174,7 +175,15 @@ function connect(
       res.on('error', (err) => reject(new BatonConnectionError(request.url, err)));
       res.on('end', () => {
         req.destroy();
-        reject(problemFromBody(status, res.statusMessage ?? '', res.headers['content-type'] ?? '', Buffer.concat(chunks).toString('utf8'), headerValue(res.headers['retry-after'])));
+        reject(
+          problemFromBody(
+            status,
+            res.statusMessage ?? '',
+            res.headers['content-type'] ?? '',
+            Buffer.concat(chunks).toString('utf8'),
+            headerValue(res.headers['retry-after']),
+          ),
+        );
       });
     });
     req.end();

@@ -1,5 +1,13 @@
 /** Public API of @baton/client: the typed HTTP client, its schemas and errors. */
-export { BatonClient, type BatonClientOptions, type SubmitInput, type SubmitResult, type CallOptions, type InputOptions, type ApprovalOptions } from './baton-client';
+export {
+  BatonClient,
+  type BatonClientOptions,
+  type SubmitInput,
+  type SubmitResult,
+  type CallOptions,
+  type InputOptions,
+  type ApprovalOptions,
+} from './baton-client';
 export { BatonApiError, BatonConnectionError, BatonProtocolError, SessionQueueFullError, isBatonApiError } from './errors';
 export { type SessionEvent, type EventStreamOptions } from './event-stream';
 export { SseParser, type SseMessage } from './sse-parser';

@@ -66,9 +66,7 @@ export class EngineContext {
   async addRootJobs(sessionId: string, taskIds: string[]): Promise<void> {
     if (taskIds.length === 0) return;
     await this.racepoints.beforeJobAdd?.(sessionId, taskIds);
-    await this.queue.addBulk(
-      taskIds.map((taskId) => ({ name: 'task', data: { taskId, sessionId }, opts: { jobId: taskId } })),
-    );
+    await this.queue.addBulk(taskIds.map((taskId) => ({ name: 'task', data: { taskId, sessionId }, opts: { jobId: taskId } })));
   }
 
   async close(): Promise<void> {

@@ -86,11 +86,9 @@ export function codeToError(code: ScriptCodeName, context: { taskId?: string; wh
         taskId: id,
       });
     case ScriptCode.idempotencyConflict:
-      return new BatonError(
-        'IDEMPOTENCY_CONFLICT',
-        `idempotency key already used with a different payload by task ${context.detail ?? ''}`,
-        { taskId: context.detail },
-      );
+      return new BatonError('IDEMPOTENCY_CONFLICT', `idempotency key already used with a different payload by task ${context.detail ?? ''}`, {
+        taskId: context.detail,
+      });
     case ScriptCode.sessionBusy:
       return new BatonError('SESSION_BUSY', `session is busy with task ${context.detail ?? ''}`, {
         taskId: context.detail,

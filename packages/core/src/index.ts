@@ -7,13 +7,7 @@ export { openRedis, connectionFromUrl, type FailFastOptions, type Connection, ty
 export type { JobData } from './engine-context';
 export { Keys, TASK_QUEUE } from './keys';
 export { LateCommandError, redisFailure, RedisFailureKind, type RedisFailure } from './redis-failure';
-export {
-  RedisMemoryMonitor,
-  parseMemoryInfo,
-  type RedisMemoryReading,
-  type RedisMemoryMonitorOptions,
-  type RedisMemoryMonitorEvents,
-} from './redis-memory';
+export { RedisMemoryMonitor, parseMemoryInfo, type RedisMemoryReading, type RedisMemoryMonitorOptions, type RedisMemoryMonitorEvents } from './redis-memory';
 export { registerRedisMemoryMetrics } from './redis-memory-metrics';
 export { BatonError, StaleRunnerError, isBatonError, type BatonErrorCode } from './errors';
 export { StateMachine, IllegalTransitionError, type TransitionTable } from './model/state-machine';
@@ -89,7 +83,19 @@ export {
   type ModeCatalogEntry,
   type ModeCheck,
 } from './modes/mode-catalog';
-export { UsageSchema, BudgetSchema, OnBudgetSchema, EMPTY_USAGE, usageOf, costOf, budgetOf, budgetFields, type Usage, type Budget, type OnBudget } from './model/usage';
+export {
+  UsageSchema,
+  BudgetSchema,
+  OnBudgetSchema,
+  EMPTY_USAGE,
+  usageOf,
+  costOf,
+  budgetOf,
+  budgetFields,
+  type Usage,
+  type Budget,
+  type OnBudget,
+} from './model/usage';
 export { utcDay, CONTINUE_OVER_BUDGET, DEFAULT_TENANT_USAGE_TTL_S, type UsageConfig, type TurnMetering } from './usage/turn-metering';
 export type { BudgetLimits, BudgetScope, BudgetName, TurnTokens, Reservation } from './scripts/usage-scripts';
 export { UsageReader, daysBetween, MAX_USAGE_DAYS, type DayUsage, type ModelUsage } from './usage/usage-reader';

@@ -43,8 +43,12 @@ export const statsField = {
  * `taskSubKey(taskKey, name)` for a script that only holds a task key.
  */
 export function luaKeySchema(): string {
-  const names = Object.values(SessionKey).map((s) => `'${s}'`).join(', ');
-  const sessionFields = Object.entries(SessionKey).map(([k, v]) => `${k} = '${v}'`).join(', ');
+  const names = Object.values(SessionKey)
+    .map((s) => `'${s}'`)
+    .join(', ');
+  const sessionFields = Object.entries(SessionKey)
+    .map(([k, v]) => `${k} = '${v}'`)
+    .join(', ');
   return [
     '-- Generated from keys.ts (luaKeySchema): do not edit key names here.',
     `local SESSION_KEYS = { ${names} }`,

@@ -47,7 +47,13 @@ describe('log redaction', () => {
   });
 
   test('scrubSecrets leaves ordinary text alone', () => {
-    for (const text of ['redis://127.0.0.1:6379', 'redis://redis:6379/0', 'task t1 completed at 12:30', 'a valid "Authorization: Bearer <secret>" header is required', 'http://host:3000/docs']) {
+    for (const text of [
+      'redis://127.0.0.1:6379',
+      'redis://redis:6379/0',
+      'task t1 completed at 12:30',
+      'a valid "Authorization: Bearer <secret>" header is required',
+      'http://host:3000/docs',
+    ]) {
       expect(scrubSecrets(text)).toBe(text);
     }
     expect(scrubSecrets('redis://user@host:6379')).toBe('redis://user@host:6379');

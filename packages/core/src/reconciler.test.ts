@@ -29,7 +29,6 @@ describe('reconciler', () => {
     expect(second).toMatchObject({ redispatched: 0, releasedLeases: 0 });
     expect(await engine.redis.zscore(engine.keys.sessionIndex(), 'lost')).toBeNull();
   });
-
 });
 
 describe('reconciler, orphaned lease', () => {

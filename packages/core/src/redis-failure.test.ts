@@ -5,7 +5,11 @@ import { redisFailure } from './redis-failure';
 import { parseMemoryInfo, RedisMemoryMonitor } from './redis-memory';
 
 const ready = (redis: RedisClient) => (redis.status === 'ready' ? Promise.resolve() : new Promise<void>((resolve) => redis.once('ready', () => resolve())));
-const rejection = (p: Promise<unknown>) => p.then(() => null, (err: unknown) => err);
+const rejection = (p: Promise<unknown>) =>
+  p.then(
+    () => null,
+    (err: unknown) => err,
+  );
 
 // Single-server connections (`new Redis(url)`, CLIENT KILL by id, INFO of one server); on a cluster
 // the same fail-fast options apply per node, and the cluster proof's smoke runs through them.
@@ -19,7 +23,16 @@ describeServer('fail-fast connection and Redis failures', () => {
     opened.push(redis);
     return redis;
   };
-  afterAll(() => Promise.all(opened.map((r) => r.quit().then(() => undefined, () => r.disconnect()))));
+  afterAll(() =>
+    Promise.all(
+      opened.map((r) =>
+        r.quit().then(
+          () => undefined,
+          () => r.disconnect(),
+        ),
+      ),
+    ),
+  );
 
   it('rejects at once while Redis cannot be reached: not applied', async () => {
     const redis = open('redis://127.0.0.1:1');
@@ -46,7 +59,7 @@ describeServer('fail-fast connection and Redis failures', () => {
     const admin = new Redis(REDIS_URL);
     try {
       // The BLPOP is in flight once Redis lists this client as blocked in it.
-      while (!/cmd=blpop/.test(await admin.client('LIST', 'ID', String(id)) as string)) await new Promise((r) => setTimeout(r, 5));
+      while (!/cmd=blpop/.test((await admin.client('LIST', 'ID', String(id))) as string)) await new Promise((r) => setTimeout(r, 5));
       await admin.client('KILL', 'ID', String(id));
       expect(redisFailure(await pending)).toEqual({ kind: 'unreachable', maybeApplied: true });
       await ready(redis);
@@ -92,7 +105,12 @@ describeServer('fail-fast connection and Redis failures', () => {
 
 describeServer('Redis memory monitor', () => {
   it('parses INFO memory: ratio of used_memory to maxmemory, 0 without a limit', () => {
-    expect(parseMemoryInfo('# Memory\r\nused_memory:900\r\nused_memory_human:900B\r\nmaxmemory:1000\r\n', 1)).toEqual({ usedBytes: 900, maxBytes: 1000, ratio: 0.9, at: 1 });
+    expect(parseMemoryInfo('# Memory\r\nused_memory:900\r\nused_memory_human:900B\r\nmaxmemory:1000\r\n', 1)).toEqual({
+      usedBytes: 900,
+      maxBytes: 1000,
+      ratio: 0.9,
+      at: 1,
+    });
     expect(parseMemoryInfo('used_memory:900\r\nmaxmemory:0\r\n', 1)).toMatchObject({ ratio: 0 });
   });
 

@@ -57,7 +57,10 @@ export function anthropicToChat(body: AnthropicRequestBody): ChatRequestBody {
       const calls: FakeToolCall[] = blocks
         .filter((b) => b.type === 'tool_use')
         .map((b) => ({ id: b.id ?? '', type: 'function', function: { name: b.name ?? '', arguments: JSON.stringify(b.input ?? {}) } }));
-      const said = blocks.filter((b) => b.type === 'text').map((b) => b.text ?? '').join('');
+      const said = blocks
+        .filter((b) => b.type === 'text')
+        .map((b) => b.text ?? '')
+        .join('');
       messages.push({ role: 'assistant', content: said || null, ...(calls.length ? { tool_calls: calls } : {}) });
       continue;
     }
@@ -107,7 +110,12 @@ export function chatToAnthropic(reply: unknown, model = 'fake-claude'): unknown 
     content,
     stop_reason: finish === 'tool_calls' ? 'tool_use' : finish === 'length' ? 'max_tokens' : 'end_turn',
     stop_sequence: null,
-    usage: { input_tokens: chat.usage?.prompt_tokens ?? 0, output_tokens: chat.usage?.completion_tokens ?? 0, cache_read_input_tokens: 0, cache_creation_input_tokens: 0 },
+    usage: {
+      input_tokens: chat.usage?.prompt_tokens ?? 0,
+      output_tokens: chat.usage?.completion_tokens ?? 0,
+      cache_read_input_tokens: 0,
+      cache_creation_input_tokens: 0,
+    },
   };
 }
 

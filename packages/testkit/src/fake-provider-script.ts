@@ -40,10 +40,7 @@ export interface ChatRequestBody {
 let completionSeq = 0;
 
 /** An OpenAI `chat.completion` body. */
-export function chatCompletion(
-  message: { content?: string | null; toolCalls?: FakeToolCall[] },
-  model = 'fake-model',
-): Record<string, unknown> {
+export function chatCompletion(message: { content?: string | null; toolCalls?: FakeToolCall[] }, model = 'fake-model'): Record<string, unknown> {
   const toolCalls = message.toolCalls ?? [];
   return {
     id: `chatcmpl-fake-${++completionSeq}`,

@@ -148,7 +148,8 @@ export async function startFakeProvider(options: FakeProviderOptions = {}): Prom
 
   async function handle(method: string, url: string, headers: IncomingHttpHeaders, raw: string, res: ServerResponse): Promise<void> {
     const path = url.split('?')[0] ?? '';
-    const protocol = method === 'POST' && path.endsWith('/chat/completions') ? 'openai' : method === 'POST' && path.endsWith('/v1/messages') ? 'anthropic' : null;
+    const protocol =
+      method === 'POST' && path.endsWith('/chat/completions') ? 'openai' : method === 'POST' && path.endsWith('/v1/messages') ? 'anthropic' : null;
     if (!protocol) {
       send(res, 404, { error: { message: `no route ${method} ${url}`, type: 'not_found' } });
       return;

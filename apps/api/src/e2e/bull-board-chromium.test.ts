@@ -81,7 +81,10 @@ describeWithChromium('Bull Board in headless Chromium', () => {
 
     await queueLink.click();
     await page.waitForURL(new RegExp(`/admin/queues/queue/${TASK_QUEUE}`));
-    await page.getByRole('link', { name: /waiting/i }).first().click();
+    await page
+      .getByRole('link', { name: /waiting/i })
+      .first()
+      .click();
     await page.getByText('board-task-1').first().waitFor();
     expect(failed).toEqual([]);
   });

@@ -53,7 +53,11 @@ function consoleAgent(childStarted: (taskId: string) => void, childRelease: Prom
       const question = asks[1] === 'ask';
       const name = question ? 'ask_followup_question' : 'execute_command';
       const args = question ? { question: 'Which indentation?', follow_up: ['Spaces', 'Tabs'] } : { command: 'git push' };
-      await turn(ctx, 1, 1, async () => ({ role: 'assistant', content: null, tool_calls: [{ id: 'call_in', type: 'function', function: { name, arguments: JSON.stringify(args) } }] }));
+      await turn(ctx, 1, 1, async () => ({
+        role: 'assistant',
+        content: null,
+        tool_calls: [{ id: 'call_in', type: 'function', function: { name, arguments: JSON.stringify(args) } }],
+      }));
       if ((await ctx.messages()).length === 2) {
         const r = await ctx.awaitInput(
           'call_in',
@@ -68,7 +72,9 @@ function consoleAgent(childStarted: (taskId: string) => void, childRelease: Prom
       await turn(ctx, 1, 1, async () => ({
         role: 'assistant',
         content: 'Delegating the file to a code task.',
-        tool_calls: [{ id: 'call_new_task', type: 'function', function: { name: 'new_task', arguments: JSON.stringify({ mode: 'code', message: 'write notes.md' }) } }],
+        tool_calls: [
+          { id: 'call_new_task', type: 'function', function: { name: 'new_task', arguments: JSON.stringify({ mode: 'code', message: 'write notes.md' }) } },
+        ],
       }));
       if ((await ctx.messages()).length === 2) {
         const outcome = await ctx.subtask({ key: '1.0', mode: 'code', prompt: 'write notes.md' });
@@ -230,7 +236,10 @@ describeWithChromium('the console in headless Chromium', () => {
     await page.getByText('Submit a task to this session').click();
     await page.getByLabel('New task').fill('Write the notes again');
     await page.locator('#submit-form').getByRole('button', { name: 'Submit' }).click();
-    await page.getByRole('status').getByText(/^Task t_\w+ submitted\.$/).waitFor();
+    await page
+      .getByRole('status')
+      .getByText(/^Task t_\w+ submitted\.$/)
+      .waitFor();
     const roots = (await (await api(`/v1/sessions/${SESSION}/tasks`)).json()) as { tasks: { id: string; prompt: string }[] };
     const second = roots.tasks.find((t) => t.prompt === 'Write the notes again');
     expect(second).toBeDefined();
@@ -251,7 +260,9 @@ describeWithChromium('the console in headless Chromium', () => {
 
     // A root queued in a paused session, cancelled from the console (after confirming).
     expect((await api(`/v1/sessions/${SESSION}/pause`, { method: 'POST' })).status).toBe(200);
-    const queued = (await (await api(`/v1/sessions/${SESSION}/tasks`, { method: 'POST', body: JSON.stringify({ prompt: 'never runs' }) })).json()) as { id: string };
+    const queued = (await (await api(`/v1/sessions/${SESSION}/tasks`, { method: 'POST', body: JSON.stringify({ prompt: 'never runs' }) })).json()) as {
+      id: string;
+    };
     await node(queued.id, 'queued').waitFor();
     await page.locator(`#tree li[data-task-id="${queued.id}"] > button`).click();
     page.once('dialog', (dialog) => void dialog.accept());
@@ -271,7 +282,9 @@ describeWithChromium('the console in headless Chromium', () => {
     app.server.closeAllConnections();
     const lastEventId = await held.promise;
     expect(lastEventId).toMatch(/^\d+-\d+$/);
-    const unseen = (await (await api(`/v1/sessions/${SESSION}/tasks`, { method: 'POST', body: JSON.stringify({ prompt: 'Write while away' }) })).json()) as { id: string };
+    const unseen = (await (await api(`/v1/sessions/${SESSION}/tasks`, { method: 'POST', body: JSON.stringify({ prompt: 'Write while away' }) })).json()) as {
+      id: string;
+    };
     await waitForTask(engine, unseen.id, ['completed']);
     await engine.redis.xtrim(engine.keys.events(SESSION), 'MAXLEN', 0);
     gate.resolve();
@@ -336,10 +349,13 @@ describeWithChromium('the console in headless Chromium', () => {
   it('shows a pending question and an approval, and posts the answer, the approval and a denial with feedback', async () => {
     /** Submits a root that asks, and resolves once it waits for the user (its `task.input_required` is on the stream). */
     const parkForInput = async (sessionId: string, kind: 'question' | 'approval'): Promise<string> => {
-      const res = await api(`/v1/sessions/${sessionId}/tasks`, { method: 'POST', body: JSON.stringify({ prompt: `${kind === 'question' ? 'ask' : 'approve'}: please` }) });
+      const res = await api(`/v1/sessions/${sessionId}/tasks`, {
+        method: 'POST',
+        body: JSON.stringify({ prompt: `${kind === 'question' ? 'ask' : 'approve'}: please` }),
+      });
       expect(res.status).toBe(201);
       const task = (await res.json()) as { id: string };
-      for (let after = '0-0'; ; ) {
+      for (let after = '0-0'; ;) {
         const events = await engine.readEvents(sessionId, after, 100);
         if (events.some((e) => e.type === 'task.input_required' && e.taskId === task.id)) return task.id;
         after = events.at(-1)?.id ?? after;

@@ -45,7 +45,18 @@ afterAll(async () => {
 });
 
 const append = (sessionId: string, n: number) =>
-  writer.xadd(engine.keys.events(sessionId), '*', 'type', 'turn.completed', 'task', 't', 'at', String(Date.now()), 'data', JSON.stringify({ n })) as Promise<string>;
+  writer.xadd(
+    engine.keys.events(sessionId),
+    '*',
+    'type',
+    'turn.completed',
+    'task',
+    't',
+    'at',
+    String(Date.now()),
+    'data',
+    JSON.stringify({ n }),
+  ) as Promise<string>;
 
 test('open streams survive a Redis crash and restart, and get the events written after it', async () => {
   const sessions = ['o-1', 'o-2', 'o-3', 'o-4'];

@@ -126,7 +126,9 @@ describe('EventStreamer', () => {
     await smallApp.listen({ host: '127.0.0.1', port: 0 });
     try {
       const [first] = await appendMany('burst', 1);
-      const streams = await Promise.all([1, 2, 3].map(() => SseClient.open(`http://127.0.0.1:${(smallApp.server.address() as AddressInfo).port}/events/burst`)));
+      const streams = await Promise.all(
+        [1, 2, 3].map(() => SseClient.open(`http://127.0.0.1:${(smallApp.server.address() as AddressInfo).port}/events/burst`)),
+      );
       await Promise.all(streams.map((s) => s.waitFor((f) => f.id === first)));
       await waitUntil(() => small.liveStreams === 3, 5000);
       const ids = await appendMany('burst', 500);

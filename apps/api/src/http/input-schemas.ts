@@ -19,8 +19,10 @@ export const InputBodySchema = z
   })
   .superRefine((body, ctx) => {
     if (body.answer === undefined && body.approved === undefined) ctx.addIssue({ code: 'custom', message: HOW });
-    if (body.answer !== undefined && body.approved !== undefined) ctx.addIssue({ code: 'custom', path: ['approved'], message: `answer and approved exclude each other: ${HOW}` });
-    if (body.answer !== undefined && body.feedback !== undefined) ctx.addIssue({ code: 'custom', path: ['feedback'], message: 'feedback goes with approved, not with answer' });
+    if (body.answer !== undefined && body.approved !== undefined)
+      ctx.addIssue({ code: 'custom', path: ['approved'], message: `answer and approved exclude each other: ${HOW}` });
+    if (body.answer !== undefined && body.feedback !== undefined)
+      ctx.addIssue({ code: 'custom', path: ['feedback'], message: 'feedback goes with approved, not with answer' });
   });
 export type InputBody = z.output<typeof InputBodySchema>;
 

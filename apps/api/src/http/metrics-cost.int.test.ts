@@ -47,9 +47,7 @@ async function scrapeCost(): Promise<{ commands: number; body: string }> {
 
 async function addSessions(from: number, to: number): Promise<void> {
   for (let i = from; i < to; i += 100) {
-    await Promise.all(
-      Array.from({ length: Math.min(100, to - i) }, (_, j) => app.engine.submit({ sessionId: `cost-${i + j}`, prompt: 'p', mode: 'code' })),
-    );
+    await Promise.all(Array.from({ length: Math.min(100, to - i) }, (_, j) => app.engine.submit({ sessionId: `cost-${i + j}`, prompt: 'p', mode: 'code' })));
   }
 }
 

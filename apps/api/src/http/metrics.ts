@@ -64,9 +64,24 @@ export class ApiMetrics {
       registers,
     });
     this.usage = new UsageReader(engine.ctx);
-    this.tokens = new Counter({ name: 'baton_model_tokens_total', help: 'Tokens of committed turns, by model and kind (input includes cached)', labelNames: ['model', 'kind'], registers });
-    this.costUsd = new Counter({ name: 'baton_model_cost_usd_total', help: 'USD of committed turns of priced models (PRICES_FILE), by model', labelNames: ['model'], registers });
-    this.modelTurns = new Counter({ name: 'baton_model_turns_total', help: 'Committed turns by model; priced="false": the model has no price (cost unknown)', labelNames: ['model', 'priced'], registers });
+    this.tokens = new Counter({
+      name: 'baton_model_tokens_total',
+      help: 'Tokens of committed turns, by model and kind (input includes cached)',
+      labelNames: ['model', 'kind'],
+      registers,
+    });
+    this.costUsd = new Counter({
+      name: 'baton_model_cost_usd_total',
+      help: 'USD of committed turns of priced models (PRICES_FILE), by model',
+      labelNames: ['model'],
+      registers,
+    });
+    this.modelTurns = new Counter({
+      name: 'baton_model_turns_total',
+      help: 'Committed turns by model; priced="false": the model has no price (cost unknown)',
+      labelNames: ['model', 'priced'],
+      registers,
+    });
   }
 
   /** Reads what Redis knows (a fixed number of commands, sent together) and renders every metric. */

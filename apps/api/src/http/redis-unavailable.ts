@@ -24,9 +24,14 @@ export function redisUnavailable(failure: RedisFailure, extensions: Record<strin
   const detail = failure.maybeApplied
     ? `${WHAT[failure.kind]}; the request may or may not have taken effect`
     : `${WHAT[failure.kind]}; nothing was recorded, retry later`;
-  return new ApiError(failure.kind === 'oom' ? 'REDIS_FULL' : 'REDIS_UNAVAILABLE', detail, { reason: failure.kind, outcome, ...extensions }, {
-    'retry-after': String(RETRY_AFTER_S[failure.kind]),
-  });
+  return new ApiError(
+    failure.kind === 'oom' ? 'REDIS_FULL' : 'REDIS_UNAVAILABLE',
+    detail,
+    { reason: failure.kind, outcome, ...extensions },
+    {
+      'retry-after': String(RETRY_AFTER_S[failure.kind]),
+    },
+  );
 }
 
 /** `err` as a 503 problem when it is a Redis failure; otherwise null. */

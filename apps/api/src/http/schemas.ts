@@ -47,7 +47,9 @@ export const SubmitBodySchema = z
       .refine((m) => Buffer.byteLength(JSON.stringify(m) ?? '', 'utf8') <= METADATA_MAX_BYTES, `metadata is limited to ${METADATA_MAX_BYTES} bytes of JSON`)
       .optional(),
     budget: BudgetSchema.optional().describe('Limits of the whole task tree (tokens are input + output); a turn that would start over one does not start'),
-    onBudget: OnBudgetSchema.optional().describe('Over a budget: "fail" (BUDGET_EXCEEDED, the default) or "ask" (park awaiting approval of continue_over_budget)'),
+    onBudget: OnBudgetSchema.optional().describe(
+      'Over a budget: "fail" (BUDGET_EXCEEDED, the default) or "ask" (park awaiting approval of continue_over_budget)',
+    ),
   })
   .meta({ id: 'SubmitTask' });
 export type SubmitBody = z.output<typeof SubmitBodySchema>;
@@ -153,7 +155,14 @@ export function toPublicTree(tree: TaskTree): PublicTaskTree {
 }
 
 export function toPublicSession(session: Session): PublicSession {
-  return { id: session.id, status: session.status, activeTaskId: session.activeTaskId, queuedTaskIds: session.queuedTaskIds, usage: session.usage, cost: session.cost };
+  return {
+    id: session.id,
+    status: session.status,
+    activeTaskId: session.activeTaskId,
+    queuedTaskIds: session.queuedTaskIds,
+    usage: session.usage,
+    cost: session.cost,
+  };
 }
 
 export function toPublicExport(doc: TreeExport): TreeExportDocument {
@@ -168,11 +177,14 @@ export function toPublicExport(doc: TreeExport): TreeExportDocument {
 }
 
 /** `GET /v1/usage?from=&to=`: UTC days, inclusive; at most MAX_USAGE_DAYS. */
-const Day = z.string().regex(/^\d{4}-\d{2}-\d{2}$/, 'a UTC day like 2026-01-31').refine((d) => {
-  const ms = Date.parse(`${d}T00:00:00Z`);
-  // V8 rolls 2026-02-30 over to March: a real day reads back the same.
-  return !Number.isNaN(ms) && new Date(ms).toISOString().slice(0, 10) === d;
-}, 'not a calendar day');
+const Day = z
+  .string()
+  .regex(/^\d{4}-\d{2}-\d{2}$/, 'a UTC day like 2026-01-31')
+  .refine((d) => {
+    const ms = Date.parse(`${d}T00:00:00Z`);
+    // V8 rolls 2026-02-30 over to March: a real day reads back the same.
+    return !Number.isNaN(ms) && new Date(ms).toISOString().slice(0, 10) === d;
+  }, 'not a calendar day');
 export const UsageQuerySchema = z
   .strictObject({ from: Day.describe('First UTC day (YYYY-MM-DD)'), to: Day.describe('Last UTC day (YYYY-MM-DD), inclusive') })
   .refine((q) => q.from <= q.to, { message: 'from must not be after to', path: ['from'] })

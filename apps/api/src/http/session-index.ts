@@ -72,7 +72,10 @@ export class SessionIndex {
   /** Records activity on a session (after a successful submission). */
   async record(tenant: string, sessionId: string, at = Date.now()): Promise<void> {
     const key = this.engine.keys.tenantSessions(tenant);
-    const tx = this.engine.redis.multi().zadd(key, at, sessionId).zremrangebyrank(key, 0, -(this.cap + 1));
+    const tx = this.engine.redis
+      .multi()
+      .zadd(key, at, sessionId)
+      .zremrangebyrank(key, 0, -(this.cap + 1));
     if (this.options.ttlMs > 0) tx.pexpire(key, this.options.ttlMs);
     else tx.persist(key);
     await tx.exec();

@@ -18,9 +18,7 @@ export const ListedSessionSchema = z
   })
   .meta({ id: 'ListedSession' });
 
-export const SessionListSchema = z
-  .object({ sessions: z.array(ListedSessionSchema), nextCursor: z.string().nullable() })
-  .meta({ id: 'SessionList' });
+export const SessionListSchema = z.object({ sessions: z.array(ListedSessionSchema), nextCursor: z.string().nullable() }).meta({ id: 'SessionList' });
 
 export const SessionRootsQuerySchema = z.strictObject({
   limit: z.coerce.number().int().min(1).max(100).default(20).describe('Root tasks, 1 to 100 (default 20)'),

@@ -152,9 +152,7 @@ export class PollingStreamReader implements StreamReader {
 
   async read(keys: string[], ids: string[], count: number): Promise<ReadReply | null> {
     const cluster = this.open();
-    const replies = await Promise.all(
-      keys.map((key, i) => cluster.xread('COUNT', count, 'STREAMS', key, ids[i]!) as Promise<ReadReply | null>),
-    );
+    const replies = await Promise.all(keys.map((key, i) => cluster.xread('COUNT', count, 'STREAMS', key, ids[i]!) as Promise<ReadReply | null>));
     const found = replies.flatMap((reply) => reply ?? []);
     if (found.length > 0) return found;
     await new Promise<void>((resolve) => {

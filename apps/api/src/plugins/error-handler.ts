@@ -73,7 +73,10 @@ export function mapError(err: unknown): Mapped {
 }
 
 export function sendProblem(reply: FastifyReply, code: ApiErrorCode, detail: string, extensions: Record<string, unknown> = {}): FastifyReply {
-  return reply.code(ErrorCatalog[code].status).type('application/problem+json').send(problem(code, detail, extensions));
+  return reply
+    .code(ErrorCatalog[code].status)
+    .type('application/problem+json')
+    .send(problem(code, detail, extensions));
 }
 
 /**

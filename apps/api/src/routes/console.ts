@@ -51,11 +51,7 @@ export default async function consoleRoutes(app: FastifyInstance): Promise<void>
   if (!index) throw new Error(`console: ${join(CONSOLE_DIR, 'index.html')} is missing`);
 
   const send = (reply: FastifyReply, file: { body: Buffer; type: string }) =>
-    reply
-      .header('content-type', file.type)
-      .header('content-security-policy', CONSOLE_CSP)
-      .header('cache-control', 'no-cache')
-      .send(file.body);
+    reply.header('content-type', file.type).header('content-security-policy', CONSOLE_CSP).header('cache-control', 'no-cache').send(file.body);
 
   app.get(CONSOLE_PATH, { schema: { hide: true } }, async (_request, reply) => send(reply, index));
   app.get(`${CONSOLE_PATH}/`, { schema: { hide: true } }, async (_request, reply) => reply.redirect(CONSOLE_PATH));

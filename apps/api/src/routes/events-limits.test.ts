@@ -25,7 +25,10 @@ beforeAll(async () => {
   });
   await h.app.listen({ host: '127.0.0.1', port: 0 });
   base = `http://127.0.0.1:${(h.app.server.address() as AddressInfo).port}`;
-  for (const [session, auth] of [['s-acme', ACME], ['s-beta', BETA]] as const) {
+  for (const [session, auth] of [
+    ['s-acme', ACME],
+    ['s-beta', BETA],
+  ] as const) {
     const res = await h.app.inject({ method: 'POST', url: `/v1/sessions/${session}/tasks`, headers: auth, payload: { prompt: 'x' } });
     expect(res.statusCode).toBe(201);
   }

@@ -113,9 +113,7 @@ describe('GET /v1/sessions/{id}/events (SSE)', () => {
     const firsts = await Promise.all(sessions.map((s) => submit(s, 'first')));
     const streams = await Promise.all(sessions.map((s) => SseClient.open(`${base}/v1/sessions/${s}/events`)));
     const seconds = await Promise.all(sessions.map((s) => submit(s, 'second')));
-    await Promise.all(
-      streams.map((stream, i) => stream.waitFor((f) => f.event === 'task.completed' && JSON.parse(f.data!).taskId === seconds[i]!.id)),
-    );
+    await Promise.all(streams.map((stream, i) => stream.waitFor((f) => f.event === 'task.completed' && JSON.parse(f.data!).taskId === seconds[i]!.id)));
     for (const [i, stream] of streams.entries()) {
       const expected = (await h.engine.readEvents(sessions[i]!)).map((e) => e.id);
       const got = stream.events.map((e) => e.id);

@@ -23,7 +23,15 @@ test('export: archivedConversations by task id, oldest first; messages: the live
   const plain = (await h.app.inject({ method: 'GET', url: `/v1/tasks/${id}/export`, headers: ACME })).json();
   expect(plain.archivedConversations).toBeUndefined();
 
-  const old = { version: 0, condensedAt: 1_700_000_000_000, turnOffset: 0, messages: [{ role: 'system', content: 's' }, { role: 'user', content: 'older' }] };
+  const old = {
+    version: 0,
+    condensedAt: 1_700_000_000_000,
+    turnOffset: 0,
+    messages: [
+      { role: 'system', content: 's' },
+      { role: 'user', content: 'older' },
+    ],
+  };
   await h.redis.rpush(h.engine.keys.conversationArchive('s-condensed', id), JSON.stringify(old));
   const live = (await h.app.inject({ method: 'GET', url: `/v1/tasks/${id}/messages`, headers: ACME })).json().messages;
   const doc = (await h.app.inject({ method: 'GET', url: `/v1/tasks/${id}/export`, headers: ACME })).json();

@@ -84,7 +84,13 @@ describe('POST /v1/sessions/{id}/files', () => {
       ],
     });
     expect(res.statusCode).toBe(201);
-    expect(res.json()).toEqual({ sessionId: 's-json', files: [{ path: 'README.md', size: 5 }, { path: 'src/deep/a.bin', size: 4 }] });
+    expect(res.json()).toEqual({
+      sessionId: 's-json',
+      files: [
+        { path: 'README.md', size: 5 },
+        { path: 'src/deep/a.bin', size: 4 },
+      ],
+    });
     expect(await readFile(join(ws('s-json'), 'README.md'), 'utf8')).toBe('# hi\n');
     expect([...(await readFile(join(ws('s-json'), 'src/deep/a.bin')))]).toEqual([0, 1, 2, 255]);
 
@@ -126,7 +132,12 @@ describe('POST /v1/sessions/{id}/files', () => {
     ['absolute', '/tmp/escape.txt'],
   ])('JSON: a %s path refuses the whole upload with 422 naming it; nothing is written', async (_what, bad) => {
     const session = `s-bad-json-${_what.replace(/[^a-z]/g, '')}`;
-    const res = await postJson(session, { files: [{ path: 'ok.txt', content: 'fine' }, { path: bad, content: 'evil' }] });
+    const res = await postJson(session, {
+      files: [
+        { path: 'ok.txt', content: 'fine' },
+        { path: bad, content: 'evil' },
+      ],
+    });
     expect(res.statusCode).toBe(422);
     expect(res.json()).toMatchObject({ code: 'WORKSPACE_PATH', path: bad });
     expect(res.json().detail).toContain(JSON.stringify(bad));
@@ -162,12 +173,22 @@ describe('POST /v1/sessions/{id}/files', () => {
   });
 
   test('a file where a folder is (in the upload or on disk) is refused before anything is written', async () => {
-    const inUpload = await postJson('s-conflict', [{ path: 'first.txt', content: '1' }, { path: 'a', content: 'file' }, { path: 'a/b.txt', content: 'x' }]);
+    const inUpload = await postJson('s-conflict', [
+      { path: 'first.txt', content: '1' },
+      { path: 'a', content: 'file' },
+      { path: 'a/b.txt', content: 'x' },
+    ]);
     expect(inUpload.statusCode).toBe(422);
     expect(inUpload.json()).toMatchObject({ code: 'WORKSPACE_PATH', path: 'a/b.txt' });
     expect(await tree(ws('s-conflict'))).toEqual([]);
     expect((await postJson('s-conflict', [{ path: 'dir/x.txt', content: 'x' }])).statusCode).toBe(201);
-    const onDisk = await postTar('s-conflict', rawTarGz([{ path: 'other.txt', content: 'o' }, { path: 'dir', content: 'not a folder' }]));
+    const onDisk = await postTar(
+      's-conflict',
+      rawTarGz([
+        { path: 'other.txt', content: 'o' },
+        { path: 'dir', content: 'not a folder' },
+      ]),
+    );
     expect(onDisk.statusCode).toBe(422);
     expect(onDisk.json()).toMatchObject({ code: 'WORKSPACE_PATH', path: 'dir' });
     expect(await tree(ws('s-conflict'))).toEqual(['dir', 'dir/x.txt']);
@@ -192,7 +213,10 @@ describe('POST /v1/sessions/{id}/files', () => {
     const many = await postTar('s-caps', rawTarGz(Array.from({ length: 21 }, (_, i) => ({ path: `f${i}.txt`, content: 'x' }))));
     expect(many.statusCode).toBe(413);
     expect(many.json().detail).toContain('FILES_MAX_ENTRIES');
-    const manyJson = await postJson('s-caps', Array.from({ length: 21 }, (_, i) => ({ path: `f${i}.txt`, content: 'x' })));
+    const manyJson = await postJson(
+      's-caps',
+      Array.from({ length: 21 }, (_, i) => ({ path: `f${i}.txt`, content: 'x' })),
+    );
     expect(manyJson.statusCode).toBe(413);
 
     expect(await tree(ws('s-caps'))).toEqual([]);
@@ -205,7 +229,12 @@ describe('POST /v1/sessions/{id}/files', () => {
     expect(shape.statusCode).toBe(400);
     expect(shape.json().detail).toContain('content');
     expect((await postJson('s-malformed', [{ path: 'a', content: '!!!', encoding: 'base64' }])).statusCode).toBe(400);
-    const text = await h.app.inject({ method: 'POST', url: '/v1/sessions/s-malformed/files', headers: { ...auth(), 'content-type': 'text/plain' }, payload: 'hi' });
+    const text = await h.app.inject({
+      method: 'POST',
+      url: '/v1/sessions/s-malformed/files',
+      headers: { ...auth(), 'content-type': 'text/plain' },
+      payload: 'hi',
+    });
     expect(text.statusCode).toBe(415);
     expect(await tree(ws('s-malformed'))).toEqual([]);
   });
@@ -271,16 +300,25 @@ describe('GET /v1/sessions/{id}/files[/{path}]', () => {
   });
 
   test('the listing stops at FILES_LIST_MAX with truncated: true', async () => {
-    await postJson('s-many', Array.from({ length: 20 }, (_, i) => ({ path: `d${i % 4}/f${i}.txt`, content: 'x' })));
-    await postJson('s-many', Array.from({ length: 20 }, (_, i) => ({ path: `e${i % 4}/f${i}.txt`, content: 'x' })));
-    await postJson('s-many', Array.from({ length: 20 }, (_, i) => ({ path: `g${i % 4}/f${i}.txt`, content: 'x' })));
+    await postJson(
+      's-many',
+      Array.from({ length: 20 }, (_, i) => ({ path: `d${i % 4}/f${i}.txt`, content: 'x' })),
+    );
+    await postJson(
+      's-many',
+      Array.from({ length: 20 }, (_, i) => ({ path: `e${i % 4}/f${i}.txt`, content: 'x' })),
+    );
+    await postJson(
+      's-many',
+      Array.from({ length: 20 }, (_, i) => ({ path: `g${i % 4}/f${i}.txt`, content: 'x' })),
+    );
     const list = (await get('/v1/sessions/s-many/files')).json();
     expect(list.truncated).toBe(true);
     expect(list.files).toHaveLength(50);
   });
 });
 
-describe('FILES_MAX_BYTES is the route\'s own body limit', () => {
+describe("FILES_MAX_BYTES is the route's own body limit", () => {
   test('a JSON upload above the 1 MiB limit of the other routes is accepted up to FILES_MAX_BYTES', async () => {
     const wide = await startHarness({ env: { WORKSPACE_ROOT: root, FILES_MAX_BYTES: String(4 * 1024 * 1024) } });
     try {

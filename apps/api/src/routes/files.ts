@@ -80,7 +80,8 @@ const fileRoutes: FastifyPluginAsyncZod<{ files: FilesConfig }> = async (app, { 
         response: { 201: UploadResultSchema, ...problems, 413: ProblemSchema, 415: ProblemSchema, 422: ProblemSchema },
       },
       // The body is a Buffer for tar.gz uploads: validated by the handler (writeJsonEntries parses JSON with the same schema).
-      validatorCompiler: (route) => (route.httpPart === 'body' ? (data: unknown) => ({ value: data }) : validatorCompiler(route as unknown as Parameters<typeof validatorCompiler>[0])),
+      validatorCompiler: (route) =>
+        route.httpPart === 'body' ? (data: unknown) => ({ value: data }) : validatorCompiler(route as unknown as Parameters<typeof validatorCompiler>[0]),
     },
     async (request, reply) => {
       const { sessionId } = request.params;
@@ -129,7 +130,7 @@ const fileRoutes: FastifyPluginAsyncZod<{ files: FilesConfig }> = async (app, { 
           'Content-Security-Policy. A folder answers its listing (as `GET .../files`, paths relative to the workspace); the `Baton-File-Type` header says which (`file` or `directory`). 404 when missing, 422 for a path that leaves the workspace.',
         security,
         params: FileParamsSchema,
-        response: { 200: z.unknown().describe('The file\'s bytes, or a FileListing for a folder'), ...problems, 422: ProblemSchema },
+        response: { 200: z.unknown().describe("The file's bytes, or a FileListing for a folder"), ...problems, 422: ProblemSchema },
       },
     },
     async (request, reply) => {

@@ -156,7 +156,14 @@ describe('DELETE /v1/sessions/{sessionId}', () => {
     // The id is free again: a submit starts a new, empty session.
     const fresh = await submit('s-del-run', 'afresh');
     await waitForTask(h.engine, fresh.id, ['completed']);
-    expect((await call('GET', '/v1/sessions/s-del-run')).json()).toEqual({ id: 's-del-run', status: 'idle', activeTaskId: null, queuedTaskIds: [], usage: EMPTY_USAGE, cost: 0 });
+    expect((await call('GET', '/v1/sessions/s-del-run')).json()).toEqual({
+      id: 's-del-run',
+      status: 'idle',
+      activeTaskId: null,
+      queuedTaskIds: [],
+      usage: EMPTY_USAGE,
+      cost: 0,
+    });
     expect((await h.engine.readEvents('s-del-run')).every((e) => e.taskId === null || e.taskId === fresh.id)).toBe(true);
   });
 

@@ -167,7 +167,11 @@ describe('GET /console', () => {
     expect(page.headers['content-security-policy']).not.toContain('unsafe');
     expect(page.body).toContain('<script type="module" src="/console/app.js">');
 
-    for (const [file, type] of [['app.js', /^text\/javascript/], ['sse.js', /^text\/javascript/], ['console.css', /^text\/css/]] as const) {
+    for (const [file, type] of [
+      ['app.js', /^text\/javascript/],
+      ['sse.js', /^text\/javascript/],
+      ['console.css', /^text\/css/],
+    ] as const) {
       const res = await h.app.inject({ url: `/console/${file}` });
       expect(res.statusCode).toBe(200);
       expect(res.headers['content-type']).toMatch(type);

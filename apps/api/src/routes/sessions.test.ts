@@ -26,7 +26,14 @@ describe('session routes', () => {
     h.model.release('p');
     await waitForTask(h.engine, first.id, ['completed']);
     const queued = (await post('/v1/sessions/s-pause/tasks', { prompt: 'after pause' })).json();
-    expect((await h.app.inject('/v1/sessions/s-pause')).json()).toEqual({ id: 's-pause', status: 'paused', activeTaskId: null, queuedTaskIds: [queued.id], usage: EMPTY_USAGE, cost: 0 });
+    expect((await h.app.inject('/v1/sessions/s-pause')).json()).toEqual({
+      id: 's-pause',
+      status: 'paused',
+      activeTaskId: null,
+      queuedTaskIds: [queued.id],
+      usage: EMPTY_USAGE,
+      cost: 0,
+    });
     expect((await h.app.inject(`/v1/tasks/${queued.id}`)).json().status).toBe('queued');
 
     for (let i = 0; i < 2; i++) {
@@ -35,7 +42,14 @@ describe('session routes', () => {
       expect(resumed.json().status).not.toBe('paused');
     }
     await waitForTask(h.engine, queued.id, ['completed']);
-    expect((await h.app.inject('/v1/sessions/s-pause')).json()).toEqual({ id: 's-pause', status: 'idle', activeTaskId: null, queuedTaskIds: [], usage: EMPTY_USAGE, cost: 0 });
+    expect((await h.app.inject('/v1/sessions/s-pause')).json()).toEqual({
+      id: 's-pause',
+      status: 'idle',
+      activeTaskId: null,
+      queuedTaskIds: [],
+      usage: EMPTY_USAGE,
+      cost: 0,
+    });
   });
 
   test('a pause at a turn boundary parks the running task; resume continues it', async () => {

@@ -52,7 +52,11 @@ describe('POST /v1/tasks/{taskId}/input', () => {
 
     const wrongKind = await input(id, { approved: true });
     expect(wrongKind.statusCode).toBe(422);
-    expect(wrongKind.json()).toMatchObject({ code: 'INPUT_KIND_MISMATCH', type: 'urn:baton:problem:input-kind-mismatch', detail: expect.stringContaining('{"answer": "..."}') });
+    expect(wrongKind.json()).toMatchObject({
+      code: 'INPUT_KIND_MISMATCH',
+      type: 'urn:baton:problem:input-kind-mismatch',
+      detail: expect.stringContaining('{"answer": "..."}'),
+    });
 
     const first = await input(id, { answer: 'blue' }, { 'idempotency-key': 'answer-1' });
     expect(first.statusCode).toBe(202);

@@ -27,7 +27,16 @@ const taskInputRoutes: FastifyPluginAsyncZod = async (app) => {
         params: TaskParamsSchema,
         headers: InputHeadersSchema,
         body: InputBodySchema,
-        response: { 202: PublicTaskSchema, 400: ProblemSchema, 401: ProblemSchema, 404: ProblemSchema, 409: ProblemSchema, 422: ProblemSchema, 429: ProblemSchema, 503: ProblemSchema },
+        response: {
+          202: PublicTaskSchema,
+          400: ProblemSchema,
+          401: ProblemSchema,
+          404: ProblemSchema,
+          409: ProblemSchema,
+          422: ProblemSchema,
+          429: ProblemSchema,
+          503: ProblemSchema,
+        },
       },
     },
     async (request, reply) => {

@@ -11,7 +11,25 @@ const post = (url: string, payload?: object, headers: Record<string, string> = {
   h.app.inject({ method: 'POST', url, headers, ...(payload === undefined ? {} : { payload }) });
 const get = (url: string) => h.app.inject({ method: 'GET', url });
 
-const TASK_KEYS = ['id', 'sessionId', 'parentId', 'rootId', 'mode', 'prompt', 'status', 'result', 'error', 'childIds', 'turns', 'createdAt', 'startedAt', 'finishedAt', 'pendingInput', 'usage', 'cost'].sort();
+const TASK_KEYS = [
+  'id',
+  'sessionId',
+  'parentId',
+  'rootId',
+  'mode',
+  'prompt',
+  'status',
+  'result',
+  'error',
+  'childIds',
+  'turns',
+  'createdAt',
+  'startedAt',
+  'finishedAt',
+  'pendingInput',
+  'usage',
+  'cost',
+].sort();
 /** A root also shows its tree's usage and cost, its budget and onBudget. */
 const ROOT_KEYS = [...TASK_KEYS, 'treeUsage', 'treeCost', 'budget', 'onBudget'].sort();
 
@@ -23,7 +41,16 @@ describe('submit and read', () => {
     expect(res.headers['idempotent-replayed']).toBeUndefined();
     const task = res.json();
     expect(Object.keys(task).sort()).toEqual(ROOT_KEYS);
-    expect(task).toMatchObject({ sessionId: 's-submit', parentId: null, rootId: task.id, mode: 'orchestrator', prompt: 'hello', childIds: [], result: null, error: null });
+    expect(task).toMatchObject({
+      sessionId: 's-submit',
+      parentId: null,
+      rootId: task.id,
+      mode: 'orchestrator',
+      prompt: 'hello',
+      childIds: [],
+      result: null,
+      error: null,
+    });
 
     await waitForTask(h.engine, task.id, ['completed']);
     const done = (await get(`/v1/tasks/${task.id}`)).json();
@@ -33,7 +60,12 @@ describe('submit and read', () => {
 
     const messages = await get(`/v1/tasks/${task.id}/messages`);
     expect(messages.statusCode).toBe(200);
-    expect(messages.json()).toEqual({ messages: [{ role: 'user', content: 'hello' }, { role: 'assistant', content: 'echo: hello' }] });
+    expect(messages.json()).toEqual({
+      messages: [
+        { role: 'user', content: 'hello' },
+        { role: 'assistant', content: 'echo: hello' },
+      ],
+    });
   });
 
   test('mode and metadata are accepted; a failed task carries {code, message}', async () => {
@@ -63,10 +95,20 @@ describe('submit and read', () => {
   });
 
   test('unknown tasks are 404 problems on every task route', async () => {
-    for (const res of [await get('/v1/tasks/nope'), await get('/v1/tasks/nope/messages'), await get('/v1/tasks/nope/tree'), await post('/v1/tasks/nope/cancel')]) {
+    for (const res of [
+      await get('/v1/tasks/nope'),
+      await get('/v1/tasks/nope/messages'),
+      await get('/v1/tasks/nope/tree'),
+      await post('/v1/tasks/nope/cancel'),
+    ]) {
       expect(res.statusCode).toBe(404);
       expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
-      expect(res.json()).toMatchObject({ status: 404, title: 'Task not found', type: 'urn:baton:problem:task-not-found', detail: expect.stringContaining('nope') });
+      expect(res.json()).toMatchObject({
+        status: 404,
+        title: 'Task not found',
+        type: 'urn:baton:problem:task-not-found',
+        detail: expect.stringContaining('nope'),
+      });
     }
   });
 });

@@ -11,15 +11,20 @@ const handler: TaskHandler = async (ctx) => {
   const n = Number(/turns=(\d+)/.exec(ctx.task.prompt)?.[1] ?? 1);
   for (let turn = ctx.task.turns + 1; turn <= n; turn++) {
     await ctx.checkpoint(turn);
-    await ctx.gate(turn, async () => ({ usage: { prompt_tokens: 10, completion_tokens: 5 } }), {}, {
-      config,
-      model: ctx.task.prompt.includes('unpriced') ? 'unknown' : 'm1',
-      estimateTokens: 15,
-      tokensOf: (r) => {
-        const u = (r as { usage: { prompt_tokens: number; completion_tokens: number } }).usage;
-        return { input: u.prompt_tokens, output: u.completion_tokens, cached: 0 };
+    await ctx.gate(
+      turn,
+      async () => ({ usage: { prompt_tokens: 10, completion_tokens: 5 } }),
+      {},
+      {
+        config,
+        model: ctx.task.prompt.includes('unpriced') ? 'unknown' : 'm1',
+        estimateTokens: 15,
+        tokensOf: (r) => {
+          const u = (r as { usage: { prompt_tokens: number; completion_tokens: number } }).usage;
+          return { input: u.prompt_tokens, output: u.completion_tokens, cached: 0 };
+        },
       },
-    });
+    );
   }
   return { status: 'completed', result: 'ok' };
 };
@@ -67,15 +72,28 @@ describe('usage, cost and budgets over HTTP', () => {
   test('a tree over its budget fails with BUDGET_EXCEEDED; a bad budget is a 400', async () => {
     const id = await run('u-s2', ACME, { prompt: 'turns=3', budget: { maxTurns: 1 } });
     const task = (await h.app.inject({ url: `/v1/tasks/${id}`, headers: ACME })).json();
-    expect(task).toMatchObject({ status: 'failed', error: { code: 'BUDGET_EXCEEDED', message: expect.stringContaining('tree budget maxTurns: limit 1, spent 1') }, treeUsage: usage(1) });
-    const bad = await h.app.inject({ method: 'POST', url: '/v1/sessions/u-s2/tasks', headers: ACME, payload: { prompt: 'x', budget: { maxTurns: 0, extra: 1 } } });
+    expect(task).toMatchObject({
+      status: 'failed',
+      error: { code: 'BUDGET_EXCEEDED', message: expect.stringContaining('tree budget maxTurns: limit 1, spent 1') },
+      treeUsage: usage(1),
+    });
+    const bad = await h.app.inject({
+      method: 'POST',
+      url: '/v1/sessions/u-s2/tasks',
+      headers: ACME,
+      payload: { prompt: 'x', budget: { maxTurns: 0, extra: 1 } },
+    });
     expect(bad.statusCode).toBe(400);
   });
 
   test('onBudget "ask": the task parks awaiting approval of continue_over_budget; POST input approves it', async () => {
     const id = await run('u-s3', ACME, { prompt: 'turns=2', budget: { maxTokens: 10 }, onBudget: 'ask' }, ['awaiting_input']);
     const parked = (await h.app.inject({ url: `/v1/tasks/${id}`, headers: ACME })).json();
-    expect(parked.pendingInput).toMatchObject({ kind: 'approval', tool: 'continue_over_budget', arguments: { budget: 'tree.maxTokens', limit: 10, spent: 15 } });
+    expect(parked.pendingInput).toMatchObject({
+      kind: 'approval',
+      tool: 'continue_over_budget',
+      arguments: { budget: 'tree.maxTokens', limit: 10, spent: 15 },
+    });
     const approved = await h.app.inject({ method: 'POST', url: `/v1/tasks/${id}/input`, headers: ACME, payload: { approved: true } });
     expect(approved.statusCode).toBe(202);
     await waitForTask(h.engine, id, ['completed']);
@@ -91,7 +109,14 @@ describe('usage, cost and budgets over HTTP', () => {
     // acme: 2 + 1 + 2 turns above, none of globex's.
     expect(acme.days).toEqual([{ day, usage: usage(5), cost: Math.round(5 * PER_TURN * 1e9) / 1e9 }]);
     expect(acme.total.usage).toEqual(usage(5));
-    for (const q of ['', `?from=${day}`, `?from=${day}&to=2020-01-01`, '?from=2026-02-30&to=2026-03-01', '?from=2020-01-01&to=2026-01-01', `?from=${day}&to=${day}&x=1`]) {
+    for (const q of [
+      '',
+      `?from=${day}`,
+      `?from=${day}&to=2020-01-01`,
+      '?from=2026-02-30&to=2026-03-01',
+      '?from=2020-01-01&to=2026-01-01',
+      `?from=${day}&to=${day}&x=1`,
+    ]) {
       const res = await h.app.inject({ url: `/v1/usage${q}`, headers: ACME });
       expect([q, res.statusCode]).toEqual([q, 400]);
     }

@@ -90,12 +90,7 @@ async function writeEntry(entry: ReadEntry, plan: PlannedEntry): Promise<void> {
  * every promise `onEntry` pushed has settled; the first error wins. Archive
  * problems (not gzip, not tar, truncated) are 422 INVALID_ARCHIVE.
  */
-function readTar(
-  gz: Buffer,
-  maxTarBytes: number,
-  onEntry: (entry: ReadEntry, pending: Promise<void>[]) => void,
-  noResume = false,
-): Promise<void> {
+function readTar(gz: Buffer, maxTarBytes: number, onEntry: (entry: ReadEntry, pending: Promise<void>[]) => void, noResume = false): Promise<void> {
   return new Promise((resolve, reject) => {
     const pending: Promise<void>[] = [];
     let failed = false;
@@ -123,7 +118,12 @@ function readTar(
     gunzip.on('data', (chunk: Buffer) => {
       tarBytes += chunk.length;
       if (tarBytes > maxTarBytes) {
-        fail(new ApiError('PAYLOAD_TOO_LARGE', `the archive decompresses to more than ${maxTarBytes} bytes (FILES_MAX_EXTRACTED_BYTES plus tar headers); split it`));
+        fail(
+          new ApiError(
+            'PAYLOAD_TOO_LARGE',
+            `the archive decompresses to more than ${maxTarBytes} bytes (FILES_MAX_EXTRACTED_BYTES plus tar headers); split it`,
+          ),
+        );
       }
     });
     gunzip.on('error', (err) => fail(new ApiError('INVALID_ARCHIVE', `the body is not a valid gzip stream (${err.message}); send a tar.gz`)));

@@ -75,9 +75,13 @@ export async function checkConflicts(entries: readonly PlannedEntry[]): Promise<
     for (let i = 1; i < parts.length; i++) {
       const parent = parts.slice(0, i).join('/');
       if (files.has(parent)) {
-        throw new ApiError('WORKSPACE_PATH', `entry ${JSON.stringify(entry.path)} needs ${JSON.stringify(parent)} to be a folder, but the upload has it as a file`, {
-          path: entry.path,
-        });
+        throw new ApiError(
+          'WORKSPACE_PATH',
+          `entry ${JSON.stringify(entry.path)} needs ${JSON.stringify(parent)} to be a folder, but the upload has it as a file`,
+          {
+            path: entry.path,
+          },
+        );
       }
     }
     if (entry.kind === 'file' && (await stat(entry.abs).catch(() => null))?.isDirectory()) {

@@ -74,7 +74,9 @@ describe('agent loop (in-process worker, fake provider)', () => {
     expect(toolContents(messages)).toEqual([1, 2, 3].map((i) => `done: Step ${i} of 3: ship the feature in 3 steps`).concat('completed'));
     expect(tree.result).toBe(`Completed 3 step(s): ${[1, 2, 3].map((i) => `done: Step ${i} of 3: ship the feature in 3 steps`).join(' | ')}`);
     // Root turns 1..4 and one turn per child; every key requested exactly once.
-    expect(keysOf(taskId).sort()).toEqual([`${taskId}.1.0:1`, `${taskId}.2.0:1`, `${taskId}.3.0:1`, `${taskId}:1`, `${taskId}:2`, `${taskId}:3`, `${taskId}:4`].sort());
+    expect(keysOf(taskId).sort()).toEqual(
+      [`${taskId}.1.0:1`, `${taskId}.2.0:1`, `${taskId}.3.0:1`, `${taskId}:1`, `${taskId}:2`, `${taskId}:3`, `${taskId}:4`].sort(),
+    );
     expect(keysOf(taskId).every((k) => fake.stats.requestsByKey[k] === 1)).toBe(true);
     expect(fake.stats.maxInFlightBySession[`s-${taskId}`]).toBe(1);
     expect(Object.values(await treeProblems(engine, taskId)).flat()).toEqual([]);
@@ -85,7 +87,13 @@ describe('agent loop (in-process worker, fake provider)', () => {
     expect(first.body.model).toBe('fake-model');
     expect(first.body.messages?.map((m) => m.role)).toEqual(['system', 'user']);
     // The orchestrator is offered the always-on tools (modes/tool-list); new_task's mode is an enum of the modes.
-    expect(first.body.tools?.map((t) => t.function.name)).toEqual(['ask_followup_question', 'attempt_completion', 'switch_mode', 'new_task', 'update_todo_list']);
+    expect(first.body.tools?.map((t) => t.function.name)).toEqual([
+      'ask_followup_question',
+      'attempt_completion',
+      'switch_mode',
+      'new_task',
+      'update_todo_list',
+    ]);
     expect(first.body.tools?.[3]?.function.parameters).toMatchObject({
       type: 'object',
       properties: { mode: { type: 'string', enum: ['orchestrator', 'code', 'ask', 'architect', 'debug', 'calc', 'chat'] }, message: { type: 'string' } },
@@ -130,7 +138,9 @@ describe('agent loop (in-process worker, fake provider)', () => {
   });
 
   it('fails the task with the provider message on a 4xx, and after LLM_MAX_ATTEMPTS 5xx', async () => {
-    fake.setPolicy((r) => (r.body.messages?.[1]?.content === 'bad request' ? { status: 400, body: { error: { message: 'model not found' } } } : { status: 503 }));
+    fake.setPolicy((r) =>
+      r.body.messages?.[1]?.content === 'bad request' ? { status: 400, body: { error: { message: 'model not found' } } } : { status: 503 },
+    );
     const bad = await run('bad request');
     expect(bad.tree.status).toBe('failed');
     expect(bad.tree.error).toEqual({ code: 'MODEL_ERROR', message: 'provider returned 400: model not found' });
@@ -156,8 +166,12 @@ describe('agent loop (in-process worker, fake provider)', () => {
     expect(tree.children).toEqual([]);
     const answers = toolContents(messages);
     expect(answers[0]).toMatch(/^error: the arguments of new_task are not valid JSON/);
-    expect(answers[1]).toMatch(/^error: invalid arguments for new_task:\n✖ .*\n {2}→ at mode\n✖ .*\n {2}→ at message\nCall new_task again with valid arguments\.$/);
-    expect(answers[2]).toBe('error: unknown tool "rm_rf". Available tools: ask_followup_question, attempt_completion, switch_mode, new_task, update_todo_list.');
+    expect(answers[1]).toMatch(
+      /^error: invalid arguments for new_task:\n✖ .*\n {2}→ at mode\n✖ .*\n {2}→ at message\nCall new_task again with valid arguments\.$/,
+    );
+    expect(answers[2]).toBe(
+      'error: unknown tool "rm_rf". Available tools: ask_followup_question, attempt_completion, switch_mode, new_task, update_todo_list.',
+    );
     expect(answers[3]).toMatch(/^error: unknown mode "nope"/);
     expect(conversationProblems(messages)).toEqual([]);
   });

@@ -269,7 +269,8 @@ class AgentRun {
       );
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       options.metrics?.gate(outcome, seconds, grants);
-      if (grants !== undefined && grants > 1) this.log.warn({ grants }, 'turn re-requested after an earlier holder lost its lease (at-least-once at a crash boundary)');
+      if (grants !== undefined && grants > 1)
+        this.log.warn({ grants }, 'turn re-requested after an earlier holder lost its lease (at-least-once at a crash boundary)');
       this.log.info({ outcome, ms: Math.round(seconds * 1000) }, 'model turn');
       const parsed = ModelResponseSchema.safeParse(response);
       if (!parsed.success) throw new TaskFailure('MODEL_ERROR', `stored model response of turn ${turn} is malformed: ${parsed.error.message}`);

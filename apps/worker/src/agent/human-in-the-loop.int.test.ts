@@ -86,7 +86,12 @@ describe('agent loop: ask_followup_question and approvals', () => {
     const { taskId, ended } = await start('ask', toolCall('q1', 'ask_followup_question', { question: 'Which colour?', follow_up: ['red', 'blue'] }));
     const offered = fake.requests.find((r) => r.key === `${taskId}:1`)!.body.tools?.map((t) => t.function.name);
     expect(offered).toEqual(expect.arrayContaining(['attempt_completion', 'ask_followup_question']));
-    expect((await engine.getTask(taskId))!.pendingInput).toMatchObject({ kind: 'question', question: 'Which colour?', followUp: ['red', 'blue'], toolCallId: 'q1' });
+    expect((await engine.getTask(taskId))!.pendingInput).toMatchObject({
+      kind: 'question',
+      question: 'Which colour?',
+      followUp: ['red', 'blue'],
+      toolCallId: 'q1',
+    });
     await engine.deliverInput({ taskId, response: { kind: 'answer', answer: 'blue' } });
     const { task, tools } = await finished(taskId, ended);
     expect(tools).toEqual(['<answer>\nblue\n</answer>', 'completed']);
@@ -111,7 +116,9 @@ describe('agent loop: ask_followup_question and approvals', () => {
     await engine.deliverInput({ taskId, response: { kind: 'approval', approved: true, feedback: 'only this once' } });
     const { tools } = await finished(taskId, ended);
     expect(ran(sessionId)).toEqual(['approved']);
-    expect(tools[0]).toMatch(/^exit code 0\n[\s\S]*\n\nThe user approved this operation and provided the following context:\n<feedback>\nonly this once\n<\/feedback>$/);
+    expect(tools[0]).toMatch(
+      /^exit code 0\n[\s\S]*\n\nThe user approved this operation and provided the following context:\n<feedback>\nonly this once\n<\/feedback>$/,
+    );
   });
 
   it('denied, the command never runs and the model is told so, with the feedback', async () => {

@@ -34,8 +34,7 @@ describe('subtask limits in the agent loop (fake provider)', () => {
     await ended;
     return { taskId, tree: (await engine.getTree(taskId))! };
   }
-  const toolContents = async (taskId: string) =>
-    ((await engine.getMessages(taskId)) as Message[]).flatMap((m) => (m.role === 'tool' ? [m.content] : []));
+  const toolContents = async (taskId: string) => ((await engine.getMessages(taskId)) as Message[]).flatMap((m) => (m.role === 'tool' ? [m.content] : []));
 
   it('a new_task beyond MAX_DEPTH is a tool error the model sees; the tree completes', async () => {
     const { taskId, tree } = await run('outer steps=1 childMode=orchestrator :: inner steps=1');
@@ -68,7 +67,12 @@ describe('MAX_DEPTH and MAX_CHILDREN_PER_TASK in the environment', () => {
   it('default to 8 and 100; MAX_DEPTH is at most 32; bad values name the variable', () => {
     expect(parseEnv({})).toMatchObject({ MAX_DEPTH: 8, MAX_CHILDREN_PER_TASK: 100 });
     expect(parseEnv({ MAX_DEPTH: '32', MAX_CHILDREN_PER_TASK: '1' })).toMatchObject({ MAX_DEPTH: 32, MAX_CHILDREN_PER_TASK: 1 });
-    for (const [name, value] of [['MAX_DEPTH', '33'], ['MAX_DEPTH', '0'], ['MAX_CHILDREN_PER_TASK', '0'], ['MAX_CHILDREN_PER_TASK', 'lots']] as const) {
+    for (const [name, value] of [
+      ['MAX_DEPTH', '33'],
+      ['MAX_DEPTH', '0'],
+      ['MAX_CHILDREN_PER_TASK', '0'],
+      ['MAX_CHILDREN_PER_TASK', 'lots'],
+    ] as const) {
       expect(() => parseEnv({ [name]: value })).toThrow(new RegExp(`${name}: .*\\(got "${value}"\\)`));
     }
   });

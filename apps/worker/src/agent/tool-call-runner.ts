@@ -72,7 +72,7 @@ export class ToolCallRunner {
 
     const refused = fileRestrictionError(this.mode, tool, parsed.data);
     if (refused) {
-      log.warn({ tool: name }, 'tool call refused by the mode\'s fileRegex');
+      log.warn({ tool: name }, "tool call refused by the mode's fileRegex");
       return refused;
     }
     if (name === 'update_todo_list') return updateTodoList(this.ctx, UpdateTodoListArgsSchema.parse(parsed.data));

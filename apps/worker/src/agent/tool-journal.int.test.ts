@@ -35,7 +35,13 @@ describe('tool journal (side effects are not re-run by a replay)', () => {
     startTestWorker({
       prefix,
       modes,
-      env: { LLM_BASE_URL: fake.url, WORKSPACE_ROOT: workspaceRoot, WORKER_CONCURRENCY: '1', WORKER_LOCK_DURATION_MS: '1000', WORKER_STALLED_INTERVAL_MS: '1000' },
+      env: {
+        LLM_BASE_URL: fake.url,
+        WORKSPACE_ROOT: workspaceRoot,
+        WORKER_CONCURRENCY: '1',
+        WORKER_LOCK_DURATION_MS: '1000',
+        WORKER_STALLED_INTERVAL_MS: '1000',
+      },
     }).then((app) => {
       apps.push(app);
       return app;
@@ -141,10 +147,7 @@ describe('tool journal (side effects are not re-run by a replay)', () => {
     // A FIFO: opening it for writing blocks until a reader comes, so the write is caught mid-way, for real.
     mkdirSync(dir, { recursive: true });
     execFileSync('mkfifo', [join(dir, 'pipe')]);
-    script(taskId, [
-      () => chatCompletion({ toolCalls: [toolCall('call_w', 'write_to_file', { path: 'pipe', content: 'data\n' })] }),
-      complete,
-    ]);
+    script(taskId, [() => chatCompletion({ toolCalls: [toolCall('call_w', 'write_to_file', { path: 'pipe', content: 'data\n' })] }), complete]);
     await engine.submit({ sessionId, taskId, prompt: 'write to the pipe', mode: 'worker' });
     // Marked started, then blocked in the FIFO's open (the worker's state: a bounded re-check).
     await waitUntil(async () => (await engine.tasks.raw(sessionId, taskId)).toolCall === '1:call_w');

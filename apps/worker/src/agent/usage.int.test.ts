@@ -49,7 +49,13 @@ describe.each([
     let turns = 0;
     for (const t of tasks) {
       // One usage record per committed turn: as many as the task's turns.
-      expect(t.usage).toEqual({ inputTokens: 10 * t.turns, outputTokens: 5 * t.turns, cachedTokens: 0, turns: t.turns, unpricedTurns: perTurn === null ? t.turns : 0 });
+      expect(t.usage).toEqual({
+        inputTokens: 10 * t.turns,
+        outputTokens: 5 * t.turns,
+        cachedTokens: 0,
+        turns: t.turns,
+        unpricedTurns: perTurn === null ? t.turns : 0,
+      });
       expect(t.cost).toBe(perTurn === null ? null : Math.round(perTurn * t.turns * 1e9) / 1e9);
       turns += t.turns;
     }
@@ -63,7 +69,11 @@ describe.each([
 
 describe('usage-metering helpers', () => {
   it('reads OpenAI and Anthropic-client usage; estimates 4 characters a token', () => {
-    expect(tokensOfResponse({ usage: { prompt_tokens: 9, completion_tokens: 3, prompt_tokens_details: { cached_tokens: 4 } } })).toEqual({ input: 9, output: 3, cached: 4 });
+    expect(tokensOfResponse({ usage: { prompt_tokens: 9, completion_tokens: 3, prompt_tokens_details: { cached_tokens: 4 } } })).toEqual({
+      input: 9,
+      output: 3,
+      cached: 4,
+    });
     expect(tokensOfResponse({ usage: { prompt_tokens: 115, completion_tokens: 7, cached_tokens: 100 } })).toEqual({ input: 115, output: 7, cached: 100 });
     expect(tokensOfResponse({ message: {} })).toBeUndefined();
     expect(estimateTokens([{ role: 'user', content: 'x'.repeat(392) }])).toBe(100);
@@ -72,7 +82,9 @@ describe('usage-metering helpers', () => {
 
 describe('usage configuration from the environment', () => {
   it('reads SESSION_/TENANT_BUDGET_* and TENANT_USAGE_TTL_DAYS; bad values name the variable; a bad PRICES_FILE stops the start', () => {
-    const config = usageConfigFromEnv(parseEnv({ SESSION_BUDGET_MAX_TOKENS: '1000', SESSION_BUDGET_MAX_COST_USD: '2.5', TENANT_BUDGET_MAX_TURNS: '50', TENANT_USAGE_TTL_DAYS: '30' }));
+    const config = usageConfigFromEnv(
+      parseEnv({ SESSION_BUDGET_MAX_TOKENS: '1000', SESSION_BUDGET_MAX_COST_USD: '2.5', TENANT_BUDGET_MAX_TURNS: '50', TENANT_USAGE_TTL_DAYS: '30' }),
+    );
     expect(config).toMatchObject({ session: { maxTokens: 1000, maxCostUsd: 2.5 }, tenant: { maxTurns: 50 }, tenantUsageTtlS: 30 * 86_400 });
     expect(config.prices.size).toBe(0);
     expect(() => parseEnv({ SESSION_BUDGET_MAX_TURNS: '0' })).toThrow(/SESSION_BUDGET_MAX_TURNS: .*\(got "0"\)/);

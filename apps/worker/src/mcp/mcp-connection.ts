@@ -38,7 +38,13 @@ export class McpConnection {
     let cursor: string | undefined;
     do {
       const page = await client.listTools(cursor ? { cursor } : undefined, { timeout: this.timeoutMs });
-      tools.push(...page.tools.map((t) => ({ name: t.name, ...(t.description ? { description: t.description } : {}), inputSchema: t.inputSchema as Record<string, unknown> })));
+      tools.push(
+        ...page.tools.map((t) => ({
+          name: t.name,
+          ...(t.description ? { description: t.description } : {}),
+          inputSchema: t.inputSchema as Record<string, unknown>,
+        })),
+      );
       cursor = page.nextCursor;
     } while (cursor);
     return tools;

@@ -68,7 +68,9 @@ export function parseMcpSettings(text: string, fileName: string): McpSettings {
   if (!parsed.success) {
     // zod reports a bad record key as "Invalid key in record": name the rule instead.
     const named = new z.ZodError(
-      parsed.error.issues.map((i) => (i.code === 'invalid_key' ? { ...i, message: 'server names are 1 to 32 of A-Z a-z 0-9 _ - (they become part of tool names)' } : i)),
+      parsed.error.issues.map((i) =>
+        i.code === 'invalid_key' ? { ...i, message: 'server names are 1 to 32 of A-Z a-z 0-9 _ - (they become part of tool names)' } : i,
+      ),
     );
     throw new Error(`MCP_SERVERS_FILE ${fileName} is invalid:\n${z.prettifyError(named)}`);
   }

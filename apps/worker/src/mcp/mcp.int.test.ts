@@ -54,8 +54,13 @@ describe('MCP_SERVERS_FILE', () => {
     expect(ok.mcpServers.files).toMatchObject({ kind: 'stdio', command: 'node', args: ['s.js'] });
     expect(ok.mcpServers.web).toMatchObject({ kind: 'http', url: 'https://mcp.example.com/mcp' });
     expect(() =>
-      parseMcpSettings(JSON.stringify({ mcpServers: { 'a.b': { command: 'x' }, c: { args: [] }, d: { url: 'ftp://x' }, e: { type: 'sse', url: 'http://x' } } }), 'mcp.json'),
-    ).toThrow(/^MCP_SERVERS_FILE mcp\.json is invalid:\n✖ server names are .*\n {2}→ at mcpServers\["a\.b"\]\n✖ type "sse" .*\n {2}→ at mcpServers\.e\n✖ .*\n {2}→ at mcpServers\.c\.command\n✖ Invalid URL\n {2}→ at mcpServers\.d\.url$/);
+      parseMcpSettings(
+        JSON.stringify({ mcpServers: { 'a.b': { command: 'x' }, c: { args: [] }, d: { url: 'ftp://x' }, e: { type: 'sse', url: 'http://x' } } }),
+        'mcp.json',
+      ),
+    ).toThrow(
+      /^MCP_SERVERS_FILE mcp\.json is invalid:\n✖ server names are .*\n {2}→ at mcpServers\["a\.b"\]\n✖ type "sse" .*\n {2}→ at mcpServers\.e\n✖ .*\n {2}→ at mcpServers\.c\.command\n✖ Invalid URL\n {2}→ at mcpServers\.d\.url$/,
+    );
     expect(() => parseMcpSettings('{', 'mcp.json')).toThrow(/not valid JSON/);
   });
 
@@ -131,7 +136,9 @@ describe('MCP_SERVERS_FILE', () => {
       expect(results[4]).toBe('error: tool mcp__local__fail failed: boom');
       expect(results[5]).toMatch(/^error: tool mcp__web__echo failed: .*/);
       // The server process died during the call: that call fails with a clear error, and the next ones run on a new process.
-      expect(results[6]).toMatch(/^error: tool mcp__local__exit failed: MCP server "local" closed the connection during the call \(it is reconnected on the next call\)/);
+      expect(results[6]).toMatch(
+        /^error: tool mcp__local__exit failed: MCP server "local" closed the connection during the call \(it is reconnected on the next call\)/,
+      );
       expect(results[7]).toMatch(/^\d+$/);
       expect(results[7]).not.toBe(firstPid);
       expect(results[8]).toBe(results[7]);

@@ -42,8 +42,7 @@ export const BUILT_IN_MODES: readonly Mode[] = [
     whenToUse:
       'Use this mode for explanations, documentation or answers to technical questions: understanding concepts, analysing existing code, ' +
       'or getting recommendations, without changing anything.',
-    customInstructions:
-      'Answer thoroughly, reading the workspace where it helps. Do not change files. Give the answer in attempt_completion.',
+    customInstructions: 'Answer thoroughly, reading the workspace where it helps. Do not change files. Give the answer in attempt_completion.',
     groups: ['read'],
   },
   {

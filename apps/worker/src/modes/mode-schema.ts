@@ -19,13 +19,16 @@ export const ToolGroupSchema = z.enum(TOOL_GROUPS, { error: `groups are ${TOOL_G
 export const MODE_SLUG_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
 export const ModeSlugSchema = z.string().regex(MODE_SLUG_PATTERN, 'mode slugs are 1 to 64 of A-Z a-z 0-9 _ - (no dots)');
 
-const RegexSourceSchema = z.string().min(1).superRefine((source, ctx) => {
-  try {
-    new RegExp(source);
-  } catch (err) {
-    ctx.addIssue({ code: 'custom', message: `fileRegex is not a valid regular expression: ${(err as Error).message}` });
-  }
-});
+const RegexSourceSchema = z
+  .string()
+  .min(1)
+  .superRefine((source, ctx) => {
+    try {
+      new RegExp(source);
+    } catch (err) {
+      ctx.addIssue({ code: 'custom', message: `fileRegex is not a valid regular expression: ${(err as Error).message}` });
+    }
+  });
 
 export const GroupOptionsSchema = z.strictObject({
   /** Paths (relative to the workspace) the group's tools may touch, e.g. `\\.md$`. */

@@ -37,7 +37,7 @@ describe('modes in the agent loop', () => {
       const turn = (req.body.messages ?? []).filter((m) => m.role === 'assistant').length + 1;
       return { body: script(turn, req) };
     });
-    app = await startTestWorker({ prefix, env: { LLM_BASE_URL: fake.url, MAX_TURNS: '8', MAX_NO_TOOL_NUDGES: '2' },  });
+    app = await startTestWorker({ prefix, env: { LLM_BASE_URL: fake.url, MAX_TURNS: '8', MAX_NO_TOOL_NUDGES: '2' } });
     engine = new Engine(REDIS_URL, { prefix });
   });
   afterAll(async () => {
@@ -75,7 +75,7 @@ describe('modes in the agent loop', () => {
     );
     expect(tree).toMatchObject({ status: 'completed', result: 'done' });
     expect(messages[3]).toMatchObject({ role: 'user', content: expect.stringContaining(NUDGE_MARKER) });
-    expect(requests[1]!.body.messages?.[3]?.content).toContain('If you have completed the user\'s task, use the attempt_completion tool.');
+    expect(requests[1]!.body.messages?.[3]?.content).toContain("If you have completed the user's task, use the attempt_completion tool.");
   });
 
   it('fails with NO_TOOL_USE after MAX_NO_TOOL_NUDGES nudges in a row', async () => {
@@ -113,7 +113,10 @@ describe('modes in the agent loop', () => {
     ];
     const { tree, messages, requests, events } = await run('switch to code', 'ask', (turn) => {
       if (turn === 1) return chatCompletion({ toolCalls: [toolCall('c1', 'write_to_file', { path: 'x.ts', content: '' })] });
-      if (turn === 2) return chatCompletion({ toolCalls: [toolCall('c2', 'switch_mode', { mode_slug: 'code', reason: 'need to write' }), toolCall('c3', 'update_todo_list', { todos })] });
+      if (turn === 2)
+        return chatCompletion({
+          toolCalls: [toolCall('c2', 'switch_mode', { mode_slug: 'code', reason: 'need to write' }), toolCall('c3', 'update_todo_list', { todos })],
+        });
       if (turn === 3) return chatCompletion({ toolCalls: [toolCall('c4', 'write_to_file', { path: 'x.ts', content: '' })] });
       return completion(turn, 'written');
     });
@@ -136,11 +139,20 @@ describe('modes in the agent loop', () => {
 
   it("refuses an architect's edit outside its fileRegex as a tool error naming the regex", async () => {
     const { tree, messages } = await run('architect edits', 'architect', (turn) => {
-      if (turn === 1) return chatCompletion({ toolCalls: [toolCall('c1', 'write_to_file', { path: 'src/app.ts', content: 'x' }), toolCall('c2', 'write_to_file', { path: 'docs/plan.md', content: 'x' })] });
+      if (turn === 1)
+        return chatCompletion({
+          toolCalls: [
+            toolCall('c1', 'write_to_file', { path: 'src/app.ts', content: 'x' }),
+            toolCall('c2', 'write_to_file', { path: 'docs/plan.md', content: 'x' }),
+          ],
+        });
       return completion(turn, 'planned');
     });
     expect(tree.status).toBe('completed');
-    expect(toolResults(messages).slice(0, 2)).toEqual([expect.stringMatching(/^error: write_to_file refused: .*\/\\\.md\$\/ \(Markdown files only\)/), expect.stringMatching(/^created docs\/plan\.md/)]);
+    expect(toolResults(messages).slice(0, 2)).toEqual([
+      expect.stringMatching(/^error: write_to_file refused: .*\/\\\.md\$\/ \(Markdown files only\)/),
+      expect.stringMatching(/^created docs\/plan\.md/),
+    ]);
     expect(written()).toContain('docs/plan.md');
     expect(written()).not.toContain('src/app.ts');
   });
@@ -155,8 +167,20 @@ describe('modes in the agent loop', () => {
     });
     expect(tree.status).toBe('completed');
     const newTask = requests[0]!.body.tools?.find((t) => t.function.name === 'new_task');
-    expect((newTask?.function.parameters as { properties: { mode: { enum: string[] } } }).properties.mode.enum).toEqual(['orchestrator', 'code', 'ask', 'architect', 'debug']);
-    expect(requests[0]!.body.tools?.map((t) => t.function.name)).toEqual(['ask_followup_question', 'attempt_completion', 'switch_mode', 'new_task', 'update_todo_list']);
+    expect((newTask?.function.parameters as { properties: { mode: { enum: string[] } } }).properties.mode.enum).toEqual([
+      'orchestrator',
+      'code',
+      'ask',
+      'architect',
+      'debug',
+    ]);
+    expect(requests[0]!.body.tools?.map((t) => t.function.name)).toEqual([
+      'ask_followup_question',
+      'attempt_completion',
+      'switch_mode',
+      'new_task',
+      'update_todo_list',
+    ]);
     const child = (await engine.getTree(tree.id))!.children[0]!;
     expect(child).toMatchObject({ mode: 'code', status: 'completed', todos });
   });

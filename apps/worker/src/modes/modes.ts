@@ -18,13 +18,16 @@ export * from './mode-schema';
  * A modes file: KiloCode's `{ customModes: [...] }` (its custom_modes.yaml
  * or .kilocodemodes), a plain list, or Baton's older `{ modes: [...] }`.
  */
-export const ModesFileSchema = z.preprocess((raw) => {
-  if (raw && typeof raw === 'object' && !Array.isArray(raw)) {
-    if ('customModes' in raw) return (raw as { customModes: unknown }).customModes;
-    if ('modes' in raw) return (raw as { modes: unknown }).modes;
-  }
-  return raw;
-}, z.array(AnyModeSchema, { error: 'a modes file is a list of modes, or { customModes: [...] }' }));
+export const ModesFileSchema = z.preprocess(
+  (raw) => {
+    if (raw && typeof raw === 'object' && !Array.isArray(raw)) {
+      if ('customModes' in raw) return (raw as { customModes: unknown }).customModes;
+      if ('modes' in raw) return (raw as { modes: unknown }).modes;
+    }
+    return raw;
+  },
+  z.array(AnyModeSchema, { error: 'a modes file is a list of modes, or { customModes: [...] }' }),
+);
 
 /** What a registry accepts: a mode in either file format, or an already normalised one. */
 export type ModeInput = ModeConfig | LegacyModeConfig | Mode;

@@ -54,5 +54,8 @@ export async function switchMode(
     fields: { mode: target.slug },
     event: { type: EventType.taskModeSwitched, data: { from: current.slug, to: target.slug, reason: args.reason } },
   });
-  return { content: `Switched from mode ${current.slug} to ${target.slug} (${target.name}). Its tools and instructions apply from your next step.`, mode: target };
+  return {
+    content: `Switched from mode ${current.slug} to ${target.slug} (${target.name}). Its tools and instructions apply from your next step.`,
+    mode: target,
+  };
 }

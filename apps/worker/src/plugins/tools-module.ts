@@ -17,9 +17,12 @@ import type { ToolDefinition } from '../tools/tool-registry';
 const ToolExportSchema = z.looseObject({
   name: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'tool names are 1 to 64 of A-Z a-z 0-9 _ -'),
   description: z.string().min(1),
-  schema: z.custom<z.ZodType>((v) => v instanceof z.ZodType || (typeof v === 'object' && v !== null && typeof (v as { safeParse?: unknown }).safeParse === 'function'), {
-    message: 'schema must be a zod schema (z.object(...)) from zod 4',
-  }),
+  schema: z.custom<z.ZodType>(
+    (v) => v instanceof z.ZodType || (typeof v === 'object' && v !== null && typeof (v as { safeParse?: unknown }).safeParse === 'function'),
+    {
+      message: 'schema must be a zod schema (z.object(...)) from zod 4',
+    },
+  ),
   handler: z.custom<(...args: unknown[]) => unknown>((v) => typeof v === 'function', { message: 'handler must be a function' }),
   group: z.enum(TOOL_GROUPS).optional(),
 });

@@ -50,8 +50,10 @@ function toolUse(names: ReadonlySet<string>): string {
     'You act only through the tools below (function calls). Use them step by step: each call is informed by the results of the previous ones. ' +
       'Every reply must call at least one tool; a reply with text only is sent back to you with a reminder.',
   ];
-  if (names.has('attempt_completion')) lines.push('When the task is done, call attempt_completion with the final result: it ends the task, and the result is what your caller receives.');
-  if (names.has('ask_followup_question')) lines.push('If you cannot go on without information only the user has, call ask_followup_question (sparingly: prefer finding it with your tools).');
+  if (names.has('attempt_completion'))
+    lines.push('When the task is done, call attempt_completion with the final result: it ends the task, and the result is what your caller receives.');
+  if (names.has('ask_followup_question'))
+    lines.push('If you cannot go on without information only the user has, call ask_followup_question (sparingly: prefer finding it with your tools).');
   return lines.join('\n');
 }
 
@@ -72,7 +74,9 @@ function workspaceRules(mode: Mode): string {
   for (const entry of mode.groups) {
     const options = groupOptions(entry);
     if (options?.fileRegex) {
-      lines.push(`- In this mode the ${groupName(entry)} tools may only touch paths matching /${options.fileRegex}/${options.description ? ` (${options.description})` : ''}.`);
+      lines.push(
+        `- In this mode the ${groupName(entry)} tools may only touch paths matching /${options.fileRegex}/${options.description ? ` (${options.description})` : ''}.`,
+      );
     }
   }
   return lines.join('\n');

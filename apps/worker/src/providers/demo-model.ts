@@ -67,14 +67,23 @@ function tourAnswer(path: string, text: string, messages: readonly Message[], to
   const results = messages.flatMap((m) => (m.role === 'tool' ? [m.content] : []));
   switch (turn) {
     case 1:
-      return { role: 'assistant', content: `Delegating the file to a code subtask.`, tool_calls: [call(turn, 'new_task', { mode: 'code', message: `Write ${path} with: ${text}` })] };
+      return {
+        role: 'assistant',
+        content: `Delegating the file to a code subtask.`,
+        tool_calls: [call(turn, 'new_task', { mode: 'code', message: `Write ${path} with: ${text}` })],
+      };
     case 2:
       return { role: 'assistant', content: `Reading ${path} back.`, tool_calls: [call(turn, 'read_file', { path })] };
     case 3:
       return {
         role: 'assistant',
         content: null,
-        tool_calls: [call(turn, 'ask_followup_question', { question: `I read ${path} back (${results[1]?.split('\n').length ?? 0} lines). Shall I finish?`, follow_up: ['Yes, finish', 'No, stop here'] })],
+        tool_calls: [
+          call(turn, 'ask_followup_question', {
+            question: `I read ${path} back (${results[1]?.split('\n').length ?? 0} lines). Shall I finish?`,
+            follow_up: ['Yes, finish', 'No, stop here'],
+          }),
+        ],
       };
     case 4:
       return {
@@ -119,7 +128,13 @@ export function demoAnswer(messages: readonly Message[], tools: ReadonlySet<stri
   const byMode: Record<string, string> = { code: 'implemented', architect: 'planned', debug: 'reviewed' };
   const role = current
     ? (byMode[current] ?? 'handled')
-    : /software engineer/.test(system) ? 'implemented' : /design/.test(system) ? 'planned' : /root cause/.test(system) ? 'reviewed' : 'handled';
+    : /software engineer/.test(system)
+      ? 'implemented'
+      : /design/.test(system)
+        ? 'planned'
+        : /root cause/.test(system)
+          ? 'reviewed'
+          : 'handled';
   const result = `(demo) ${role}: ${prompt}`;
   if (tools.has('attempt_completion')) return { role: 'assistant', content: null, tool_calls: [call(turn, 'attempt_completion', { result })] };
   return { role: 'assistant', content: result };

@@ -33,9 +33,7 @@ export const ModelResponseSchema = z.object({
    * in responses stored before it was recorded, and from providers that omit it.
    */
   finishReason: z.string().nullable().optional(),
-  usage: z
-    .object({ prompt_tokens: z.number().optional(), completion_tokens: z.number().optional(), total_tokens: z.number().optional() })
-    .optional(),
+  usage: z.object({ prompt_tokens: z.number().optional(), completion_tokens: z.number().optional(), total_tokens: z.number().optional() }).optional(),
 });
 export type ModelResponse = z.infer<typeof ModelResponseSchema>;
 

@@ -1,13 +1,6 @@
 import { z } from 'zod';
 import { HttpClient, type HttpReply } from './http-client';
-import {
-  ProviderError,
-  type ModelCallContext,
-  type ModelProvider,
-  type ModelRequest,
-  type ModelResponse,
-  type ProviderObserver,
-} from './model-provider';
+import { ProviderError, type ModelCallContext, type ModelProvider, type ModelRequest, type ModelResponse, type ProviderObserver } from './model-provider';
 import type { BackoffOptions } from './retry-policy';
 import { postWithRetries } from './retrying-post';
 import type { ProviderLimiter } from './shared-limiter';
@@ -49,9 +42,7 @@ const ChatCompletionSchema = z.object({
       }),
     )
     .min(1),
-  usage: z
-    .object({ prompt_tokens: z.number().optional(), completion_tokens: z.number().optional(), total_tokens: z.number().optional() })
-    .nullish(),
+  usage: z.object({ prompt_tokens: z.number().optional(), completion_tokens: z.number().optional(), total_tokens: z.number().optional() }).nullish(),
 });
 
 /**

@@ -29,18 +29,41 @@ describe('parseRateLimitHeaders', () => {
   const now = Date.parse('2026-01-01T00:00:00Z');
 
   it('an OpenAI answer with budget left: no hold, the limit and window learned', () => {
-    const signal = parseRateLimitHeaders(200, { 'x-ratelimit-limit-requests': '60', 'x-ratelimit-remaining-requests': '59', 'x-ratelimit-reset-requests': '1s', 'x-ratelimit-remaining-tokens': '1000', 'x-ratelimit-reset-tokens': '6m0s' }, now);
+    const signal = parseRateLimitHeaders(
+      200,
+      {
+        'x-ratelimit-limit-requests': '60',
+        'x-ratelimit-remaining-requests': '59',
+        'x-ratelimit-reset-requests': '1s',
+        'x-ratelimit-remaining-tokens': '1000',
+        'x-ratelimit-reset-tokens': '6m0s',
+      },
+      now,
+    );
     expect(signal).toEqual({ holdMs: 0, limit: 60, windowMs: 1000 });
   });
 
   it('remaining 0 holds until that budget resets (the later one when both ran out)', () => {
     expect(parseRateLimitHeaders(200, { 'x-ratelimit-remaining-requests': '0', 'x-ratelimit-reset-requests': '20ms' }, now).holdMs).toBe(20);
-    expect(parseRateLimitHeaders(200, { 'x-ratelimit-remaining-requests': '0', 'x-ratelimit-reset-requests': '20ms', 'x-ratelimit-remaining-tokens': '0', 'x-ratelimit-reset-tokens': '1m0s' }, now).holdMs).toBe(60_000);
+    expect(
+      parseRateLimitHeaders(
+        200,
+        {
+          'x-ratelimit-remaining-requests': '0',
+          'x-ratelimit-reset-requests': '20ms',
+          'x-ratelimit-remaining-tokens': '0',
+          'x-ratelimit-reset-tokens': '1m0s',
+        },
+        now,
+      ).holdMs,
+    ).toBe(60_000);
     expect(parseRateLimitHeaders(200, { 'x-ratelimit-remaining-tokens': '5', 'x-ratelimit-reset-tokens': '1m0s' }, now).holdMs).toBe(0);
   });
 
   it('a 429 holds for its retry-after (retry-after-ms first), else the reset, else the default', () => {
-    expect(parseRateLimitHeaders(429, { 'retry-after': '2', 'x-ratelimit-remaining-requests': '0', 'x-ratelimit-reset-requests': '20ms' }, now).holdMs).toBe(2000);
+    expect(parseRateLimitHeaders(429, { 'retry-after': '2', 'x-ratelimit-remaining-requests': '0', 'x-ratelimit-reset-requests': '20ms' }, now).holdMs).toBe(
+      2000,
+    );
     expect(parseRateLimitHeaders(429, { 'retry-after-ms': '150', 'retry-after': '1' }, now).holdMs).toBe(150);
     expect(parseRateLimitHeaders(429, { 'x-ratelimit-remaining-requests': '0', 'x-ratelimit-reset-requests': '300ms' }, now).holdMs).toBe(300);
     expect(parseRateLimitHeaders(429, {}, now).holdMs).toBe(DEFAULT_HOLD_MS);
@@ -60,6 +83,10 @@ describe('parseRateLimitHeaders', () => {
 
   it('other errors and unreadable headers hold nothing', () => {
     expect(parseRateLimitHeaders(500, { 'retry-after': '5' }, now)).toEqual({ holdMs: 0, limit: 0, windowMs: 0 });
-    expect(parseRateLimitHeaders(200, { 'x-ratelimit-remaining-requests': 'none', 'x-ratelimit-reset-requests': 'later' }, now)).toEqual({ holdMs: 0, limit: 0, windowMs: 0 });
+    expect(parseRateLimitHeaders(200, { 'x-ratelimit-remaining-requests': 'none', 'x-ratelimit-reset-requests': 'later' }, now)).toEqual({
+      holdMs: 0,
+      limit: 0,
+      windowMs: 0,
+    });
   });
 });

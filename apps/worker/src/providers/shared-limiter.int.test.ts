@@ -83,7 +83,11 @@ describe('one rate limiter for all workers (4 workers, 200 sessions, R requests 
       `${name}: ${r.rejected} x 429 over ~${windows(r)} windows, ${r.admitted} admitted, ${r.seconds.toFixed(2)} s, ${r.tasksPerSecond.toFixed(1)} tasks/s`;
     // The figures the issue asks for (bench/RESULTS.md quotes them).
     console.log(
-      [`limiter: ${WORKERS} workers x ${CONCURRENCY}, ${SESSIONS} sessions, ${R} requests per ${WINDOW_MS} ms`, line('shared limiter off', off), line('shared limiter on ', on)].join('\n'),
+      [
+        `limiter: ${WORKERS} workers x ${CONCURRENCY}, ${SESSIONS} sessions, ${R} requests per ${WINDOW_MS} ms`,
+        line('shared limiter off', off),
+        line('shared limiter on ', on),
+      ].join('\n'),
     );
     for (const r of [off, on]) {
       expect(Object.values(r.statuses).filter((s) => s !== 'completed')).toEqual([]);

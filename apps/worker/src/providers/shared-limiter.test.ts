@@ -28,7 +28,15 @@ describe('SharedLimiter', () => {
   });
 
   const provider = (i: number) =>
-    new AnthropicProvider({ baseUrl: fake.url, apiKey: 'sk-ant-test', timeoutMs: 5000, maxAttempts: 5, backoff: { baseMs: 10, maxMs: 50 }, maxTokens: 100, limiter: limiter(i) });
+    new AnthropicProvider({
+      baseUrl: fake.url,
+      apiKey: 'sk-ant-test',
+      timeoutMs: 5000,
+      maxAttempts: 5,
+      backoff: { baseMs: 10, maxMs: 50 },
+      maxTokens: 100,
+      limiter: limiter(i),
+    });
   const context = (key: string) => ({ signal: new AbortController().signal, idempotencyKey: key, sessionId: `s-${key}`, logger });
   const request = { model: 'claude-test', messages: [{ role: 'user' as const, content: 'hi' }], tools: [] };
 
@@ -92,7 +100,12 @@ describe('SharedLimiter', () => {
     const closed = openRedis(REDIS_URL);
     await closed.ping();
     closed.disconnect();
-    const blind = new SharedLimiter(new Scripts(closed, keys, EngineOptionsSchema.parse({ prefix })), { provider: 'openai', apiKey: 'k', maxHoldMs: 1000, logger });
+    const blind = new SharedLimiter(new Scripts(closed, keys, EngineOptionsSchema.parse({ prefix })), {
+      provider: 'openai',
+      apiKey: 'k',
+      maxHoldMs: 1000,
+      logger,
+    });
     await blind.beforeAttempt('m', AbortSignal.timeout(2000));
     await blind.afterAttempt('m', 429, { 'retry-after': '1' });
   });

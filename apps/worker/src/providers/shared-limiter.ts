@@ -31,7 +31,10 @@ export interface SharedLimiterOptions {
 
 /** The scope of one provider account and model: `<provider>:<12 hex of sha256(apiKey)>:<model>`. */
 export function limiterScope(provider: string, apiKey: string | undefined, model: string): string {
-  const account = createHash('sha256').update(apiKey ?? '').digest('hex').slice(0, 12);
+  const account = createHash('sha256')
+    .update(apiKey ?? '')
+    .digest('hex')
+    .slice(0, 12);
   return `${provider}:${account}:${model}`;
 }
 

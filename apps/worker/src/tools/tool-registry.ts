@@ -49,7 +49,8 @@ export const BUILT_IN_TOOLS: readonly ToolDefinition[] = [
   { name: 'attempt_completion', description: 'Finish this task with its result.', schema: AttemptCompletionArgsSchema },
   {
     name: 'switch_mode',
-    description: 'Switch this task to another mode (its tools and instructions apply from the next turn), e.g. from architect to code once the plan is written.',
+    description:
+      'Switch this task to another mode (its tools and instructions apply from the next turn), e.g. from architect to code once the plan is written.',
     schema: SwitchModeArgsSchema,
   },
   {

@@ -165,7 +165,10 @@ function parseUsage(args: string[]): Command {
   const { values } = parse('usage', args, { from: { type: 'string' }, to: { type: 'string' }, json: { type: 'boolean', default: false } });
   const to = values.to ?? utcDay(Date.now());
   const from = values.from ?? utcDay(Date.parse(`${to}T00:00:00Z`) - 6 * 86_400_000);
-  for (const [flag, day] of [['--from', from], ['--to', to]] as const) {
+  for (const [flag, day] of [
+    ['--from', from],
+    ['--to', to],
+  ] as const) {
     if (!DAY.test(day)) throw new UsageError(`usage: ${flag} must be a UTC day like 2026-01-31, got '${day}'`);
   }
   return { name: 'usage', from, to, json: values.json === true };
@@ -189,7 +192,8 @@ function parseFiles(args: string[]): Command {
   switch (sub) {
     case 'put': {
       const { positionals: pos } = parse('files put', rest, {});
-      if (pos.length < 2) throw new UsageError(`files put: missing <${pos.length === 0 ? 'session' : 'folder | file...'}> (usage: baton files put <session> <folder | file...>)`);
+      if (pos.length < 2)
+        throw new UsageError(`files put: missing <${pos.length === 0 ? 'session' : 'folder | file...'}> (usage: baton files put <session> <folder | file...>)`);
       const [sessionId, ...paths] = pos;
       return { name: 'files-put', sessionId: id('session', sessionId!), paths };
     }

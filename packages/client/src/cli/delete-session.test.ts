@@ -77,7 +77,7 @@ describe('baton delete-session', () => {
       const tookMs = Date.now() - started;
       expect(out.code).toBe(4);
       expect(JSON.parse(out.stdout)).toEqual({ sessionId: 's1', state: 'stopping' });
-      expect(out.stderr).toBe("baton: session s1 is still stopping after 0.5s; it is deleted once its running task stops\n");
+      expect(out.stderr).toBe('baton: session s1 is still stopping after 0.5s; it is deleted once its running task stops\n');
       expect(tookMs).toBeGreaterThanOrEqual(500);
       // Pauses of 100, 200, then what is left of the 500 ms: a handful of requests, not a busy loop.
       expect(srv.requests.length).toBeGreaterThanOrEqual(2);

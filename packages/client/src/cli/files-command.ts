@@ -47,7 +47,10 @@ export function entryPath(local: string): string {
 /** A gzipped tar of `dir`'s contents (paths relative to it, portable headers: no owner, no mtime noise). */
 export async function packFolder(dir: string, onSkip: (path: string) => void = () => undefined): Promise<Buffer> {
   const chunks: Buffer[] = [];
-  const pack = create({ gzip: true, cwd: dir, portable: true, filter: (path, s) => ('isSymbolicLink' in s && s.isSymbolicLink() ? (onSkip(path), false) : true) }, ['.']);
+  const pack = create(
+    { gzip: true, cwd: dir, portable: true, filter: (path, s) => ('isSymbolicLink' in s && s.isSymbolicLink() ? (onSkip(path), false) : true) },
+    ['.'],
+  );
   for await (const chunk of pack) chunks.push(Buffer.from(chunk as Uint8Array));
   return Buffer.concat(chunks);
 }
@@ -61,7 +64,14 @@ export function formatListing(listing: FileListing): string {
 }
 
 /** `files get`: bytes to stdout or `out`; a folder is listed. */
-export async function getFile(client: BatonClient, sessionId: string, path: string, out: string | undefined, io: { stdout: Output; stderr: Output }, signal?: AbortSignal): Promise<void> {
+export async function getFile(
+  client: BatonClient,
+  sessionId: string,
+  path: string,
+  out: string | undefined,
+  io: { stdout: Output; stderr: Output },
+  signal?: AbortSignal,
+): Promise<void> {
   const content = await client.readFile(sessionId, path, signal ? { signal } : {});
   if (content.type === 'directory') {
     io.stdout.write(formatListing(content.listing));

@@ -63,11 +63,20 @@ async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> 
   m = /^\/v1\/tasks\/([^/]+)\/input$/.exec(path);
   if (req.method === 'POST' && m) {
     const t = tasks.get(m[1]!)!;
-    const p: Posted = { taskId: t.id, body: JSON.parse(Buffer.concat(chunks).toString('utf8')), idempotencyKey: req.headers['idempotency-key'] as string | undefined };
+    const p: Posted = {
+      taskId: t.id,
+      body: JSON.parse(Buffer.concat(chunks).toString('utf8')),
+      idempotencyKey: req.headers['idempotency-key'] as string | undefined,
+    };
     posted.push(p);
     onPost.next?.(p);
     if (t.status !== 'awaiting_input') {
-      return send(res, 409, { type: 'urn:baton:problem:task-not-awaiting-input', title: 'Task not awaiting input', status: 409, detail: `task ${t.id} is ${t.status}` }, 'application/problem+json');
+      return send(
+        res,
+        409,
+        { type: 'urn:baton:problem:task-not-awaiting-input', title: 'Task not awaiting input', status: 409, detail: `task ${t.id} is ${t.status}` },
+        'application/problem+json',
+      );
     }
     // As the API answers: 202 with the task (pendingInput cleared); a worker resumes it later. Here it completes at once.
     tasks.set(t.id, { ...t, status: 'completed', result: 'done', finishedAt: new Date().toISOString(), pendingInput: null });

@@ -31,7 +31,12 @@ const tree = node('r', {
   status: 'waiting',
   turns: 2,
   children: [
-    node('r.1.0', { status: 'completed', turns: 3, finishedAt: iso(7100), children: [node('r.1.0.1.0', { mode: 'ask', status: 'completed', turns: 1, finishedAt: iso(2000) })] }),
+    node('r.1.0', {
+      status: 'completed',
+      turns: 3,
+      finishedAt: iso(7100),
+      children: [node('r.1.0.1.0', { mode: 'ask', status: 'completed', turns: 1, finishedAt: iso(2000) })],
+    }),
     node('r.2.0', { mode: 'ask', turns: 1, startedAt: null, status: 'queued' }),
   ],
 });
@@ -71,10 +76,6 @@ describe('tree view', () => {
     view.update(node('r'));
     view.update(node('r', { turns: 1 }));
     view.update(node('r', { turns: 1, status: 'completed', finishedAt: iso(1500) }));
-    expect(lines).toEqual([
-      'r code running turns=0 elapsed=1.0s\n',
-      'r code running turns=1 elapsed=1.0s\n',
-      'r code completed turns=1 elapsed=0.5s\n',
-    ]);
+    expect(lines).toEqual(['r code running turns=0 elapsed=1.0s\n', 'r code running turns=1 elapsed=1.0s\n', 'r code completed turns=1 elapsed=0.5s\n']);
   });
 });

@@ -7,7 +7,12 @@ describe('baton usage', () => {
     const cmd = parseCommand(['usage']);
     expect(cmd).toMatchObject({ name: 'usage', to: today, json: false });
     expect(Date.parse(today) - Date.parse((cmd as { from: string }).from)).toBe(6 * 86_400_000);
-    expect(parseCommand(['usage', '--from', '2026-01-01', '--to', '2026-01-31', '--json'])).toEqual({ name: 'usage', from: '2026-01-01', to: '2026-01-31', json: true });
+    expect(parseCommand(['usage', '--from', '2026-01-01', '--to', '2026-01-31', '--json'])).toEqual({
+      name: 'usage',
+      from: '2026-01-01',
+      to: '2026-01-31',
+      json: true,
+    });
     expect(() => parseCommand(['usage', '--from', 'yesterday'])).toThrow(UsageError);
   });
 

@@ -80,7 +80,12 @@ export class Cancellation {
       if (isRoot && previous === 'queued') {
         // Dispatched but not started: nothing runs it, so the lease can move now.
         // If the job is already locked by a worker, remove() fails and that worker ends it.
-        const removed = !job || (await job.remove().then(() => true, () => false));
+        const removed =
+          !job ||
+          (await job.remove().then(
+            () => true,
+            () => false,
+          ));
         if (removed) await this.lanes.finishRoot(sessionId, taskId);
       } else if (job && parked) {
         await job.promote().catch(() => undefined);

@@ -108,12 +108,7 @@ export class RequestGate {
     }
   }
 
-  private async callHolding<T>(
-    k: TurnKey,
-    token: string,
-    options: GateRunOptions,
-    call: (signal: AbortSignal) => Promise<T>,
-  ): Promise<T> {
+  private async callHolding<T>(k: TurnKey, token: string, options: GateRunOptions, call: (signal: AbortSignal) => Promise<T>): Promise<T> {
     const controller = new AbortController();
     const onOuterAbort = () => controller.abort(options.signal?.reason);
     options.signal?.addEventListener('abort', onOuterAbort, { once: true });

@@ -42,17 +42,13 @@ describe('session lanes', () => {
   afterAll(() => h.close());
 
   it('10 roots submitted concurrently to one session run in submission order without overlap, while 10 other sessions progress', async () => {
-    const submitted = await Promise.all(
-      Array.from({ length: 10 }, (_, i) => engine.submit({ sessionId: 'busy', prompt: plan({ hold: `busy-${i}` }) })),
-    );
+    const submitted = await Promise.all(Array.from({ length: 10 }, (_, i) => engine.submit({ sessionId: 'busy', prompt: plan({ hold: `busy-${i}` }) })));
     // Submission order is the order the lane script ran in: the session's sequence.
     const order = (await Promise.all(submitted.map((s) => engine.tasks.raw('busy', s.task.id))))
       .sort((a, b) => Number(a.seq) - Number(b.seq))
       .map((raw) => JSON.parse(raw.prompt!).hold as string);
 
-    const others = await Promise.all(
-      Array.from({ length: 10 }, (_, i) => engine.submit({ sessionId: `other-${i}`, prompt: plan({ hold: `other-${i}` }) })),
-    );
+    const others = await Promise.all(Array.from({ length: 10 }, (_, i) => engine.submit({ sessionId: `other-${i}`, prompt: plan({ hold: `other-${i}` }) })));
     // All 10 other sessions start while the busy session's first root still holds the lease.
     await Promise.all(others.map((_, i) => onStart(`other-${i}`)));
     await onStart(order[0]!);
@@ -76,17 +72,16 @@ describe('session lanes', () => {
 
   it('100 concurrent submissions with one idempotency key create one task; another payload is refused', async () => {
     const results = await Promise.all(
-      Array.from({ length: 100 }, () =>
-        engine.submit({ sessionId: 'idem', prompt: plan({ result: 'x' }), idempotencyKey: 'key-1' }),
-      ),
+      Array.from({ length: 100 }, () => engine.submit({ sessionId: 'idem', prompt: plan({ result: 'x' }), idempotencyKey: 'key-1' })),
     );
     const ids = new Set(results.map((r) => r.task.id));
     expect(ids.size).toBe(1);
     expect(results.filter((r) => !r.replayed)).toHaveLength(1);
     const [id] = [...ids];
-    await expect(
-      engine.submit({ sessionId: 'idem', prompt: plan({ result: 'different' }), idempotencyKey: 'key-1' }),
-    ).rejects.toMatchObject({ code: 'IDEMPOTENCY_CONFLICT', details: { taskId: id } });
+    await expect(engine.submit({ sessionId: 'idem', prompt: plan({ result: 'different' }), idempotencyKey: 'key-1' })).rejects.toMatchObject({
+      code: 'IDEMPOTENCY_CONFLICT',
+      details: { taskId: id },
+    });
     // Only one task was ever created in the session.
     const created = (await engine.readEvents('idem')).filter((e) => e.type === 'task.created');
     expect(created).toHaveLength(1);

@@ -30,7 +30,13 @@ export function newTaskId(): string {
 
 /** Hash of what makes two submissions "the same" for an idempotency key. */
 export function payloadHash(input: z.output<typeof SubmitInputSchema>): string {
-  const canonical = JSON.stringify([input.prompt, input.mode, input.onBusy, input.metadata ?? null, ...(input.budget || input.onBudget ? [input.budget ?? null, input.onBudget ?? null] : [])]);
+  const canonical = JSON.stringify([
+    input.prompt,
+    input.mode,
+    input.onBusy,
+    input.metadata ?? null,
+    ...(input.budget || input.onBudget ? [input.budget ?? null, input.onBudget ?? null] : []),
+  ]);
   return createHash('sha256').update(canonical).digest('hex');
 }
 

@@ -33,7 +33,14 @@ const connected = (engine: Engine) =>
     expect(redisFailure(await blocker)).toEqual({ kind: 'timeout', maybeApplied: true });
 
     // A PING on the same connection is answered only after the BLPOP and the submit script ran.
-    await waitUntil(() => engine.redis.ping().then(() => true, () => false), 5000);
+    await waitUntil(
+      () =>
+        engine.redis.ping().then(
+          () => true,
+          () => false,
+        ),
+      5000,
+    );
     expect(await engine.redis.exists(keys.task('late', 'late-1'), keys.session('late'), keys.lane('late'), keys.events('late'))).toBe(0);
     expect(await engine.getTask('late-1')).toBeNull();
   });

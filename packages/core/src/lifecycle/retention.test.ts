@@ -155,7 +155,14 @@ describe('retention: an idle session disappears', () => {
     await waitUntil(async () => (await engine.queue.getJobState(task.id)) === 'completed', 5000);
     await waitUntil(async () => {
       await new Reconciler(engine, { graceMs: 0 }).reconcile();
-      return (await existing(engine, ids.map((id) => jobKey(engine, id)))).length === 0;
+      return (
+        (
+          await existing(
+            engine,
+            ids.map((id) => jobKey(engine, id)),
+          )
+        ).length === 0
+      );
     }, 10_000);
     expect(await engine.redis.zscore(engine.keys.sessionIndex(), 'gone')).toBeNull();
     expect(await engine.getTask(task.id)).toBeNull();
@@ -169,10 +176,14 @@ describe('retention: an idle session disappears', () => {
     for (const lead of [150, 60, 20, 5, 1, 0, -1]) {
       const { task: first } = await engine.submit({ sessionId: 'race', prompt: plan({ result: 'first' }) });
       await completed(h, engine, 'race', first.id);
-      await waitUntil(async () => {
-        const ttl = await engine.redis.pttl(engine.keys.session('race'));
-        return lead < 0 ? ttl === -2 : ttl === -2 || (ttl >= 0 && ttl <= lead);
-      }, 5000, 1);
+      await waitUntil(
+        async () => {
+          const ttl = await engine.redis.pttl(engine.keys.session('race'));
+          return lead < 0 ? ttl === -2 : ttl === -2 || (ttl >= 0 && ttl <= lead);
+        },
+        5000,
+        1,
+      );
       release = deferred();
       const { task } = await engine.submit({ sessionId: 'race', prompt: plan({ hold: 'second', result: 'second' }) });
       // Whatever the timing, the session now holds the new root and nothing of it expires.

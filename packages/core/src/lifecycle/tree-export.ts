@@ -48,7 +48,7 @@ export async function exportTree(engine: { tasks: TaskStore; conversations: Conv
   const events: BatonEvent[] = [];
   const newest = await engine.events.lastId(sessionId);
   let after = '0';
-  for (let done = newest === null; !done; ) {
+  for (let done = newest === null; !done;) {
     const page = await engine.events.read(sessionId, after, PAGE);
     for (const e of page) {
       if (e.taskId !== null && members.has(e.taskId)) events.push(e);

@@ -21,12 +21,7 @@ export const ToolMessageSchema = z.object({
   content: z.string(),
 });
 
-export const MessageSchema = z.discriminatedUnion('role', [
-  SystemMessageSchema,
-  UserMessageSchema,
-  AssistantMessageSchema,
-  ToolMessageSchema,
-]);
+export const MessageSchema = z.discriminatedUnion('role', [SystemMessageSchema, UserMessageSchema, AssistantMessageSchema, ToolMessageSchema]);
 export type Message = z.infer<typeof MessageSchema>;
 export type AssistantMessage = z.infer<typeof AssistantMessageSchema>;
 
@@ -48,8 +43,7 @@ export function conversationProblems(messages: readonly Message[]): string[] {
     if (pending.length > 0) problems.push(`#${i}: ${m.role} message before calls ${pending.join(',')} were answered`);
     pending = m.role === 'assistant' ? (m.tool_calls ?? []).map((c) => c.id) : [];
     if (m.role === 'user' && i > 0 && messages[i - 1]?.role === 'user') problems.push(`#${i}: consecutive user messages`);
-    if (m.role === 'assistant' && i > 0 && messages[i - 1]?.role === 'assistant')
-      problems.push(`#${i}: consecutive assistant messages`);
+    if (m.role === 'assistant' && i > 0 && messages[i - 1]?.role === 'assistant') problems.push(`#${i}: consecutive assistant messages`);
   });
   if (pending.length > 0) problems.push(`end: unanswered calls ${pending.join(',')}`);
   return problems;

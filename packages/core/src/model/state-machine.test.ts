@@ -56,7 +56,16 @@ describe('keys', () => {
   it('hash-tags every key of a session with the session, and the queue prefix with the prefix', () => {
     const k = new Keys('bx');
     const slotTag = (key: string) => /\{([^}]*)\}/.exec(key)?.[1];
-    for (const key of [k.session('s1'), k.lane('s1'), k.active('s1'), k.task('s1', 't'), k.conversation('s1', 't'), k.gate('s1', 't'), k.events('s1'), k.idempotency('s1', 'ten', 'k')]) {
+    for (const key of [
+      k.session('s1'),
+      k.lane('s1'),
+      k.active('s1'),
+      k.task('s1', 't'),
+      k.conversation('s1', 't'),
+      k.gate('s1', 't'),
+      k.events('s1'),
+      k.idempotency('s1', 'ten', 'k'),
+    ]) {
       expect(slotTag(key)).toBe('s:s1');
       expect(key.startsWith('bx:')).toBe(true);
     }

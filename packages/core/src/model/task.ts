@@ -92,9 +92,7 @@ export type Task = z.infer<typeof TaskSchema>;
 
 /** The terminal outcome of a subtask, as delivered to its parent. */
 export type ChildOutcome =
-  | { status: 'completed'; taskId: string; result: string }
-  | { status: 'failed'; taskId: string; error: TaskError }
-  | { status: 'cancelled'; taskId: string };
+  { status: 'completed'; taskId: string; result: string } | { status: 'failed'; taskId: string; error: TaskError } | { status: 'cancelled'; taskId: string };
 
 export interface TaskTree extends Task {
   children: TaskTree[];

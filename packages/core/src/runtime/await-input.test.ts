@@ -103,7 +103,13 @@ describe('awaiting input (the human in the loop)', () => {
 
     const waiting = (await api.getTask(task.id))!;
     expect(waiting.status).toBe('awaiting_input');
-    expect(waiting.pendingInput).toEqual({ kind: 'question', question: 'Which colour?', followUp: ['red', 'blue'], toolCallId: 'call_1', askedAt: expect.any(String) });
+    expect(waiting.pendingInput).toEqual({
+      kind: 'question',
+      question: 'Which colour?',
+      followUp: ['red', 'blue'],
+      toolCallId: 'call_1',
+      askedAt: expect.any(String),
+    });
     expect(Date.parse(waiting.pendingInput!.askedAt)).toBeGreaterThan(0);
 
     const { replayed, toolCallId, task: after } = await api.deliverInput({ taskId: task.id, response: { kind: 'answer', answer: 'blue' } });
@@ -260,7 +266,9 @@ describe('awaiting input (the human in the loop)', () => {
     expect(done.status).toBe('failed');
     expect(done.error).toEqual({ code: 'INPUT_TIMEOUT', message: expect.stringContaining('1000 ms') });
     expect(model.count(task.id, 2)).toBe(0);
-    await expect(api.deliverInput({ taskId: task.id, response: { kind: 'answer', answer: 'late' } })).rejects.toMatchObject({ code: 'TASK_NOT_AWAITING_INPUT' });
+    await expect(api.deliverInput({ taskId: task.id, response: { kind: 'answer', answer: 'late' } })).rejects.toMatchObject({
+      code: 'TASK_NOT_AWAITING_INPUT',
+    });
   });
 
   it('no worker runs while the question waits: the answer is kept and the next worker completes the task', async () => {

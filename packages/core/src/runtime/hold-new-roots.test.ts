@@ -63,7 +63,6 @@ describe('holding new roots', () => {
     holding = false;
     expect(await h.settled(engine, fresh.task.id)).toMatchObject({ status: 'completed', result: 'fresh done' });
   });
-
 });
 
 describe('holding new roots, cancel', () => {

@@ -31,7 +31,11 @@ export const TaskWorkerOptionsSchema = z.object({
   stalledInterval: z.number().int().min(500).default(30_000),
   maxStalledCount: z.number().int().min(0).default(10),
   /** Parked-for-pause jobs are delayed this long (promoted on resume). */
-  parkDelayMs: z.number().int().min(1000).default(365 * 24 * 3600_000),
+  parkDelayMs: z
+    .number()
+    .int()
+    .min(1000)
+    .default(365 * 24 * 3600_000),
   autorun: z.boolean().default(true),
   /**
    * While it returns true, a root job whose task has not started yet is put
@@ -152,7 +156,17 @@ export class TaskWorker extends EventEmitter<TaskWorkerEvents> {
       for (;;) {
         const task = claimed ? claimed.task : await this.engine.tasks.get(sessionId, taskId);
         if (!task) return { skipped: 'vanished' };
-        const context = new TaskContext(this.engine, job, task, token, controller.signal, log.child({ token }), () => this.closing, claimed?.messages, this.options.awaitingInputTimeoutMs ?? 0);
+        const context = new TaskContext(
+          this.engine,
+          job,
+          task,
+          token,
+          controller.signal,
+          log.child({ token }),
+          () => this.closing,
+          claimed?.messages,
+          this.options.awaitingInputTimeoutMs ?? 0,
+        );
         claimed = undefined;
         try {
           const outcome = await this.handler(context);
@@ -216,7 +230,14 @@ export class TaskWorker extends EventEmitter<TaskWorkerEvents> {
     return this.engine.tasks
       .transition(
         outcome.status === 'completed'
-          ? { sessionId, taskId, token, to: 'completed', fields: { result: outcome.result }, event: { type: 'task.completed', data: { result: outcome.result } } }
+          ? {
+              sessionId,
+              taskId,
+              token,
+              to: 'completed',
+              fields: { result: outcome.result },
+              event: { type: 'task.completed', data: { result: outcome.result } },
+            }
           : {
               sessionId,
               taskId,

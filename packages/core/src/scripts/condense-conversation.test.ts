@@ -54,7 +54,15 @@ describe('condenseConversation script', () => {
   it('the archive expires with its tree and is deleted with it', async () => {
     const { taskId, token } = await f.running('cc3');
     await scripts.appendMessages('cc3', taskId, token, 0, [msg('system', 's'), msg('user', 'u')]);
-    await scripts.condenseConversation({ sessionId: 'cc3', taskId, token, expectedLength: 2, expectedVersion: 0, turnOffset: 0, encoded: [msg('system', 's')] });
+    await scripts.condenseConversation({
+      sessionId: 'cc3',
+      taskId,
+      token,
+      expectedLength: 2,
+      expectedVersion: 0,
+      turnOffset: 0,
+      encoded: [msg('system', 's')],
+    });
     const archive = f.keys.conversationArchive('cc3', taskId);
     expect(await f.redis.pttl(archive)).toBe(-1);
     await scripts.transition({ sessionId: 'cc3', taskId, token, to: 'completed', fields: { result: 'r' } });

@@ -18,10 +18,7 @@ export function turnKeyString(k: TurnKey): string {
 }
 
 export type GateBegin =
-  | { kind: 'committed'; response: string }
-  | { kind: 'granted'; token: string; grants: number }
-  | { kind: 'inflight'; leaseUntil: number }
-  | { kind: 'stale' };
+  { kind: 'committed'; response: string } | { kind: 'granted'; token: string; grants: number } | { kind: 'inflight'; leaseUntil: number } | { kind: 'stale' };
 
 const COMMITTED = 1;
 const GRANTED = 2;

@@ -56,7 +56,12 @@ describe('human-in-the-loop scripts', () => {
       const { taskId, token } = await f.running('del2');
       expect(await answer('del2', taskId, 'x')).toEqual({ kind: 'notAwaitingInput', status: 'running' });
       await ask('del2', taskId, token);
-      const approval = await scripts.deliverInput({ sessionId: 'del2', taskId, kind: 'approval', response: JSON.stringify({ kind: 'approval', approved: true }) });
+      const approval = await scripts.deliverInput({
+        sessionId: 'del2',
+        taskId,
+        kind: 'approval',
+        response: JSON.stringify({ kind: 'approval', approved: true }),
+      });
       expect(approval).toEqual({ kind: 'kindMismatch', requestKind: 'question' });
     });
   });

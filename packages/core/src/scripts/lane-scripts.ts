@@ -37,7 +37,14 @@ export async function submitRoot(env: ScriptEnv, a: SubmitRootArgs): Promise<Sub
   const s = a.sessionId;
   const reply = (await env.run(
     'batonSubmitRoot',
-    [keys.session(s), keys.lane(s), keys.active(s), keys.events(s), a.idempotencyKey ? keys.idempotency(s, a.tenant, a.idempotencyKey) : keys.session(s), keys.task(s, a.taskId)],
+    [
+      keys.session(s),
+      keys.lane(s),
+      keys.active(s),
+      keys.events(s),
+      a.idempotencyKey ? keys.idempotency(s, a.tenant, a.idempotencyKey) : keys.session(s),
+      keys.task(s, a.taskId),
+    ],
     [
       keys.sessionBase(s),
       a.taskId,

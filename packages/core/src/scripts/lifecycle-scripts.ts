@@ -43,17 +43,17 @@ function sessionKeys(env: ScriptEnv, s: string): string[] {
 
 export type StopSessionReply =
   /** `taskIds`: every task of every tree of the session. */
-  | { kind: 'ok'; cancelled: CancelledTask[]; taskIds: string[] }
-  | { kind: 'notFound' };
+  { kind: 'ok'; cancelled: CancelledTask[]; taskIds: string[] } | { kind: 'notFound' };
 
 /** Marks the session deleting (submits are refused) and cancels every tree that is not over. */
 export async function stopSession(env: ScriptEnv, sessionId: string, reason: string): Promise<StopSessionReply> {
   const { keys, options } = env;
-  const reply = (await env.run('batonStopSession', sessionKeys(env, sessionId), [keys.sessionBase(sessionId), reason, eventsTrim(options), options.gateTtlMs])) as [
-    number,
-    string[],
-    string[],
-  ];
+  const reply = (await env.run('batonStopSession', sessionKeys(env, sessionId), [
+    keys.sessionBase(sessionId),
+    reason,
+    eventsTrim(options),
+    options.gateTtlMs,
+  ])) as [number, string[], string[]];
   const [code, cancelled, taskIds] = reply;
   const kind = scriptCodeName(code);
   switch (kind) {

@@ -39,7 +39,12 @@ export function loadScripts(): ScriptDefinition[] {
       const match = /^([a-z-]+)-(\d+)\.lua$/.exec(file);
       if (!match) throw new Error(`lua script ${file} is not named <verb>-<numberOfKeys>.lua`);
       const [, name, keys] = match as unknown as [string, string, string];
-      const command = 'baton' + name.split('-').map((w) => w[0]!.toUpperCase() + w.slice(1)).join('');
+      const command =
+        'baton' +
+        name
+          .split('-')
+          .map((w) => w[0]!.toUpperCase() + w.slice(1))
+          .join('');
       const lua = resolveIncludes(readFileSync(join(LUA_DIR, file), 'utf8'), new Set());
       return { command, numberOfKeys: Number(keys), lua };
     });

@@ -15,9 +15,7 @@ export function eventsTrim(options: ResolvedEngineOptions): string {
   return `${options.eventsMaxLen}:${options.eventsMaxAgeMs}`;
 }
 
-const NAMES = new Map<number, ScriptCodeName>(
-  (Object.entries(ScriptCode) as [ScriptCodeName, number][]).map(([name, code]) => [code, name]),
-);
+const NAMES = new Map<number, ScriptCodeName>((Object.entries(ScriptCode) as [ScriptCodeName, number][]).map(([name, code]) => [code, name]));
 
 /** The one place a script's integer code becomes a name (ScriptCode in errors.ts). */
 export function scriptCodeName(code: unknown): ScriptCodeName {

@@ -192,10 +192,11 @@ export async function appendMessages(
   encoded: string[],
 ): Promise<AppendMessagesReply> {
   const { keys } = env;
-  const reply = (await env.run('batonAppendMessages', [keys.conversation(sessionId, taskId), keys.task(sessionId, taskId)], [token, expectedLength, ...encoded])) as [
-    number,
-    number,
-  ];
+  const reply = (await env.run(
+    'batonAppendMessages',
+    [keys.conversation(sessionId, taskId), keys.task(sessionId, taskId)],
+    [token, expectedLength, ...encoded],
+  )) as [number, number];
   const [code, length] = reply;
   const kind = scriptCodeName(code);
   switch (kind) {

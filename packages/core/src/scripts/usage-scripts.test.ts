@@ -56,7 +56,13 @@ describe('usage and budget scripts', () => {
     // 100 reserved < 150: a second turn may start (overspend bounded by one reservation)...
     expect((await scripts.budgetReserve(reserveArgs(t.key(2), t.token))).kind).toBe('reserved');
     // ...a third may not: 200 reserved.
-    expect(await scripts.budgetReserve(reserveArgs(t.key(3), t.token))).toEqual({ kind: 'exceeded', scope: 'tree', budget: 'maxTokens', limit: 150, spent: 200 });
+    expect(await scripts.budgetReserve(reserveArgs(t.key(3), t.token))).toEqual({
+      kind: 'exceeded',
+      scope: 'tree',
+      budget: 'maxTokens',
+      limit: 150,
+      spent: 200,
+    });
 
     const c = await root('s4', { bCost: '0.5' });
     await scripts.budgetReserve(reserveArgs(c.key(1), c.token));
@@ -65,7 +71,11 @@ describe('usage and budget scripts', () => {
     const s = await root('s5');
     await scripts.budgetReserve(reserveArgs(s.key(1), s.token, { session: { maxTokens: 50 } }));
     expect(await scripts.budgetReserve(reserveArgs(s.key(2), s.token, { session: { maxTokens: 50 } }))).toEqual({
-      kind: 'exceeded', scope: 'session', budget: 'maxTokens', limit: 50, spent: 100,
+      kind: 'exceeded',
+      scope: 'session',
+      budget: 'maxTokens',
+      limit: 50,
+      spent: 100,
     });
     // An approval lifts the session budget for this tree.
     await redis.hset(keys.task('s5', s.taskId), 'bIgnore:session', '1');
@@ -98,7 +108,11 @@ describe('usage and budget scripts', () => {
     const r = await root('s7');
     await scripts.budgetReserve(reserveArgs(r.key(1), r.token));
     const args = (turn: number, token = r.token, costUsd: number | null = 0.25) => ({
-      key: r.key(turn), rootId: r.taskId, runnerToken: token, tokens: { input: 30, output: 7, cached: 10 }, costUsd,
+      key: r.key(turn),
+      rootId: r.taskId,
+      runnerToken: token,
+      tokens: { input: 30, output: 7, cached: 10 },
+      costUsd,
     });
     expect(await scripts.recordUsage(args(1))).toEqual({ kind: 'notCommitted' });
     await commit(r.key(1), r.token);
@@ -108,7 +122,14 @@ describe('usage and budget scripts', () => {
     await commit(r.key(2), r.token);
     expect(await scripts.recordUsage(args(2, r.token, null))).toEqual({ kind: 'recorded' });
     const hash = await redis.hgetall(keys.task('s7', r.taskId));
-    expect([hash['u:in'], hash['u:out'], hash['u:cached'], hash['u:turns'], hash['u:unpriced'], Number(hash['u:cost'])]).toEqual(['60', '14', '20', '2', '1', 0.25]);
+    expect([hash['u:in'], hash['u:out'], hash['u:cached'], hash['u:turns'], hash['u:unpriced'], Number(hash['u:cost'])]).toEqual([
+      '60',
+      '14',
+      '20',
+      '2',
+      '1',
+      0.25,
+    ]);
     expect([hash['tu:in'], hash['tu:turns'], hash['br:turns'], hash['br:tokens']]).toEqual(['60', '2', '0', '0']);
     expect(await redis.hmget(keys.session('s7'), 'u:in', 'u:turns')).toEqual(['60', '2']);
   });
@@ -117,12 +138,25 @@ describe('usage and budget scripts', () => {
     const base = { tenant: 'acme', day: '2026-01-02', estimate: { tokens: 100, costUsd: 1 }, ttlSeconds: 1000 };
     expect(await scripts.tenantReserve({ ...base, limits: { maxTurns: 2 } })).toEqual({ kind: 'reserved' });
     expect(await scripts.tenantReserve({ ...base, limits: { maxTurns: 2 } })).toEqual({ kind: 'reserved' });
-    expect(await scripts.tenantReserve({ ...base, limits: { maxTurns: 2 } })).toEqual({ kind: 'exceeded', scope: 'tenant', budget: 'maxTurns', limit: 2, spent: 2 });
+    expect(await scripts.tenantReserve({ ...base, limits: { maxTurns: 2 } })).toEqual({
+      kind: 'exceeded',
+      scope: 'tenant',
+      budget: 'maxTurns',
+      limit: 2,
+      spent: 2,
+    });
     expect(await scripts.tenantReserve({ ...base, limits: { maxCostUsd: 2 } })).toMatchObject({ kind: 'exceeded', budget: 'maxCostUsd', limit: 2, spent: 2 });
     expect(await scripts.tenantReserve({ ...base, limits: { maxTokens: 200 } })).toMatchObject({ kind: 'exceeded', budget: 'maxTokens', spent: 200 });
     await scripts.tenantRelease('acme', { tokens: 100, costUsd: 1, day: '2026-01-02' });
     // The turn commits the next day: recorded on that day, its reservation settled on the day it was made.
-    await scripts.tenantRecord({ tenant: 'acme', day: '2026-01-03', tokens: { input: 5, output: 6, cached: 1 }, costUsd: null, reservation: { tokens: 100, costUsd: 1, day: '2026-01-02' }, ttlSeconds: 1000 });
+    await scripts.tenantRecord({
+      tenant: 'acme',
+      day: '2026-01-03',
+      tokens: { input: 5, output: 6, cached: 1 },
+      costUsd: null,
+      reservation: { tokens: 100, costUsd: 1, day: '2026-01-02' },
+      ttlSeconds: 1000,
+    });
     const d2 = await redis.hgetall(keys.tenantUsageDay('acme', '2026-01-02'));
     expect([d2['br:turns'], d2['br:tokens'], Number(d2['br:cost'])]).toEqual(['0', '0', 0]);
     const d3 = await redis.hgetall(keys.tenantUsageDay('acme', '2026-01-03'));

@@ -113,10 +113,7 @@ export interface RecordUsageArgs {
 }
 
 export type RecordUsageReply =
-  | { kind: 'recorded'; reservation?: Reservation }
-  | { kind: 'alreadyRecorded' }
-  | { kind: 'staleToken' }
-  | { kind: 'notCommitted' };
+  { kind: 'recorded'; reservation?: Reservation } | { kind: 'alreadyRecorded' } | { kind: 'staleToken' } | { kind: 'notCommitted' };
 
 export async function recordUsage(env: ScriptEnv, a: RecordUsageArgs): Promise<RecordUsageReply> {
   const reply = (await env.run('batonRecordUsage', turnKeys(env, a.key, a.rootId), [
@@ -157,7 +154,14 @@ export async function tenantReserve(env: ScriptEnv, a: TenantReserveArgs): Promi
   const reply = (await env.run(
     'batonTenantReserve',
     [env.keys.tenantUsageDay(a.tenant, a.day)],
-    [Math.max(0, Math.round(a.estimate.tokens)), String(a.estimate.costUsd), opt(a.limits.maxTokens), opt(a.limits.maxCostUsd), opt(a.limits.maxTurns), a.ttlSeconds],
+    [
+      Math.max(0, Math.round(a.estimate.tokens)),
+      String(a.estimate.costUsd),
+      opt(a.limits.maxTokens),
+      opt(a.limits.maxCostUsd),
+      opt(a.limits.maxTurns),
+      a.ttlSeconds,
+    ],
   )) as unknown[];
   if (reply[0] === 1) return { kind: 'reserved' };
   if (reply[0] === EXCEEDED) return exceeded(reply);
@@ -165,7 +169,11 @@ export async function tenantReserve(env: ScriptEnv, a: TenantReserveArgs): Promi
 }
 
 export async function tenantRelease(env: ScriptEnv, tenant: string, reservation: Reservation): Promise<void> {
-  const reply = await env.run('batonTenantRelease', [env.keys.tenantUsageDay(tenant, reservation.day)], [Math.round(reservation.tokens), String(reservation.costUsd)]);
+  const reply = await env.run(
+    'batonTenantRelease',
+    [env.keys.tenantUsageDay(tenant, reservation.day)],
+    [Math.round(reservation.tokens), String(reservation.costUsd)],
+  );
   if (reply !== 1) throw new UnexpectedReplyError('tenant-release', reply);
 }
 
@@ -185,7 +193,16 @@ export async function tenantRecord(env: ScriptEnv, a: TenantRecordArgs): Promise
   const reply = await env.run(
     'batonTenantRecord',
     [keys.tenantUsageDay(a.tenant, a.day), keys.tenantUsageDay(a.tenant, r?.day ?? a.day)],
-    [a.tokens.input, a.tokens.output, a.tokens.cached, a.costUsd === null ? '' : String(a.costUsd), r ? '1' : '0', Math.round(r?.tokens ?? 0), String(r?.costUsd ?? 0), a.ttlSeconds],
+    [
+      a.tokens.input,
+      a.tokens.output,
+      a.tokens.cached,
+      a.costUsd === null ? '' : String(a.costUsd),
+      r ? '1' : '0',
+      Math.round(r?.tokens ?? 0),
+      String(r?.costUsd ?? 0),
+      a.ttlSeconds,
+    ],
   );
   if (reply !== 1) throw new UnexpectedReplyError('tenant-record', reply);
 }

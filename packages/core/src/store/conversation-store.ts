@@ -40,13 +40,7 @@ export class ConversationStore {
   }
 
   /** Returns the new length; throws CONVERSATION_CONFLICT or STALE_RUNNER when refused. */
-  async append(
-    sessionId: string,
-    taskId: string,
-    token: string,
-    expectedLength: number,
-    messages: Message[],
-  ): Promise<number> {
+  async append(sessionId: string, taskId: string, token: string, expectedLength: number, messages: Message[]): Promise<number> {
     const encoded = messages.map((m) => JSON.stringify(MessageSchema.parse(m)));
     const reply = await this.scripts.appendMessages(sessionId, taskId, token, expectedLength, encoded);
     if (reply.kind !== 'ok') {

@@ -76,9 +76,7 @@ export class EventLog {
     return compareIds(last, bound) < 0;
   }
 
-  private async streamInfo(
-    sessionId: string,
-  ): Promise<{ removed: number; firstId: string | null; lastGeneratedId: string } | null> {
+  private async streamInfo(sessionId: string): Promise<{ removed: number; firstId: string | null; lastGeneratedId: string } | null> {
     let reply: unknown[];
     try {
       reply = (await this.ctx.redis.xinfo('STREAM', this.ctx.keys.events(sessionId))) as unknown[];
@@ -100,15 +98,8 @@ export class EventLog {
    * after `after` exist or `blockMs` passes.
    */
   async waitFor(connection: Redis, sessionId: string, after: string, blockMs: number, count = 1000): Promise<BatonEvent[]> {
-    const reply = (await connection.xread(
-      'COUNT',
-      count,
-      'BLOCK',
-      blockMs,
-      'STREAMS',
-      this.ctx.keys.events(sessionId),
-      after || '0',
-    )) as [string, StreamEntry[]][] | null;
+    const reply = (await connection.xread('COUNT', count, 'BLOCK', blockMs, 'STREAMS', this.ctx.keys.events(sessionId), after || '0')) as
+      [string, StreamEntry[]][] | null;
     if (!reply) return [];
     return reply[0]![1].map((e) => decode(sessionId, e));
   }

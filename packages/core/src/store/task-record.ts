@@ -4,8 +4,7 @@ import { budgetOf, costOf, usageOf } from '../model/usage';
 /** Task hash fields as stored in Redis (all strings; '' means null). */
 export type TaskHash = Record<string, string>;
 
-const iso = (ms: string | undefined): string | null =>
-  ms === undefined || ms === '' ? null : new Date(Number(ms)).toISOString();
+const iso = (ms: string | undefined): string | null => (ms === undefined || ms === '' ? null : new Date(Number(ms)).toISOString());
 const orNull = (s: string | undefined): string | null => (s === undefined || s === '' ? null : s);
 
 /** Decodes a task hash (plus its children list) into the public Task shape. */
@@ -33,7 +32,9 @@ export function decodeTask(hash: TaskHash, childIds: string[]): Task {
     usage: usageOf(hash, 'u:'),
     cost: costOf(hash, 'u:'),
     // Tree totals live on the root (record-usage-4.lua), with the tree's budget.
-    ...(hash.id === hash.rootId ? { treeUsage: usageOf(hash, 'tu:'), treeCost: costOf(hash, 'tu:'), budget: budgetOf(hash), onBudget: hash.onBudget || 'fail' } : {}),
+    ...(hash.id === hash.rootId
+      ? { treeUsage: usageOf(hash, 'tu:'), treeCost: costOf(hash, 'tu:'), budget: budgetOf(hash), onBudget: hash.onBudget || 'fail' }
+      : {}),
   });
 }
 

@@ -41,7 +41,11 @@ describe('task totals kept as work happens', () => {
     expect((await h.settled(engine, interrupting.task.id)).status).toBe('completed');
 
     // A worker counts an end right after the transition and before its job finishes: wait for the jobs.
-    for (const [id, state] of [[tree.task.id, 'completed'], [failing.task.id, 'completed'], [interrupting.task.id, 'completed']] as const) {
+    for (const [id, state] of [
+      [tree.task.id, 'completed'],
+      [failing.task.id, 'completed'],
+      [interrupting.task.id, 'completed'],
+    ] as const) {
       await waitUntil(async () => (await engine.queue.getJobState(id)) === state, 10_000);
     }
     expect(await engine.stats.read()).toEqual({ created: { root: 5, child: 2 }, ended: { completed: 4, failed: 1, cancelled: 2 } });

@@ -23,11 +23,10 @@ export class TaskStore {
 
   async get(sessionId: string, taskId: string): Promise<Task | null> {
     const { keys, redis } = this.ctx;
-    const [[, hash], [, children]] = (await redis
-      .multi()
-      .hgetall(keys.task(sessionId, taskId))
-      .lrange(keys.children(sessionId, taskId), 0, -1)
-      .exec()) as [[null, TaskHash], [null, string[]]];
+    const [[, hash], [, children]] = (await redis.multi().hgetall(keys.task(sessionId, taskId)).lrange(keys.children(sessionId, taskId), 0, -1).exec()) as [
+      [null, TaskHash],
+      [null, string[]],
+    ];
     if (!hash.status) return null;
     return decodeTask(hash, children);
   }
@@ -58,10 +57,7 @@ export class TaskStore {
     const terminal = isTerminal(req.to);
     // A terminal transition may close the tree, whose task-index entries then follow (below);
     // the session goes into the reconciler's index first, so a crash in between is repaired.
-    const [, reply] = await Promise.all([
-      terminal ? redis.zadd(keys.sessionIndex(), Date.now(), req.sessionId) : undefined,
-      this.scripts.transition(req),
-    ]);
+    const [, reply] = await Promise.all([terminal ? redis.zadd(keys.sessionIndex(), Date.now(), req.sessionId) : undefined, this.scripts.transition(req)]);
     if (reply.kind !== 'ok') {
       const from = reply.kind === 'notFound' ? undefined : reply.previous;
       const err = codeToError(reply.kind, { taskId: req.taskId, what: `transition to ${req.to}`, detail: `from ${from ?? ''}` });

@@ -72,10 +72,7 @@ export class Harness {
       // A force close leaves processors finishing their last writes: let them end (bounded:
       // a test may leave a task held on purpose), so the clean-up below is the last write.
       let timer: NodeJS.Timeout | undefined;
-      await Promise.race([
-        Promise.all(this.workers.map((w) => w.idle())),
-        new Promise((resolve) => (timer = setTimeout(resolve, 3000))),
-      ]);
+      await Promise.race([Promise.all(this.workers.map((w) => w.idle())), new Promise((resolve) => (timer = setTimeout(resolve, 3000)))]);
       clearTimeout(timer);
       await Promise.all(this.engines.map((e) => e.close()));
     } finally {

@@ -14,7 +14,10 @@ describe('PriceTable', () => {
   it('prices uncached input, cached input, cache writes and output separately (USD per million tokens)', () => {
     // 1M input of which 400k cached: 600k * 0.15 + 400k * 0.075 + 100k output * 0.6
     expect(table.costOf('gpt-4o-mini', { input: 1_000_000, cached: 400_000, output: 100_000 })).toBeCloseTo(0.09 + 0.03 + 0.06, 10);
-    expect(table.costOf('claude-sonnet-4-5-20250929', { input: 2000, cached: 1000, cacheWrite: 500, output: 100 })).toBeCloseTo((500 * 3 + 1000 * 0.3 + 500 * 3.75 + 100 * 15) / 1e6, 12);
+    expect(table.costOf('claude-sonnet-4-5-20250929', { input: 2000, cached: 1000, cacheWrite: 500, output: 100 })).toBeCloseTo(
+      (500 * 3 + 1000 * 0.3 + 500 * 3.75 + 100 * 15) / 1e6,
+      12,
+    );
   });
 
   it('an exact name wins over patterns, and the longest pattern over shorter ones; cached defaults to the input price', () => {
@@ -42,7 +45,9 @@ describe('PRICES_FILE', () => {
   });
 
   it('explains what is wrong and what a valid entry looks like', () => {
-    expect(() => parsePricesFile('m: { input: -1, output: 2, extra: 1 }', 'p.yaml')).toThrow(/PRICES_FILE p\.yaml is invalid \(USD per million tokens per model, e\.g\. .*\):\n[\s\S]*extra[\s\S]*at m\.input/);
+    expect(() => parsePricesFile('m: { input: -1, output: 2, extra: 1 }', 'p.yaml')).toThrow(
+      /PRICES_FILE p\.yaml is invalid \(USD per million tokens per model, e\.g\. .*\):\n[\s\S]*extra[\s\S]*at m\.input/,
+    );
     expect(() => parsePricesFile('{not json', 'p.json')).toThrow(/^PRICES_FILE p\.json: not valid JSON/);
     expect(() => loadPrices(join(dir, 'missing.yaml'))).toThrow(/^PRICES_FILE .*missing\.yaml cannot be read/);
     expect(() => parsePricesFile('"a*b": { input: 1, output: 1 }', 'p.yaml')).toThrow(/one \* at the end only/);

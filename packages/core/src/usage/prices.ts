@@ -72,10 +72,7 @@ export class PriceTable {
     const cacheWrite = usage.cacheWrite ?? 0;
     const uncached = Math.max(0, usage.input - usage.cached - cacheWrite);
     const usd =
-      uncached * price.input +
-      usage.cached * (price.cached ?? price.input) +
-      cacheWrite * (price.cacheWrite ?? price.input) +
-      usage.output * price.output;
+      uncached * price.input + usage.cached * (price.cached ?? price.input) + cacheWrite * (price.cacheWrite ?? price.input) + usage.output * price.output;
     return usd / 1_000_000;
   }
 }
@@ -89,7 +86,10 @@ export function parsePricesFile(text: string, fileName: string): PriceTable {
     throw new Error(`PRICES_FILE ${fileName}: not valid ${extname(fileName).toLowerCase() === '.json' ? 'JSON' : 'YAML'}: ${(err as Error).message}`);
   }
   const parsed = PricesFileSchema.safeParse(raw);
-  if (!parsed.success) throw new Error(`PRICES_FILE ${fileName} is invalid (USD per million tokens per model, e.g. "gpt-4o-mini: {input: 0.15, output: 0.6}"):\n${z.prettifyError(parsed.error)}`);
+  if (!parsed.success)
+    throw new Error(
+      `PRICES_FILE ${fileName} is invalid (USD per million tokens per model, e.g. "gpt-4o-mini: {input: 0.15, output: 0.6}"):\n${z.prettifyError(parsed.error)}`,
+    );
   return new PriceTable(parsed.data);
 }
 

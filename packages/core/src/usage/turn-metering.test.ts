@@ -25,10 +25,15 @@ function turns(config: UsageConfig, count: number, onTurn?: (ctx: TaskContext, t
   return async (ctx) => {
     for (let turn = ctx.task.turns + 1; count === 0 || turn <= count; turn++) {
       await ctx.checkpoint(turn);
-      await ctx.gate(turn, async () => {
-        await onTurn?.(ctx, turn);
-        return RESPONSE;
-      }, {}, metering(config, ctx.task.prompt === 'unpriced' ? 'unknown-model' : 'm1'));
+      await ctx.gate(
+        turn,
+        async () => {
+          await onTurn?.(ctx, turn);
+          return RESPONSE;
+        },
+        {},
+        metering(config, ctx.task.prompt === 'unpriced' ? 'unknown-model' : 'm1'),
+      );
     }
     return { status: 'completed', result: 'done' };
   };
@@ -83,7 +88,10 @@ describe('metered turns: usage recorded once, budgets checked before the gate', 
     await engine.submit({ sessionId: 'tree-turns', taskId: 'tt-1', prompt: 'p', budget: { maxTurns: 3 } });
     const task = await h.settled(engine, 'tt-1');
     expect(task.status).toBe('failed');
-    expect(task.error).toEqual({ code: 'BUDGET_EXCEEDED', message: 'turn 4 would start over the tree budget maxTurns: limit 3, spent 3 (including turns in flight)' });
+    expect(task.error).toEqual({
+      code: 'BUDGET_EXCEEDED',
+      message: 'turn 4 would start over the tree budget maxTurns: limit 3, spent 3 (including turns in flight)',
+    });
     expect(task.treeUsage?.turns).toBe(3);
     expect(task.budget).toEqual({ maxTurns: 3 });
   });

@@ -160,7 +160,12 @@ export async function recordTurn(ctx: MeteredRunner, turn: number, m: TurnMeteri
   });
   const models = ectx.keys.usageByModel();
   const f = (name: string) => `${m.model}|${name}`;
-  const multi = redis.multi().hincrby(models, f('in'), tokens.input).hincrby(models, f('out'), tokens.output).hincrby(models, f('cached'), tokens.cached).hincrby(models, f('turns'), 1);
+  const multi = redis
+    .multi()
+    .hincrby(models, f('in'), tokens.input)
+    .hincrby(models, f('out'), tokens.output)
+    .hincrby(models, f('cached'), tokens.cached)
+    .hincrby(models, f('turns'), 1);
   if (costUsd === null) multi.hincrby(models, f('unpriced'), 1);
   else multi.hincrbyfloat(models, f('cost'), costUsd);
   await multi.exec();

@@ -21,7 +21,14 @@ describe('Workspace', () => {
   });
 
   it('refuses tenants and sessions that are not ids', () => {
-    for (const [tenant, session] of [['..', 's'], ['t', '..'], ['.', 's'], ['a/b', 's'], ['t', 's/../x'], ['', 's']]) {
+    for (const [tenant, session] of [
+      ['..', 's'],
+      ['t', '..'],
+      ['.', 's'],
+      ['a/b', 's'],
+      ['t', 's/../x'],
+      ['', 's'],
+    ]) {
       expect(() => Workspace.of(root, tenant!, session!)).toThrow(expect.objectContaining({ code: 'INVALID_INPUT' }));
     }
   });
@@ -36,7 +43,10 @@ describe('Workspace', () => {
   });
 
   it('refuses absolute paths, .. out of it and NUL bytes', async () => {
-    await expect(ws.resolve('/etc/passwd')).rejects.toMatchObject({ code: 'WORKSPACE_PATH', message: expect.stringContaining('absolute paths are not allowed') });
+    await expect(ws.resolve('/etc/passwd')).rejects.toMatchObject({
+      code: 'WORKSPACE_PATH',
+      message: expect.stringContaining('absolute paths are not allowed'),
+    });
     await expect(ws.resolve('..')).rejects.toMatchObject({ code: 'WORKSPACE_PATH', message: expect.stringContaining('leads outside the workspace') });
     await expect(ws.resolve('a/../../sess-2/x')).rejects.toMatchObject({ code: 'WORKSPACE_PATH' });
     await expect(ws.resolve('C:\\x')).rejects.toMatchObject({ code: 'WORKSPACE_PATH' });

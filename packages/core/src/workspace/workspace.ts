@@ -24,7 +24,10 @@ export class Workspace {
 
   /** `<root>/<tenant>/<session>`; tenant and session must be ids (no separators, no `..`). */
   static of(root: string, tenant: string, sessionId: string): Workspace {
-    for (const [what, id] of [['tenant', tenant], ['session id', sessionId]] as const) {
+    for (const [what, id] of [
+      ['tenant', tenant],
+      ['session id', sessionId],
+    ] as const) {
       if (!IdSchema.safeParse(id).success || id === '.' || id === '..') {
         throw new BatonError('INVALID_INPUT', `${what} ${JSON.stringify(id)} cannot name a workspace folder`);
       }

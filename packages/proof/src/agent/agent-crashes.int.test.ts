@@ -30,9 +30,17 @@ describe('agent tools and waits across worker kills (api + worker processes)', (
     const modesFile = join(workspaces, 'modes.json');
     writeFileSync(
       modesFile,
-      JSON.stringify({ customModes: [{ slug: 'runner', name: 'Runner', roleDefinition: 'You run things.', groups: ['read', 'edit', 'command'], approval: { execute_command: 'auto' } }] }),
+      JSON.stringify({
+        customModes: [
+          { slug: 'runner', name: 'Runner', roleDefinition: 'You run things.', groups: ['read', 'edit', 'command'], approval: { execute_command: 'auto' } },
+        ],
+      }),
     );
-    stack = await BatonStack.start('agent-crash', { workers: 1, workerEnv: { WORKSPACE_ROOT: workspaces, MODES_FILE: modesFile }, apiEnv: { WORKSPACE_ROOT: workspaces } });
+    stack = await BatonStack.start('agent-crash', {
+      workers: 1,
+      workerEnv: { WORKSPACE_ROOT: workspaces, MODES_FILE: modesFile },
+      apiEnv: { WORKSPACE_ROOT: workspaces },
+    });
   });
 
   afterEach(async () => {
@@ -90,7 +98,10 @@ describe('agent tools and waits across worker kills (api + worker processes)', (
   it('killed while a question waits: the answer posted while no worker runs is delivered once, to the next worker', async () => {
     const sessionId = 'crash-ask';
     const { task } = await stack.client.submit(sessionId, { prompt: 'ask me', mode: 'runner' });
-    script(task.id, [() => chatCompletion({ toolCalls: [toolCall('q1', 'ask_followup_question', { question: 'Which branch?', follow_up: ['main', 'dev'] })] }), completeWithLastTool]);
+    script(task.id, [
+      () => chatCompletion({ toolCalls: [toolCall('q1', 'ask_followup_question', { question: 'Which branch?', follow_up: ['main', 'dev'] })] }),
+      completeWithLastTool,
+    ]);
     await waitForEvent(stack.client, sessionId, taskEvent(task.id, 'task.input_required'));
 
     const [worker] = stack.workers;
@@ -115,7 +126,10 @@ describe('agent tools and waits across worker kills (api + worker processes)', (
     script(task.id, [
       () =>
         chatCompletion({
-          toolCalls: [toolCall('w1', 'write_to_file', { path: 'out/a.txt', content: 'A\n' }), toolCall('x1', 'execute_command', { command: 'echo side >> side.txt' })],
+          toolCalls: [
+            toolCall('w1', 'write_to_file', { path: 'out/a.txt', content: 'A\n' }),
+            toolCall('x1', 'execute_command', { command: 'echo side >> side.txt' }),
+          ],
         }),
       completeWithLastTool,
     ]);

@@ -159,12 +159,18 @@ async function main(): Promise<number> {
       // The issue's bound, counted per repeat: each extra request of a key follows one sent by a worker
       // that was killed before it recorded the answer. (The count of requests in flight at the kill,
       // requestsCutByKills, misses answers received but not yet committed when the kill hit.)
-      'every request beyond one per key follows a killed worker\'s request of that key': unexplainedRepeats === 0,
+      "every request beyond one per key follows a killed worker's request of that key": unexplainedRepeats === 0,
       'every conversation well formed': figures.malformedConversations === 0 && figures.turnMismatches === 0,
     };
     log(`\nfigures: ${JSON.stringify(figures, null, 2)}`);
     for (const [name, ok] of Object.entries(checks)) log(`${ok ? 'PASS' : 'FAIL'}  ${name}`);
-    if (notCompleted.length) log(`not completed: ${notCompleted.slice(0, 10).map((t) => `${t.id} ${t.status} ${JSON.stringify(t.error)}`).join('\n')}`);
+    if (notCompleted.length)
+      log(
+        `not completed: ${notCompleted
+          .slice(0, 10)
+          .map((t) => `${t.id} ${t.status} ${JSON.stringify(t.error)}`)
+          .join('\n')}`,
+      );
     if (figures.malformedConversations) log(`problems: ${JSON.stringify(Object.entries(report.conversationProblems).slice(0, 5))}`);
     if (report.turnMismatches.length) log(`turn mismatches: ${report.turnMismatches.slice(0, 5).join('\n')}`);
     return Object.values(checks).every(Boolean) ? 0 : 1;

@@ -64,7 +64,9 @@ export async function clusterSmoke(redisUrl: string, sessions = 20): Promise<Clu
       wallSeconds: Math.round((Date.now() - started) / 100) / 10,
     };
     const checks = {
-      'every submitted root completed (the cancelled one cancelled)': done.every((t) => (t.id === victim.id ? t.status === 'cancelled' : t.status === 'completed')),
+      'every submitted root completed (the cancelled one cancelled)': done.every((t) =>
+        t.id === victim.id ? t.status === 'cancelled' : t.status === 'completed',
+      ),
       'idempotent replay returns the same task': replay.replayed && replay.task.id === roots[0],
       'event stream delivers task.completed': completedEvent.type === 'task.completed',
       'one request in flight per session, one per key': report.maxInFlightPerSession <= 1 && Object.keys(report.repeatedKeys).length === 0,

@@ -25,7 +25,11 @@ async function main(): Promise<number> {
     if (!argv.includes('--skip-core')) {
       log('engine integration tests on the cluster: jest packages/core');
       // --forceExit: a connection left open by a failing suite must not hang the run (failures still fail it).
-      const r = spawnSync('npx', ['jest', 'packages/core', '--forceExit'], { cwd: REPO_ROOT, stdio: 'inherit', env: { ...process.env, REDIS_URL: cluster.url } });
+      const r = spawnSync('npx', ['jest', 'packages/core', '--forceExit'], {
+        cwd: REPO_ROOT,
+        stdio: 'inherit',
+        env: { ...process.env, REDIS_URL: cluster.url },
+      });
       coreOk = r.status === 0;
       log(`${coreOk ? 'PASS' : 'FAIL'}  engine integration tests on the cluster`);
     }

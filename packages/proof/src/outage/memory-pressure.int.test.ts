@@ -63,7 +63,12 @@ describe('Redis at maxmemory (noeviction)', () => {
     // A read on a full Redis: Redis refuses commands queued in MULTI while over maxmemory (task reads use
     // one), so it is 200 or the same 503, never a 500.
     const read = await get(`${api.url}/v1/tasks/${accepted[0]!.taskId}`);
-    if (read.status !== 200) expect({ status: read.status, code: read.body.code, retryAfter: read.headers.get('retry-after') }).toEqual({ status: 503, code: 'REDIS_FULL', retryAfter: '30' });
+    if (read.status !== 200)
+      expect({ status: read.status, code: read.body.code, retryAfter: read.headers.get('retry-after') }).toEqual({
+        status: 503,
+        code: 'REDIS_FULL',
+        retryAfter: '30',
+      });
     // Full Redis: not ready (the reading is refreshed every second). Once the load stops, client
     // buffers are freed and used_memory can fall just under maxmemory (ratio 0.99x, under the mark
     // of 1 set above): lower maxmemory under what is used, so the server is over its limit for sure.

@@ -109,7 +109,12 @@ export async function runOutage(options: OutageOptions): Promise<OutageResult> {
     const unknown = refused.filter((r) => r.outcome === 'unknown');
     const improper = records.filter((r) => r.status !== 201 && !isProperRefusal(r));
 
-    const tasks = await waitForStatus(stack.client, accepted.map((r) => r.taskId!), undefined, 120_000);
+    const tasks = await waitForStatus(
+      stack.client,
+      accepted.map((r) => r.taskId!),
+      undefined,
+      120_000,
+    );
     const stored = await storedTasks(redis.url, 'outage');
     const byPrompt = new Map(stored.map((t) => [t.prompt, t]));
     const refusedButStored = notApplied.filter((r) => byPrompt.has(r.prompt));
@@ -120,7 +125,12 @@ export async function runOutage(options: OutageOptions): Promise<OutageResult> {
     // the script refuses one it reaches later. Same clock here (one machine), so this is exact.
     const deadlineMs = submitDeadlineMs(options.commandTimeoutMs);
     const appliedLate = unknownStored.filter((r) => byPrompt.get(r.prompt)!.createdAt > r.sentAt + deadlineMs);
-    const unknownTasks = await waitForStatus(stack.client, unknownStored.map((r) => r.taskId!), undefined, 120_000);
+    const unknownTasks = await waitForStatus(
+      stack.client,
+      unknownStored.map((r) => r.taskId!),
+      undefined,
+      120_000,
+    );
     const slowest = Math.max(...records.map((r) => r.ms));
     const count = (rs: SubmitRecord[], f: (r: SubmitRecord) => boolean) => rs.filter(f).length;
 
@@ -136,8 +146,16 @@ export async function runOutage(options: OutageOptions): Promise<OutageResult> {
       refusedOutcomeUnknownThatExist: unknownStored.length,
       refusedOutcomeUnknownAppliedAfterDeadline: appliedLate.length,
       otherAnswers: improper.length,
-      duringCrash: { requests: duringCrash.length, accepted: count(duringCrash, (r) => r.status === 201), refused: count(duringCrash, (r) => r.status === 503) },
-      duringFreeze: { requests: duringFreeze.length, accepted: count(duringFreeze, (r) => r.status === 201), refused: count(duringFreeze, (r) => r.status === 503) },
+      duringCrash: {
+        requests: duringCrash.length,
+        accepted: count(duringCrash, (r) => r.status === 201),
+        refused: count(duringCrash, (r) => r.status === 503),
+      },
+      duringFreeze: {
+        requests: duringFreeze.length,
+        accepted: count(duringFreeze, (r) => r.status === 201),
+        refused: count(duringFreeze, (r) => r.status === 503),
+      },
       slowestAnswerMs: slowest,
       slowestRefusalMs: Math.max(0, ...refused.map((r) => r.ms)),
       readyz: { duringOutage: readyDuringOutage, duringFreeze: readyDuringFreeze, after: readyAfter },
@@ -152,7 +170,8 @@ export async function runOutage(options: OutageOptions): Promise<OutageResult> {
       'every accepted (201) task completed': tasks.every((t) => t.status === 'completed'),
       'no refused (503 not_applied) submission ever appears in Redis': refusedButStored.length === 0,
       'no submission was applied after its deadline (the frozen Redis refused those it reached late)': appliedLate.length === 0,
-      'every 503 of unknown outcome names its task; those that exist completed': unknownNamed.length === unknown.length && unknownTasks.every((t) => t.status === 'completed'),
+      'every 503 of unknown outcome names its task; those that exist completed':
+        unknownNamed.length === unknown.length && unknownTasks.every((t) => t.status === 'completed'),
     };
     return { figures, checks };
   } finally {

@@ -76,7 +76,20 @@ export class SubmitLoad {
     const sessionId = `${this.options.prefix}-s${seq}`;
     const prompt = `${this.options.prefix} ${seq}${this.options.padding ? ` ${'x'.repeat(this.options.padding)}` : ''}`;
     const started = Date.now();
-    const record: SubmitRecord = { seq, sessionId, prompt, status: 0, ms: 0, sentAt: started, contentType: '', retryAfter: null, taskId: null, code: null, reason: null, outcome: null };
+    const record: SubmitRecord = {
+      seq,
+      sessionId,
+      prompt,
+      status: 0,
+      ms: 0,
+      sentAt: started,
+      contentType: '',
+      retryAfter: null,
+      taskId: null,
+      code: null,
+      reason: null,
+      outcome: null,
+    };
     try {
       const res = await fetch(`${this.options.apiUrl}/v1/sessions/${sessionId}/tasks`, {
         method: 'POST',

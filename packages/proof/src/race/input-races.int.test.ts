@@ -29,7 +29,8 @@ describe('answers racing each other, a cancel and a pause/resume (api + 2 worker
     stack.fake.setPolicy((r: FakeRequest) => {
       const turn = r.key?.match(/:(\d+)$/)?.[1];
       if (!r.key || !turn) return undefined;
-      if (turn === '1') return { body: chatCompletion({ toolCalls: [toolCall('q1', 'ask_followup_question', { question: 'Go on?', follow_up: ['yes', 'no'] })] }) };
+      if (turn === '1')
+        return { body: chatCompletion({ toolCalls: [toolCall('q1', 'ask_followup_question', { question: 'Go on?', follow_up: ['yes', 'no'] })] }) };
       const tools = (r.body.messages ?? []).filter((m) => m.role === 'tool');
       return { body: chatCompletion({ toolCalls: [toolCall('done', 'attempt_completion', { result: String(tools.at(-1)?.content) })] }) };
     });

@@ -100,7 +100,11 @@ describe('race scenarios through Baton (api + worker processes)', () => {
     expect(done!.status).toBe('completed');
     expect(stack.fake.stats.maxInFlightBySession['s-stall']).toBe(2); // the known limitation above
     const report = await checkInvariants(client, stack.fake, [root.id], { allowedRepeats: { [childKey]: 2 } });
-    expect({ repeatedKeys: report.repeatedKeys, problems: report.conversationProblems, mismatches: report.turnMismatches }).toEqual({ repeatedKeys: {}, problems: {}, mismatches: [] });
+    expect({ repeatedKeys: report.repeatedKeys, problems: report.conversationProblems, mismatches: report.turnMismatches }).toEqual({
+      repeatedKeys: {},
+      problems: {},
+      mismatches: [],
+    });
     expect(flatten(await client.getTree(root.id)).map((t) => t.status)).toEqual(['completed', 'completed']);
   });
 

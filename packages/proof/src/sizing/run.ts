@@ -21,7 +21,14 @@ async function usedMemory(redis: Redis): Promise<number> {
 /** The kind of a key: its last segment after the session's hash tag or the prefix (`task`, `conversation`, `events`, ...). */
 function kindOf(key: string): string {
   const rest = key.replace(/^[^:]*:\{s:[^}]*\}:/, '');
-  if (rest === key) return key.startsWith('{') ? `bullmq:${key.split(':').slice(2).join(':').replace(/[0-9a-f_t]{20,}/, '<id>')}` : key;
+  if (rest === key)
+    return key.startsWith('{')
+      ? `bullmq:${key
+          .split(':')
+          .slice(2)
+          .join(':')
+          .replace(/[0-9a-f_t]{20,}/, '<id>')}`
+      : key;
   const parts = rest.split(':');
   return parts[0] === 'task' ? ['task', ...parts.slice(2)].join(':') || 'task' : parts[0]!;
 }
@@ -59,19 +66,21 @@ async function main(): Promise<void> {
     // BullMQ keeps the last completed jobs (keepCompletedJobs, 1000 by default): a bounded cost, measured apart.
     const job = Number(await redis.memory('USAGE', `${new Keys('sizing').queuePrefix}:${TASK_QUEUE}:${ids[0]!}`, 'SAMPLES', '0'));
 
-    log(`figures: ${JSON.stringify(
-      {
-        roots,
-        textKib,
-        bytesPerSessionWithOneSingleTurnTask: Math.round(short),
-        bytesPerSessionWithOneSingleTurnTaskAndTextKib: Math.round(long),
-        extraBytesPerKiBOfPromptEchoedInTheAnswer: Math.round((long - short) / textKib),
-        sampleSessionMemoryUsageByKeyKind: sample,
-        retainedBullmqJobBytes: job,
-      },
-      null,
-      2,
-    )}`);
+    log(
+      `figures: ${JSON.stringify(
+        {
+          roots,
+          textKib,
+          bytesPerSessionWithOneSingleTurnTask: Math.round(short),
+          bytesPerSessionWithOneSingleTurnTaskAndTextKib: Math.round(long),
+          extraBytesPerKiBOfPromptEchoedInTheAnswer: Math.round((long - short) / textKib),
+          sampleSessionMemoryUsageByKeyKind: sample,
+          retainedBullmqJobBytes: job,
+        },
+        null,
+        2,
+      )}`,
+    );
   } finally {
     redis.disconnect();
     await stack.close();

@@ -72,7 +72,8 @@ export async function checkInvariants(client: BatonClient, fake: FakeProvider, r
       if (task.status === 'completed') {
         const assistants = messages.filter((m) => m.role === 'assistant').length;
         const keys = keysByTask.get(task.id)?.size ?? 0;
-        if (assistants !== keys || task.turns !== keys) turnMismatches.push(`${task.id}: ${assistants} assistant messages, turns=${task.turns}, ${keys} keys requested`);
+        if (assistants !== keys || task.turns !== keys)
+          turnMismatches.push(`${task.id}: ${assistants} assistant messages, turns=${task.turns}, ${keys} keys requested`);
       }
     }
   });

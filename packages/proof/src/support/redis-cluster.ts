@@ -30,7 +30,9 @@ export class RedisCluster {
     try {
       for (let i = 0; i < masters; i++) {
         const port = await freePort();
-        nodes.push(await RedisServer.start('cluster', ['--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${port}.conf`, '--appendonly', 'no'], port, dir));
+        nodes.push(
+          await RedisServer.start('cluster', ['--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${port}.conf`, '--appendonly', 'no'], port, dir),
+        );
       }
       await exec('redis-cli', ['--cluster', 'create', ...nodes.map((n) => `127.0.0.1:${n.port}`), '--cluster-replicas', '0', '--cluster-yes']);
       for (const node of nodes) await waitForClusterOk(node.port);

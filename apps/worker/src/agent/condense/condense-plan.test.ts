@@ -14,7 +14,10 @@ function turn(n: number, calls = 1): Message[] {
     ...ids.map((id): Message => ({ role: 'tool', tool_call_id: id, content: `result ${id}` })),
   ];
 }
-const textTurn = (n: number): Message[] => [{ role: 'assistant', content: `text ${n}` }, { role: 'user', content: 'use a tool' }];
+const textTurn = (n: number): Message[] => [
+  { role: 'assistant', content: `text ${n}` },
+  { role: 'user', content: 'use a tool' },
+];
 
 describe('findCut', () => {
   it('cuts at the start of a turn, keeping at least `keep` messages, never between a call and its results', () => {

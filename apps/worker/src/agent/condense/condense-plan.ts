@@ -66,7 +66,9 @@ export function summaryRequestMessages(messages: readonly Message[], cut: number
   const body = messages.slice(1, cut);
   const last = body[body.length - 1];
   const ask: Message[] =
-    last?.role === 'user' ? [...body.slice(0, -1), { role: 'user', content: `${last.content}\n\n${CONDENSE_REQUEST}` }] : [...body, { role: 'user', content: CONDENSE_REQUEST }];
+    last?.role === 'user'
+      ? [...body.slice(0, -1), { role: 'user', content: `${last.content}\n\n${CONDENSE_REQUEST}` }]
+      : [...body, { role: 'user', content: CONDENSE_REQUEST }];
   return [{ role: 'system', content: CONDENSE_SYSTEM_PROMPT }, ...ask];
 }
 

@@ -1,5 +1,15 @@
 import { conversationProblems, Engine, type Message } from '@baton/core';
-import { chatCompletion, cleanupPrefix, REDIS_URL, startFakeProvider, testPrefix, toolCall, type FakeProvider, type FakeReply, type FakeRequest } from '@baton/testkit';
+import {
+  chatCompletion,
+  cleanupPrefix,
+  REDIS_URL,
+  startFakeProvider,
+  testPrefix,
+  toolCall,
+  type FakeProvider,
+  type FakeReply,
+  type FakeRequest,
+} from '@baton/testkit';
 import { z } from 'zod';
 import { BUILT_IN_MODES, ModeRegistry } from '../../modes/modes';
 import { jobEnded, startTestWorker } from '../../test-utils/harness';
@@ -135,7 +145,12 @@ describe('context condensing (worker, fake provider)', () => {
     const live = (await engine.getMessages(taskId))!;
     expect(conversationProblems(live)).toEqual([]);
     expect(live.slice(0, 4)).toEqual([expect.objectContaining({ role: 'system' }), six[1], six[2], six[3]]);
-    expect(live.filter((m) => m.role === 'assistant').map((m) => (m.role === 'assistant' ? m.tool_calls?.[0]?.id : ''))).toEqual(['call5', 'call6', 'call7', 'done8']);
+    expect(live.filter((m) => m.role === 'assistant').map((m) => (m.role === 'assistant' ? m.tool_calls?.[0]?.id : ''))).toEqual([
+      'call5',
+      'call6',
+      'call7',
+      'done8',
+    ]);
 
     // Turn events: 1..8, each once.
     const completed = (await engine.readEvents(`s-${taskId}`)).filter((e) => e.type === 'turn.completed' && e.taskId === taskId);
@@ -180,7 +195,9 @@ describe('context condensing (worker, fake provider)', () => {
     const app = await start();
     const taskId = newTask();
     script(taskId, 4, (r) =>
-      r.key === `${taskId}:3` ? { status: 400, body: { type: 'error', error: { type: 'invalid_request_error', message: 'prompt is too long: 210000 tokens > 200000 maximum' } } } : undefined,
+      r.key === `${taskId}:3`
+        ? { status: 400, body: { type: 'error', error: { type: 'invalid_request_error', message: 'prompt is too long: 210000 tokens > 200000 maximum' } } }
+        : undefined,
     );
     const ended = jobEnded(app, taskId);
     await engine.submit({ sessionId: `s-${taskId}`, taskId, prompt: 'read the big files', mode: 'reader' });
@@ -189,7 +206,12 @@ describe('context condensing (worker, fake provider)', () => {
     const task = (await engine.getTask(taskId))!;
     expect(task.status).toBe('failed');
     expect(task.error).toEqual({ code: 'MODEL_ERROR', message: 'provider returned 400: prompt is too long: 210000 tokens > 200000 maximum' });
-    expect(keysOf(taskId)).toEqual(turnKeys(2, [['3', 2], ['condense:1', 1]]));
+    expect(keysOf(taskId)).toEqual(
+      turnKeys(2, [
+        ['3', 2],
+        ['condense:1', 1],
+      ]),
+    );
     expect(conversationProblems((await engine.getMessages(taskId))!)).toEqual([]);
   });
 
@@ -205,7 +227,8 @@ describe('context condensing (worker, fake provider)', () => {
     // The summary requests of worker A's runner never answer (A dies with one in flight); the next runner's do.
     script(taskId, 8, (r) => (r.key === `${taskId}:condense:1` && dead.runner === undefined ? 'hang' : undefined));
     fake.setOnRequest(async (r) => {
-      if (r.key === `${taskId}:condense:1` && dead.runner !== undefined && (await runner()) === dead.runner) await new Promise<void>((resolve) => r.signal.addEventListener('abort', () => resolve()));
+      if (r.key === `${taskId}:condense:1` && dead.runner !== undefined && (await runner()) === dead.runner)
+        await new Promise<void>((resolve) => r.signal.addEventListener('abort', () => resolve()));
     });
     await engine.submit({ sessionId, taskId, prompt: 'read the big files', mode: 'reader' });
     const hung = await fake.nextRequest((r) => r.key === `${taskId}:condense:1`);

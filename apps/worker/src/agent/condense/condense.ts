@@ -80,7 +80,10 @@ export class Condenser {
     const messages = condensedConversation(live.messages, cut, summary, n);
     const turnOffset = nextTurnOffset(live.version.turnOffset, live.messages, messages);
     await ctx.condenseConversation({ length: live.messages.length, version: live.version.version }, turnOffset, messages);
-    log.info({ condense: n, tokensBefore: before, tokensAfter: estimateTokens(messages), kept: live.messages.length - cut, turnOffset }, 'conversation condensed');
+    log.info(
+      { condense: n, tokensBefore: before, tokensAfter: estimateTokens(messages), kept: live.messages.length - cut, turnOffset },
+      'conversation condensed',
+    );
     return { messages, version: { version: n, turnOffset } };
   }
 }

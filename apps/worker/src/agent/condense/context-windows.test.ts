@@ -8,7 +8,11 @@ describe('context windows', () => {
 
   it('exact name, then the longest pattern, then the defaults; condenseAt defaults per model', () => {
     const w = new ContextWindows(
-      parseContextWindows({ 'gpt-4o': { contextWindow: 100_000 }, 'claude-*': { contextWindow: 200_000, condenseAt: 0.5 }, 'claude-haiku*': { contextWindow: 50_000 } }),
+      parseContextWindows({
+        'gpt-4o': { contextWindow: 100_000 },
+        'claude-*': { contextWindow: 200_000, condenseAt: 0.5 },
+        'claude-haiku*': { contextWindow: 50_000 },
+      }),
       defaults,
     );
     expect(w.limitOf('gpt-4o')).toEqual({ contextWindow: 100_000, condenseAt: 0.8 });

@@ -19,7 +19,10 @@ describe('estimateTokens', () => {
   });
 
   it('grows with the conversation (monotonic in appended messages)', () => {
-    const a: Message[] = [{ role: 'system', content: 'sys' }, { role: 'user', content: 'hello' }];
+    const a: Message[] = [
+      { role: 'system', content: 'sys' },
+      { role: 'user', content: 'hello' },
+    ];
     const b: Message[] = [...a, { role: 'assistant', content: 'hi there' }];
     expect(estimateTokens(b)).toBeGreaterThan(estimateTokens(a));
   });

@@ -8,7 +8,9 @@ const text = (t) => ({ content: [{ type: 'text', text: t }] });
 
 server.registerTool('add', { description: 'Adds two numbers', inputSchema: { a: z.number(), b: z.number() } }, async ({ a, b }) => text(String(a + b)));
 server.registerTool('pid', { description: 'The server process id' }, async () => text(String(process.pid)));
-server.registerTool('secret', { description: 'Whether the worker secret leaked into the server' }, async () => text(process.env.LLM_API_KEY ? 'leaked' : `clean ${process.env.GREETING}`));
+server.registerTool('secret', { description: 'Whether the worker secret leaked into the server' }, async () =>
+  text(process.env.LLM_API_KEY ? 'leaked' : `clean ${process.env.GREETING}`),
+);
 server.registerTool('fail', { description: 'Always reports an error' }, async () => ({ isError: true, content: [{ type: 'text', text: 'boom' }] }));
 // Dies in the middle of the call (no answer): what a crashing server does; deterministic, unlike exiting after answering.
 server.registerTool('exit', { description: 'Exits the server process during the call' }, async () => {

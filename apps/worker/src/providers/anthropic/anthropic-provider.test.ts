@@ -52,7 +52,11 @@ describe('Anthropic Messages API provider client', () => {
     });
     // The fake's scripted answer to a request offering only attempt_completion.
     expect(res.message.tool_calls).toEqual([
-      { id: expect.stringMatching(/^toolu_/), type: 'function', function: { name: 'attempt_completion', arguments: JSON.stringify({ result: 'done: say hi' }) } },
+      {
+        id: expect.stringMatching(/^toolu_/),
+        type: 'function',
+        function: { name: 'attempt_completion', arguments: JSON.stringify({ result: 'done: say hi' }) },
+      },
     ]);
     expect(res).toMatchObject({ model: 'claude-test', attempts: 1 });
   });
@@ -73,7 +77,10 @@ describe('Anthropic Messages API provider client', () => {
   });
 
   it('a 400 is final, with the API error message; an exhausted 529 names the attempts', async () => {
-    fake.setPolicy(() => ({ status: 400, body: { type: 'error', error: { type: 'invalid_request_error', message: 'prompt is too long: 300000 tokens > 200000 maximum' } } }));
+    fake.setPolicy(() => ({
+      status: 400,
+      body: { type: 'error', error: { type: 'invalid_request_error', message: 'prompt is too long: 300000 tokens > 200000 maximum' } },
+    }));
     const err = await call('t3:1').catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ProviderError);
     expect((err as ProviderError).status).toBe(400);
@@ -100,9 +107,19 @@ describe('Anthropic Messages API provider client', () => {
     const bad = await fetch(`${fake.url}/v1/messages`, {
       method: 'POST',
       headers: { 'content-type': 'application/json', 'x-api-key': 'sk-ant-test', 'anthropic-version': ANTHROPIC_VERSION },
-      body: JSON.stringify({ model: 'm', max_tokens: 1, messages: [{ role: 'user', content: 'x' }, { role: 'user', content: 'y' }] }),
+      body: JSON.stringify({
+        model: 'm',
+        max_tokens: 1,
+        messages: [
+          { role: 'user', content: 'x' },
+          { role: 'user', content: 'y' },
+        ],
+      }),
     });
     expect(bad.status).toBe(400);
-    expect(await bad.json()).toEqual({ type: 'error', error: { type: 'invalid_request_error', message: 'messages.1: roles must alternate between "user" and "assistant"' } });
+    expect(await bad.json()).toEqual({
+      type: 'error',
+      error: { type: 'invalid_request_error', message: 'messages.1: roles must alternate between "user" and "assistant"' },
+    });
   });
 });

@@ -58,7 +58,12 @@ export class AnthropicProvider implements ModelProvider {
       throw new ProviderError(`malformed provider response: not JSON: ${reply.text.slice(0, 200)}`, 'malformed', attempts);
     }
     const parsed = AnthropicResponseSchema.safeParse(json);
-    if (!parsed.success) throw new ProviderError(`malformed provider response: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`, 'malformed', attempts);
+    if (!parsed.success)
+      throw new ProviderError(
+        `malformed provider response: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`,
+        'malformed',
+        attempts,
+      );
     const out = fromAnthropicResponse(parsed.data);
     return {
       message: out.message,

@@ -2,7 +2,10 @@ import { conversationProblems, type Message } from '@baton/core';
 import { AnthropicResponseSchema, EMPTY_TURN, fromAnthropicResponse, toAnthropicRequest } from './messages-format';
 
 const tools = [
-  { type: 'function' as const, function: { name: 'read_file', description: 'Reads', parameters: { type: 'object', properties: { path: { type: 'string' } } } } },
+  {
+    type: 'function' as const,
+    function: { name: 'read_file', description: 'Reads', parameters: { type: 'object', properties: { path: { type: 'string' } } } },
+  },
   { type: 'function' as const, function: { name: 'attempt_completion', description: 'Ends', parameters: { type: 'object' } } },
 ];
 
@@ -57,7 +60,15 @@ describe('toAnthropicRequest', () => {
 
   it('sends no system or tools field when there are none, and keeps an empty assistant turn', () => {
     const req = toAnthropicRequest(
-      { model: 'm', messages: [{ role: 'user', content: 'hi' }, { role: 'assistant', content: null }, { role: 'user', content: 'again' }], tools: [] },
+      {
+        model: 'm',
+        messages: [
+          { role: 'user', content: 'hi' },
+          { role: 'assistant', content: null },
+          { role: 'user', content: 'again' },
+        ],
+        tools: [],
+      },
       { maxTokens: 10, cache: false },
     );
     expect(req).toEqual({
@@ -98,7 +109,9 @@ describe('fromAnthropicResponse', () => {
   });
 
   it('maps max_tokens to length and a text-only answer to stop with null content when empty', () => {
-    expect(fromAnthropicResponse(AnthropicResponseSchema.parse({ content: [{ type: 'text', text: 'cut' }], stop_reason: 'max_tokens' })).finishReason).toBe('length');
+    expect(fromAnthropicResponse(AnthropicResponseSchema.parse({ content: [{ type: 'text', text: 'cut' }], stop_reason: 'max_tokens' })).finishReason).toBe(
+      'length',
+    );
     const empty = fromAnthropicResponse(AnthropicResponseSchema.parse({ content: [], stop_reason: 'end_turn' }));
     expect(empty.message).toEqual({ role: 'assistant', content: null });
     expect(empty.finishReason).toBe('stop');

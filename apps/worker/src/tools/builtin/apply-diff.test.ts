@@ -18,7 +18,10 @@ describe('apply_diff', () => {
   afterEach(() => fx.cleanup());
 
   it('applies several blocks in one call', async () => {
-    const diff = [block('  return a + b;', '  return a + b; // sum'), block('function sub(a, b) {\n  return a - b;', 'function sub(a, b) {\n  // difference\n  return a - b;')].join('\n\n');
+    const diff = [
+      block('  return a + b;', '  return a + b; // sum'),
+      block('function sub(a, b) {\n  return a - b;', 'function sub(a, b) {\n  // difference\n  return a - b;'),
+    ].join('\n\n');
     expect(await fx.call(applyDiffTool, { path: 'src/math.js', diff })).toBe('applied 2 blocks to src/math.js (now 8 lines)');
     expect(readFileSync(fx.abs('src/math.js'), 'utf8')).toBe(
       ['function add(a, b) {', '  return a + b; // sum', '}', '', 'function sub(a, b) {', '  // difference', '  return a - b;', '}', ''].join('\n'),
@@ -63,8 +66,12 @@ describe('apply_diff', () => {
     execFileSync('mkfifo', [fx.abs('fifo')]);
     await expect(fx.call(applyDiffTool, { path: 'fifo', diff: block('a', 'b') })).rejects.toThrow('fifo is not a regular file');
     await expect(fx.call(applyDiffTool, { path: 'src/math.js', diff: 'just some text' })).rejects.toThrow(/line 1 of the diff is outside a block/);
-    await expect(fx.call(applyDiffTool, { path: 'src/math.js', diff: '<<<<<<< SEARCH\na\n>>>>>>> REPLACE' })).rejects.toThrow('block 1: expected ======= before line 3');
-    await expect(fx.call(applyDiffTool, { path: 'src/math.js', diff: '<<<<<<< SEARCH\na\n=======\nb' })).rejects.toThrow('block 1: no >>>>>>> REPLACE line at its end');
+    await expect(fx.call(applyDiffTool, { path: 'src/math.js', diff: '<<<<<<< SEARCH\na\n>>>>>>> REPLACE' })).rejects.toThrow(
+      'block 1: expected ======= before line 3',
+    );
+    await expect(fx.call(applyDiffTool, { path: 'src/math.js', diff: '<<<<<<< SEARCH\na\n=======\nb' })).rejects.toThrow(
+      'block 1: no >>>>>>> REPLACE line at its end',
+    );
     await expect(fx.call(applyDiffTool, { path: 'src/math.js', diff: '<<<<<<< SEARCH\n=======\nb\n>>>>>>> REPLACE' })).rejects.toThrow(/SEARCH part is empty/);
     expect(readFileSync(fx.abs('src/math.js'), 'utf8')).toBe(SOURCE);
   });

@@ -49,12 +49,7 @@ export function commandEnv(cwd: string, home: string, path: string): Record<stri
 const ExecuteCommandArgs = z.strictObject({
   command: z.string().min(1).describe('Shell command line, run with /bin/sh -c (POSIX sh, not bash)'),
   cwd: z.string().optional().describe('Folder to run it in, relative to the workspace folder (default: the workspace folder)'),
-  timeout_ms: z
-    .number()
-    .int()
-    .min(1)
-    .optional()
-    .describe(`Kill the command after this many milliseconds (default ${DEFAULT_COMMAND_TIMEOUT_MS})`),
+  timeout_ms: z.number().int().min(1).optional().describe(`Kill the command after this many milliseconds (default ${DEFAULT_COMMAND_TIMEOUT_MS})`),
 });
 
 export interface CommandResult {

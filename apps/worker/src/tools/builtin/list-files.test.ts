@@ -20,7 +20,7 @@ describe('list_files', () => {
   });
   afterEach(() => fx.cleanup());
 
-  it('lists one level, folders with a trailing /, skipping .git, node_modules and .gitignore\'d paths', async () => {
+  it("lists one level, folders with a trailing /, skipping .git, node_modules and .gitignore'd paths", async () => {
     expect((await fx.call(listFilesTool, { path: '.' })).split('\n')).toEqual(['.env.example', '.gitignore', 'README.md', 'src/']);
   });
 

@@ -31,7 +31,9 @@ describe('search_files', () => {
   it('file_pattern is a glob: a bare pattern matches file names at any depth', async () => {
     expect(await fx.call(searchFilesTool, { path: '.', regex: 'function', file_pattern: '*.js' })).toMatch(/^2 matches:\nsrc\/b\.js:1: /);
     expect(await fx.call(searchFilesTool, { path: 'src', regex: 'function', file_pattern: '**/*.ts' })).toMatch(/^1 match:\nsrc\/a\.ts:2- /);
-    expect(await fx.call(searchFilesTool, { path: 'src/a.ts', regex: 'return' })).toBe('1 match:\nsrc/a.ts:3- export function alpha() {\nsrc/a.ts:4:   return 1;\nsrc/a.ts:5- }');
+    expect(await fx.call(searchFilesTool, { path: 'src/a.ts', regex: 'return' })).toBe(
+      '1 match:\nsrc/a.ts:3- export function alpha() {\nsrc/a.ts:4:   return 1;\nsrc/a.ts:5- }',
+    );
   });
 
   it('the regex is JavaScript syntax; an invalid one is a clear error', async () => {

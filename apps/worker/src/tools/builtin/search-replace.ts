@@ -49,7 +49,9 @@ export function parseBlocks(diff: string): SearchReplaceBlock[] {
         i++;
         continue;
       }
-      throw new Error(`line ${i + 1} of the diff is outside a block (${JSON.stringify(line.slice(0, 80))}); every change must be a <<<<<<< SEARCH ... ======= ... >>>>>>> REPLACE block`);
+      throw new Error(
+        `line ${i + 1} of the diff is outside a block (${JSON.stringify(line.slice(0, 80))}); every change must be a <<<<<<< SEARCH ... ======= ... >>>>>>> REPLACE block`,
+      );
     }
     const index = blocks.length + 1;
     i++;

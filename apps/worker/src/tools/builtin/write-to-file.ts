@@ -20,8 +20,7 @@ export const writeToFileTool = builtinTool({
   name: 'write_to_file',
   group: 'edit',
   description:
-    'Create a file, or overwrite it, with the complete content given. Parent folders are created. ' +
-    'To change part of an existing file prefer apply_diff.',
+    'Create a file, or overwrite it, with the complete content given. Parent folders are created. ' + 'To change part of an existing file prefer apply_diff.',
   schema: WriteToFileArgs,
   async handler({ path, content }, { workspace, signal }) {
     const file = await workspace.resolve(path);
