@@ -99,3 +99,4 @@ export {
 export { utcDay, CONTINUE_OVER_BUDGET, DEFAULT_TENANT_USAGE_TTL_S, type UsageConfig, type TurnMetering } from './usage/turn-metering';
 export type { BudgetLimits, BudgetScope, BudgetName, TurnTokens, Reservation } from './scripts/usage-scripts';
 export { UsageReader, daysBetween, MAX_USAGE_DAYS, type DayUsage, type ModelUsage } from './usage/usage-reader';
+export { ModelTable, modelTableFileSchema } from './usage/model-table';

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { extname } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { ModelTable, modelTableFileSchema } from './model-table';
 
 /**
  * Model prices (PRICES_FILE, JSON or YAML): USD per million tokens, per model.
@@ -27,15 +28,7 @@ export const ModelPriceSchema = z.strictObject({
 });
 export type ModelPrice = z.infer<typeof ModelPriceSchema>;
 
-export const PricesFileSchema = z.preprocess(
-  (raw) => (raw && typeof raw === 'object' && 'models' in raw ? (raw as { models: unknown }).models : raw),
-  // Names are checked here, not by the record's key schema, whose error would not say why.
-  z.record(z.string(), ModelPriceSchema).superRefine((prices, ctx) => {
-    for (const name of Object.keys(prices)) {
-      if (!/^[^*]+\*?$/.test(name)) ctx.addIssue({ code: 'custom', path: [name], message: 'a model name, optionally ending with * (one * at the end only)' });
-    }
-  }),
-);
+export const PricesFileSchema = modelTableFileSchema(ModelPriceSchema);
 
 /** Token counts of one turn (or a sum of turns). `input` includes `cached` and `cacheWrite`. */
 export interface TokenUsage {
@@ -46,23 +39,18 @@ export interface TokenUsage {
 }
 
 export class PriceTable {
-  private readonly exact = new Map<string, ModelPrice>();
-  private readonly patterns: [prefix: string, price: ModelPrice][] = [];
+  private readonly table: ModelTable<ModelPrice>;
 
   constructor(prices: Record<string, ModelPrice> = {}) {
-    for (const [name, price] of Object.entries(prices)) {
-      if (name.endsWith('*')) this.patterns.push([name.slice(0, -1), price]);
-      else this.exact.set(name, price);
-    }
-    this.patterns.sort((a, b) => b[0].length - a[0].length);
+    this.table = new ModelTable(prices);
   }
 
   get size(): number {
-    return this.exact.size + this.patterns.length;
+    return this.table.size;
   }
 
   priceOf(model: string): ModelPrice | undefined {
-    return this.exact.get(model) ?? this.patterns.find(([prefix]) => model.startsWith(prefix))?.[1];
+    return this.table.get(model);
   }
 
   /** USD for `usage` of `model`, or null when the model has no price. */

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { extname } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { ModelTable, modelTableFileSchema } from '@baton/core';
 
 /**
  * Context windows per model (CONTEXT_WINDOWS_FILE, JSON or YAML), for context
@@ -25,14 +26,7 @@ export const ContextWindowSchema = z.strictObject({
 });
 export type ContextWindow = z.infer<typeof ContextWindowSchema>;
 
-export const ContextWindowsFileSchema = z.preprocess(
-  (raw) => (raw && typeof raw === 'object' && 'models' in raw ? (raw as { models: unknown }).models : raw),
-  z.record(z.string(), ContextWindowSchema).superRefine((windows, ctx) => {
-    for (const name of Object.keys(windows)) {
-      if (!/^[^*]+\*?$/.test(name)) ctx.addIssue({ code: 'custom', path: [name], message: 'a model name, optionally ending with * (one * at the end only)' });
-    }
-  }),
-);
+export const ContextWindowsFileSchema = modelTableFileSchema(ContextWindowSchema);
 
 /** What a model's conversation is held to: condense past `condenseAt * contextWindow` estimated tokens. */
 export interface ContextLimit {
@@ -41,22 +35,17 @@ export interface ContextLimit {
 }
 
 export class ContextWindows {
-  private readonly exact = new Map<string, ContextWindow>();
-  private readonly patterns: [prefix: string, window: ContextWindow][] = [];
+  private readonly table: ModelTable<ContextWindow>;
 
   constructor(
     windows: Record<string, ContextWindow> = {},
     private readonly defaults: ContextLimit = { contextWindow: 128_000, condenseAt: 0.8 },
   ) {
-    for (const [name, window] of Object.entries(windows)) {
-      if (name.endsWith('*')) this.patterns.push([name.slice(0, -1), window]);
-      else this.exact.set(name, window);
-    }
-    this.patterns.sort((a, b) => b[0].length - a[0].length);
+    this.table = new ModelTable(windows);
   }
 
   limitOf(model: string): ContextLimit {
-    const found = this.exact.get(model) ?? this.patterns.find(([prefix]) => model.startsWith(prefix))?.[1];
+    const found = this.table.get(model);
     return { contextWindow: found?.contextWindow ?? this.defaults.contextWindow, condenseAt: found?.condenseAt ?? this.defaults.condenseAt };
   }
 
@@ -71,8 +60,7 @@ export class ContextWindows {
 export function parseContextWindows(raw: unknown, source = 'CONTEXT_WINDOWS_FILE'): Record<string, ContextWindow> {
   const parsed = ContextWindowsFileSchema.safeParse(raw);
   if (parsed.success) return parsed.data;
-  const problems = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);
-  throw new Error(`${source} is invalid (expected model -> {contextWindow, condenseAt?}):\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+  throw new Error(`${source} is invalid (expected model -> {contextWindow, condenseAt?}):\n${z.prettifyError(parsed.error)}`);
 }
 
 /** Reads CONTEXT_WINDOWS_FILE (none: every model gets the defaults). */
