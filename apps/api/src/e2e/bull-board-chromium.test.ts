@@ -1,13 +1,14 @@
 import { TASK_QUEUE } from '@baton/core';
 import { cleanupPrefix, REDIS_URL, testPrefix } from '@baton/testkit';
 import type { FastifyInstance } from 'fastify';
-import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type BrowserContext } from 'playwright-core';
+import { type BrowserContext } from 'playwright-core';
 import { buildApp } from '../app';
 import { parseEnv } from '../env';
+
+import { describeWithChromium as chromiumDescribe, launchChromium } from '../test-utils/chromium';
 
 /**
  * Bull Board (`/admin/queues`) rendered by a real browser: Debian's chromium,
@@ -16,13 +17,7 @@ import { parseEnv } from '../env';
  * its page, assets and JSON API work together behind basic auth and the
  * relaxed CSP. CI installs chromium with `apt-get install -y chromium`.
  */
-const CHROMIUM = '/usr/bin/chromium';
-const hasChromium = existsSync(CHROMIUM);
-if (!hasChromium) {
-  // A skip, loudly: CI installs chromium, so this only happens on a bare dev machine.
-  console.warn(`bull-board-chromium: SKIPPED, ${CHROMIUM} is not installed (apt-get install -y chromium)`);
-}
-const describeWithChromium = hasChromium ? describe : describe.skip;
+const describeWithChromium = chromiumDescribe('bull-board-chromium');
 
 const USER = 'admin';
 const PASSWORD = 'dashboard-pass-1';
@@ -41,21 +36,7 @@ describeWithChromium('Bull Board in headless Chromium', () => {
     // A root task with no worker running: its job waits in the queue, so the board has something to show.
     await app.engine.submit({ sessionId: 'board-s1', prompt: 'shown on the board', taskId: 'board-task-1' });
     profile = await mkdtemp(join(tmpdir(), 'baton-chromium-'));
-    browser = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-      httpCredentials: { username: USER, password: PASSWORD },
-    });
+    browser = await launchChromium(profile, { httpCredentials: { username: USER, password: PASSWORD } });
   });
 
   afterAll(async () => {

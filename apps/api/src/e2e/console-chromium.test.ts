@@ -1,15 +1,16 @@
 import { Engine, TaskWorker, type Message, type TaskContext, type TaskHandler } from '@baton/core';
 import { cleanupPrefix, deferred, REDIS_URL, testPrefix } from '@baton/testkit';
 import type { FastifyInstance } from 'fastify';
-import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pino from 'pino';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { type BrowserContext, type Page } from 'playwright-core';
 import { buildApp } from '../app';
 import { parseEnv } from '../env';
 import { waitForTask } from '../test-utils/harness';
+
+import { describeWithChromium as chromiumDescribe, launchChromium } from '../test-utils/chromium';
 
 /**
  * The console (`/console`) in a real browser: Debian's chromium, headless,
@@ -19,13 +20,7 @@ import { waitForTask } from '../test-utils/harness';
  * fetch-based SSE reader and the /v1 routes work together. CI installs
  * chromium with `apt-get install -y chromium`.
  */
-const CHROMIUM = '/usr/bin/chromium';
-const hasChromium = existsSync(CHROMIUM);
-if (!hasChromium) {
-  // A skip, loudly: CI installs chromium, so this only happens on a bare dev machine.
-  console.warn(`console-chromium: SKIPPED, ${CHROMIUM} is not installed (apt-get install -y chromium)`);
-}
-const describeWithChromium = hasChromium ? describe : describe.skip;
+const describeWithChromium = chromiumDescribe('console-chromium');
 
 const SECRET = 'console-secret-1';
 const SESSION = 'console-s1';
@@ -122,20 +117,7 @@ describeWithChromium('the console in headless Chromium', () => {
     app = await buildApp(config, { engine, logger });
     baseUrl = await app.listen({ host: '127.0.0.1', port: 0 });
     profile = await mkdtemp(join(tmpdir(), 'baton-console-chromium-'));
-    browser = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: [
-        '--headless',
-        '--no-sandbox',
-        '--disable-gpu',
-        '--disable-quic',
-        '--no-first-run',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-      ],
-    });
+    browser = await launchChromium(profile);
   });
 
   afterAll(async () => {
@@ -391,14 +373,14 @@ describeWithChromium('the console in headless Chromium', () => {
     await page.goto(`${baseUrl}/console#/s/console-hitl/t/${approving}`);
     await page.getByRole('heading', { name: 'Approval required' }).waitFor();
     await page.locator('.approval-tool').getByText('execute_command').waitFor();
-    await page.getByRole('button', { name: 'Approve' }).click();
+    await page.getByRole('button', { name: 'Approve', exact: true }).click();
     await page.getByRole('status').getByText('Approved.').waitFor();
 
     // A denial with feedback reaches the model as the tool's result.
     const denying = await parkForInput('console-hitl', 'approval');
     await page.goto(`${baseUrl}/console#/s/console-hitl/t/${denying}`);
     await page.getByLabel('Feedback for the agent (optional)').fill('Not on the main branch.');
-    await page.getByRole('button', { name: 'Deny' }).click();
+    await page.getByRole('button', { name: 'Deny', exact: true }).click();
     await page.getByRole('status').getByText('Denied.').waitFor();
     const input = (await (await api(`/v1/tasks/${denying}/input`, { method: 'POST', body: JSON.stringify({ approved: true }) })).status) as number;
     expect(input).toBe(409); // answered already: the console shows the same 409 as "no longer waiting"
