@@ -27,8 +27,8 @@ describe('context windows', () => {
   });
 
   it('refuses bad entries with the model and what is wrong', () => {
-    expect(() => parseContextWindows({ m: { contextWindow: 10 } })).toThrow(/✖ at least 1000 tokens\n  → at m\.contextWindow/);
-    expect(() => parseContextWindows({ m: { contextWindow: 8000, condenseAt: 1.5 } })).toThrow(/✖ a share of the window, at most 1\n  → at m\.condenseAt/);
+    expect(() => parseContextWindows({ m: { contextWindow: 10 } })).toThrow(/✖ at least 1000 tokens\n {2}→ at m\.contextWindow/);
+    expect(() => parseContextWindows({ m: { contextWindow: 8000, condenseAt: 1.5 } })).toThrow(/✖ a share of the window, at most 1\n {2}→ at m\.condenseAt/);
     expect(() => parseContextWindows({ m: { contextWindow: 8000, window: 1 } })).toThrow(/CONTEXT_WINDOWS_FILE is invalid/);
     expect(() => parseContextWindows({ 'a*b': { contextWindow: 8000 } })).toThrow(/one \* at the end only/);
   });
