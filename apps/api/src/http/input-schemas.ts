@@ -1,3 +1,4 @@
+import { IdempotencyKeySchema } from './schemas';
 import type { InputResponse } from '@baton/core';
 import { z } from 'zod';
 
@@ -27,13 +28,9 @@ export const InputBodySchema = z
 export type InputBody = z.output<typeof InputBodySchema>;
 
 export const InputHeadersSchema = z.object({
-  'idempotency-key': z
-    .string()
-    .min(1)
-    .max(255)
-    .regex(/^[\x21-\x7e]+$/, 'visible ASCII only')
-    .optional()
-    .describe('A retry with the same key and body answers as the first (Idempotent-Replayed: true); with another body, 409.'),
+  'idempotency-key': IdempotencyKeySchema.optional().describe(
+    'A retry with the same key and body answers as the first (Idempotent-Replayed: true); with another body, 409.',
+  ),
 });
 
 /** The body as the engine's response (the schema guarantees one of the two forms). */

@@ -54,14 +54,15 @@ export const SubmitBodySchema = z
   .meta({ id: 'SubmitTask' });
 export type SubmitBody = z.output<typeof SubmitBodySchema>;
 
+/** An `Idempotency-Key` header value: 1 to 255 visible ASCII characters. */
+export const IdempotencyKeySchema = z
+  .string()
+  .min(1)
+  .max(255)
+  .regex(/^[\x21-\x7e]+$/, 'visible ASCII only');
+
 export const SubmitHeadersSchema = z.object({
-  'idempotency-key': z
-    .string()
-    .min(1)
-    .max(255)
-    .regex(/^[\x21-\x7e]+$/, 'visible ASCII only')
-    .optional()
-    .describe('Replays with the same key and body return the first task (200, Idempotent-Replayed: true).'),
+  'idempotency-key': IdempotencyKeySchema.optional().describe('Replays with the same key and body return the first task (200, Idempotent-Replayed: true).'),
 });
 
 // The engine's Task without what stays inside the API (the owning tenant, the metadata).

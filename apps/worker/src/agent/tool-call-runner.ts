@@ -88,7 +88,7 @@ export class ToolCallRunner {
     // Approval (mode policy; default: execute_command asks) before anything runs. Outside the
     // tool's try below: the park signal must reach the worker, not become a tool error.
     let approvedWith: string | undefined;
-    if (needsApproval(this.mode, name)) {
+    if (needsApproval(this.mode, tool)) {
       const response = await this.ctx.awaitInput(call.id, { kind: 'approval', tool: name, arguments: parsed.data });
       if (response.kind !== 'approval') return `error: expected an approval, got ${response.kind}`;
       log.info({ tool: name, approved: response.approved }, 'tool call approval received');

@@ -1,4 +1,9 @@
-import { needsApproval } from './approval';
+import { ToolRegistry } from '../tools/tool-registry';
+import { needsApproval as approvalOf } from './approval';
+
+// Tools as the runner passes them: their definitions (MCP and user tools stand in with their group).
+const registry = new ToolRegistry();
+const needsApproval = (mode: unknown, name: string) => approvalOf(mode, registry.get(name) ?? { name, ...(name.startsWith('mcp__') ? { group: 'mcp' } : {}) });
 
 describe('needsApproval', () => {
   test('default: execute_command asks, everything else runs', () => {

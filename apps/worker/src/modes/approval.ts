@@ -12,21 +12,6 @@ export type ApprovalPolicy = 'ask' | 'auto';
 /** The default: only commands ask. */
 export const DEFAULT_APPROVAL: Readonly<Record<string, ApprovalPolicy>> = { execute_command: 'ask' };
 
-/** The KiloCode group a built-in tool belongs to (tools of no group are looked up by name only). */
-export const TOOL_GROUPS: Readonly<Record<string, string>> = {
-  read_file: 'read',
-  list_files: 'read',
-  search_files: 'read',
-  write_to_file: 'edit',
-  apply_diff: 'edit',
-  execute_command: 'command',
-};
-
-function groupOf(toolName: string): string | undefined {
-  if (toolName.startsWith('mcp__')) return 'mcp';
-  return TOOL_GROUPS[toolName];
-}
-
 function policyMap(mode: unknown): Record<string, unknown> | undefined {
   if (!mode || typeof mode !== 'object') return undefined;
   const approval = (mode as { approval?: unknown }).approval;
@@ -35,10 +20,10 @@ function policyMap(mode: unknown): Record<string, unknown> | undefined {
 
 const isPolicy = (v: unknown): v is ApprovalPolicy => v === 'ask' || v === 'auto';
 
-/** True when a call of `toolName` in `mode` must wait for the user's approval. */
-export function needsApproval(mode: unknown, toolName: string): boolean {
+/** True when a call of `tool` in `mode` must wait for the user's approval (its group comes from its definition). */
+export function needsApproval(mode: unknown, tool: { name: string; group?: string }): boolean {
   const map = policyMap(mode);
-  const group = groupOf(toolName);
+  const { name: toolName, group } = tool;
   for (const key of [toolName, group]) {
     if (key === undefined) continue;
     const own = map?.[key];
