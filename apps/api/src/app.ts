@@ -67,7 +67,10 @@ export const batonApp = fp<AppOptions>(
     await app.register(external, { config });
     await app.register(services, { config, ...(deps.engine ? { engine: deps.engine } : {}), ...(deps.logger ? { logger: deps.logger } : {}) });
     await app.register(rateLimits, { config });
-    app.decorate('sessionIndex', new SessionIndex(app.engine, { ttlMs: app.engine.ctx.options.retentionMs }));
+    const sessionIndex = new SessionIndex(app.engine, { ttlMs: app.engine.ctx.options.retentionMs });
+    app.decorate('sessionIndex', sessionIndex);
+    // Before the engine's connection closes (onClose): the last batch of session activity goes out.
+    app.addHook('preClose', () => sessionIndex.flush());
 
     const streams = { count: () => 0 };
     const metrics = new ApiMetrics(app.engine, () => streams.count());

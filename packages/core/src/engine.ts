@@ -6,7 +6,7 @@ import { Pausing } from './control/pausing';
 import { EngineContext } from './engine-context';
 import { GateNotifier } from './gate/gate-notifier';
 import { RequestGate } from './gate/request-gate';
-import { SessionLanes, type SubmitResult } from './lanes/session-lanes';
+import { SessionLanes, type SubmitOptions, type SubmitResult } from './lanes/session-lanes';
 import { Deletion, type DeleteSessionState, type DeleteTreeResult } from './lifecycle/deletion';
 import { deliverInput, type DeliverInputRequest, type DeliverInputResult } from './input/input-delivery';
 import { exportTree, type TreeExport } from './lifecycle/tree-export';
@@ -82,8 +82,8 @@ export class Engine {
   }
 
   /** Submits a root task; with `onBusy: interrupt`, also delivers the cancellations it made (aborts, lease). */
-  async submit(input: SubmitInput): Promise<SubmitResult> {
-    const result = await this.lanes.submit(input);
+  async submit(input: SubmitInput, options: SubmitOptions = {}): Promise<SubmitResult> {
+    const result = await this.lanes.submit(input, options);
     if (!result.replayed) {
       this.stats.created('root');
       this.stats.ended('cancelled', result.cancelled.length);

@@ -7,6 +7,7 @@ export { openRedis, connectionFromUrl, type FailFastOptions, type Connection, ty
 export type { JobData } from './engine-context';
 export { Keys, TASK_QUEUE } from './keys';
 export { LateCommandError, redisFailure, RedisFailureKind, type RedisFailure } from './redis-failure';
+export { beforeDeadline, DeadlineExceededError } from './answer-deadline';
 export { RedisMemoryMonitor, parseMemoryInfo, type RedisMemoryReading, type RedisMemoryMonitorOptions, type RedisMemoryMonitorEvents } from './redis-memory';
 export { registerRedisMemoryMetrics } from './redis-memory-metrics';
 export { BatonError, StaleRunnerError, isBatonError, type BatonErrorCode } from './errors';
@@ -40,7 +41,7 @@ export {
 export { EventSchema, EventType, EventTypeSchema, GateOutcomeSchema, type BatonEvent, type GateOutcome } from './model/event';
 export { decodeEvent } from './store/event-log';
 export { SubmitInputSchema, OnBusySchema, newTaskId, submitDeadlineMs, type SubmitInput, type OnBusy } from './lanes/submission';
-export type { SubmitResult } from './lanes/session-lanes';
+export type { SubmitOptions, SubmitResult } from './lanes/session-lanes';
 export type { TaskTotals } from './store/task-stats';
 export { RequestGate, LeaseLostError, turnKeyString, type TurnKey, type GateBegin, type GateResult, type GateRunOptions } from './gate/request-gate';
 export { TaskWorker, TaskWorkerOptionsSchema, JobDataSchema, type TaskHandler, type TaskOutcome, type TaskWorkerOptions } from './runtime/task-worker';

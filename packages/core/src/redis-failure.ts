@@ -1,3 +1,5 @@
+import { DeadlineExceededError } from './answer-deadline';
+
 /**
  * Recognises the errors by which Redis (or the client in front of it) refuses
  * or fails to run a command, so that callers answer "try again later" instead
@@ -60,6 +62,7 @@ export class LateCommandError extends Error {
 export function redisFailure(err: unknown): RedisFailure | null {
   if (!(err instanceof Error)) return null;
   if (err instanceof LateCommandError) return { kind: 'timeout', maybeApplied: false };
+  if (err instanceof DeadlineExceededError) return { kind: 'timeout', maybeApplied: true };
   const message = err.message;
   if (err.name === 'ReplyError') {
     for (const [pattern, kind] of REFUSALS) if (pattern.test(message)) return { kind, maybeApplied: false };

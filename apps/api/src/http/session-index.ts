@@ -61,6 +61,12 @@ export function decodeCursor(cursor: string): Position {
  */
 export class SessionIndex {
   private readonly cap: number;
+  /** Activity not yet written: tenant -> session -> time (bounded: `cap` sessions per tenant). */
+  private pending = new Map<string, Map<string, number>>();
+  /** The write that will carry `pending` (started on the next turn of the event loop), if one is due. */
+  private nextWrite: Promise<void> | null = null;
+  /** The write in flight (writes run one after another, so a later time never loses to an earlier one). */
+  private lastWrite: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly engine: Engine,
@@ -69,12 +75,45 @@ export class SessionIndex {
     this.cap = options.cap ?? SESSION_INDEX_CAP;
   }
 
-  /** Records activity on a session (after a successful submission). */
-  async record(tenant: string, sessionId: string, at = Date.now()): Promise<void> {
+  /**
+   * Records activity on a session (after a successful submission). The entries of one turn of the event
+   * loop go out together, one transaction per tenant, so a burst of submissions costs one round trip,
+   * not one each. Resolves once written; a submit route does not wait for it (its answer must not wait
+   * a second command timeout on a hint).
+   */
+  record(tenant: string, sessionId: string, at = Date.now()): Promise<void> {
+    let sessions = this.pending.get(tenant);
+    if (!sessions) this.pending.set(tenant, (sessions = new Map()));
+    sessions.delete(sessionId); // re-inserted last: the oldest activity is first in line to be dropped
+    sessions.set(sessionId, at);
+    if (sessions.size > this.cap) sessions.delete(sessions.keys().next().value!);
+    this.nextWrite ??= this.lastWrite
+      .catch(() => undefined)
+      .then(() => new Promise<void>((resolve) => setImmediate(resolve)))
+      .then(() => this.write());
+    return this.nextWrite;
+  }
+
+  /** Waits for the activity recorded so far to be written (or to fail). */
+  async flush(): Promise<void> {
+    await (this.nextWrite ?? this.lastWrite).catch(() => undefined);
+  }
+
+  private async write(): Promise<void> {
+    const batch = this.pending;
+    this.pending = new Map();
+    this.nextWrite = null;
+    const written = Promise.all([...batch].map(([tenant, sessions]) => this.writeTenant(tenant, sessions))).then(() => undefined);
+    this.lastWrite = written;
+    await written;
+  }
+
+  private async writeTenant(tenant: string, sessions: Map<string, number>): Promise<void> {
     const key = this.engine.keys.tenantSessions(tenant);
+    const members = [...sessions].flatMap(([id, at]) => [at, id]);
     const tx = this.engine.redis
       .multi()
-      .zadd(key, at, sessionId)
+      .zadd(key, ...members)
       .zremrangebyrank(key, 0, -(this.cap + 1));
     if (this.options.ttlMs > 0) tx.pexpire(key, this.options.ttlMs);
     else tx.persist(key);
@@ -83,6 +122,7 @@ export class SessionIndex {
 
   /** One page, newest activity first, after `cursor` (from a previous page). */
   async page(tenant: string, limit: number, cursor?: string): Promise<SessionPage> {
+    await this.flush(); // this replica's own recent submissions are listed
     const key = this.engine.keys.tenantSessions(tenant);
     const after = cursor === undefined ? null : decodeCursor(cursor);
     const batch = Math.max(limit + 1, 50);

@@ -58,6 +58,8 @@ const taskRoutes: FastifyPluginAsyncZod = async (app) => {
       // The workers publish the modes they run. Before any has (a fresh deployment, the API up first), any
       // well-formed slug is accepted: refusing would make the API unusable until a worker starts, and a
       // worker fails a task of a mode it lacks with UNKNOWN_MODE anyway.
+      // The request's time budget against Redis starts at its arrival (the rate limit already spent some).
+      const receivedAt = Date.now() - reply.elapsedTime;
       const known = await modeCatalog.check(mode).catch((err: unknown) => {
         const failure = redisFailure(err);
         if (failure) throw redisUnavailable(failure, {});
@@ -69,18 +71,21 @@ const taskRoutes: FastifyPluginAsyncZod = async (app) => {
       // Chosen here so that a submission of unknown outcome (sent, answer lost) can name the task to look up.
       const taskId = newTaskId();
       const { task, replayed, cancelled } = await engine
-        .submit({
-          sessionId,
-          prompt,
-          mode,
-          onBusy,
-          tenant: request.tenant,
-          taskId,
-          ...(metadata === undefined ? {} : { metadata }),
-          ...(budget === undefined ? {} : { budget }),
-          ...(onBudget === undefined ? {} : { onBudget }),
-          ...(idempotencyKey === undefined ? {} : { idempotencyKey }),
-        })
+        .submit(
+          {
+            sessionId,
+            prompt,
+            mode,
+            onBusy,
+            tenant: request.tenant,
+            taskId,
+            ...(metadata === undefined ? {} : { metadata }),
+            ...(budget === undefined ? {} : { budget }),
+            ...(onBudget === undefined ? {} : { onBudget }),
+            ...(idempotencyKey === undefined ? {} : { idempotencyKey }),
+          },
+          { receivedAt },
+        )
         .catch((err: unknown) => {
           const failure = redisFailure(err);
           // With a key, retrying with it is the answer (the task may be an earlier one); without, the id to look up.
@@ -88,8 +93,9 @@ const taskRoutes: FastifyPluginAsyncZod = async (app) => {
           return asSessionNotFound(sessionId)(err);
         });
       if (cancelled.length > 0) request.log.info({ sessionId, taskId: task.id, cancelled }, 'interrupt cancelled tasks');
-      // The listing is a hint kept beside the engine's keys: failing to update it must not refuse a recorded submission.
-      await app.sessionIndex.record(request.tenant, sessionId).catch((err: unknown) => {
+      // The listing is a hint kept beside the engine's keys: failing to update it must not refuse a recorded
+      // submission, nor wait (written in batches after the answer; listed at once by this replica).
+      void app.sessionIndex.record(request.tenant, sessionId).catch((err: unknown) => {
         request.log.warn({ err, sessionId }, 'recording the session in its tenant list failed; it is listed again after its next submission');
       });
       if (replayed) reply.header('idempotent-replayed', 'true');

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import type { EngineContext } from '../engine-context';
 import { BatonError, codeToError } from '../errors';
 import { LateCommandError, redisFailure } from '../redis-failure';
+import { beforeDeadline } from '../answer-deadline';
 import type { Task } from '../model/task';
 import type { Session } from '../model/session';
 import { SessionSchema } from '../model/session';
@@ -18,6 +19,15 @@ export interface SubmitResult {
   replayed: boolean;
   /** Task ids cancelled by `onBusy: interrupt`, with their previous status. */
   cancelled: CancelledTask[];
+}
+
+export interface SubmitOptions {
+  /**
+   * When the caller's request arrived (epoch ms; default now). With a command
+   * timeout, the whole submission answers within that timeout of it, however
+   * long the caller's earlier commands (a rate limit) took.
+   */
+  receivedAt?: number;
 }
 
 /**
@@ -38,7 +48,7 @@ export class SessionLanes {
     await this.ctx.redis.zadd(this.ctx.keys.sessionIndex(), Date.now(), sessionId);
   }
 
-  async submit(raw: SubmitInput): Promise<SubmitResult> {
+  async submit(raw: SubmitInput, submitOptions: SubmitOptions = {}): Promise<SubmitResult> {
     const parsed = SubmitInputSchema.safeParse(raw);
     if (!parsed.success) throw new BatonError('INVALID_INPUT', z.prettifyError(parsed.error));
     const input = parsed.data;
@@ -61,10 +71,16 @@ export class SessionLanes {
     // script refuses: an orphan task-index entry is removed below, and the reconciler
     // forgets idle sessions. Touching the session index no later than the script keeps
     // a crash after the script inside the reconciler's view.
-    // With a command timeout (the API), the script refuses to run once the caller has given up.
+    // With a command timeout (the API), the script refuses to run once the caller has given up, and the
+    // submission answers within one timeout of the request's arrival (never one timeout per command).
     const timeout = options.commandTimeoutMs;
-    const deadline = timeout === undefined ? 0 : Date.now() + submitDeadlineMs(timeout);
-    const [, , reply] = await Promise.all([
+    const receivedAt = submitOptions.receivedAt ?? Date.now();
+    const deadline = timeout === undefined ? 0 : receivedAt + submitDeadlineMs(timeout);
+    const answerBy = timeout === undefined ? Infinity : receivedAt + timeout;
+    const what = `submit to session ${input.sessionId}`;
+    // The earlier commands used the time up: refused without sending anything (the script would refuse it too).
+    if (timeout !== undefined && Date.now() >= deadline) throw new LateCommandError(what);
+    const sent = Promise.all([
       redis.set(keys.taskIndex(taskId), input.sessionId, 'NX'),
       redis.zadd(keys.sessionIndex(), Date.now(), input.sessionId),
       this.scripts.submitRoot({
@@ -78,6 +94,7 @@ export class SessionLanes {
         deadline,
       }),
     ]);
+    const [, , reply] = await beforeDeadline(sent, answerBy, what);
 
     if (reply.kind !== 'created') {
       // Refused: drop the index entry set above, unless the id belongs to an existing task (a caller-chosen id).
@@ -91,7 +108,7 @@ export class SessionLanes {
         case 'notFound':
           throw new BatonError('TASK_NOT_FOUND', `session ${input.sessionId} not found`, { sessionId: input.sessionId });
         case 'deadlinePassed':
-          throw new LateCommandError(`submit to session ${input.sessionId}`);
+          throw new LateCommandError(what);
         case 'sessionQueueFull': {
           const err = codeToError(reply.kind, { what: `submit to session ${input.sessionId}`, detail: String(options.maxQueuedRootsPerSession) });
           err.details.sessionId = input.sessionId;
@@ -107,8 +124,9 @@ export class SessionLanes {
     }
     const { dispatched, cancelled, createdAt } = reply;
     // The task is accepted (the script ran): Redis failing now must not turn into a refusal
-    // the caller would retry. The reconciler adds the missing job (the same crash window).
-    await this.ctx.addRootJobs(input.sessionId, dispatched).catch((err: unknown) => {
+    // the caller would retry. The reconciler adds the missing job (the same crash window); a slow add goes on
+    // after the answer (job ids are task ids: the reconciler's add and this one are one job).
+    await beforeDeadline(this.ctx.addRootJobs(input.sessionId, dispatched), answerBy, `${what}: job add`).catch((err: unknown) => {
       if (!redisFailure(err)) throw err;
       this.ctx.logger.warn({ err, sessionId: input.sessionId, taskIds: dispatched }, 'dispatch failed after submit; the reconciler will add the job');
     });

@@ -1,5 +1,6 @@
 import { ON_CLUSTER, waitUntil } from '@baton/testkit';
 import { redisFailure } from '../redis-failure';
+import { DeadlineExceededError } from '../answer-deadline';
 import type { Engine } from '../engine';
 import { Harness } from '../testing/harness';
 
@@ -43,6 +44,43 @@ const connected = (engine: Engine) =>
     );
     expect(await engine.redis.exists(keys.task('late', 'late-1'), keys.session('late'), keys.lane('late'), keys.events('late'))).toBe(0);
     expect(await engine.getTask('late-1')).toBeNull();
+  });
+
+  it('a request whose earlier commands spent half its budget is refused without sending anything', async () => {
+    const engine = h.engine();
+    await connected(engine);
+    const err = await engine.submit({ sessionId: 'spent', prompt: 'p', tenant: 't', taskId: 'spent-1' }, { receivedAt: Date.now() - 60 }).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(redisFailure(err)).toEqual({ kind: 'timeout', maybeApplied: false });
+    expect(await engine.redis.exists(engine.keys.task('spent', 'spent-1'), engine.keys.session('spent'), engine.keys.taskIndex('spent-1'))).toBe(0);
+  });
+
+  it("the submission answers within one command timeout of the request's arrival, not of its own send", async () => {
+    const engine = h.engine();
+    await connected(engine);
+    const { keys } = engine;
+    const blocker = engine.redis.blpop(`${h.prefix}:nothing`, 0.6).catch((err: unknown) => err);
+    // Arrived 40 ms ago: the script must run within 10 ms and the answer come within 60 ms, before the
+    // client's own 100 ms command timeout (timers fire in order of expiry, so this is not a race).
+    const err = await engine.submit({ sessionId: 'budget', prompt: 'p', tenant: 't', taskId: 'budget-1' }, { receivedAt: Date.now() - 40 }).then(
+      () => null,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(DeadlineExceededError);
+    expect(redisFailure(err)).toEqual({ kind: 'timeout', maybeApplied: true });
+    await blocker;
+    await waitUntil(
+      () =>
+        engine.redis.ping().then(
+          () => true,
+          () => false,
+        ),
+      5000,
+    );
+    // Redis reached the script after its deadline: refused, nothing written.
+    expect(await engine.redis.exists(keys.task('budget', 'budget-1'), keys.session('budget'), keys.lane('budget'))).toBe(0);
   });
 
   it('a submission Redis runs in time is applied as usual', async () => {
