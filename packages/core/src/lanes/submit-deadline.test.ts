@@ -8,6 +8,17 @@ import { Harness } from '../testing/harness';
 const connected = (engine: Engine) =>
   engine.redis.status === 'ready' ? Promise.resolve() : new Promise<void>((resolve) => engine.redis.once('ready', () => resolve()));
 
+/** A PING on the engine's connection is answered only after the commands sent before it ran. */
+const drained = (engine: Engine) =>
+  waitUntil(
+    () =>
+      engine.redis.ping().then(
+        () => true,
+        () => false,
+      ),
+    5000,
+  );
+
 /**
  * A submission whose command timed out must never be applied later, when a
  * slow or frozen Redis gets to it. Redis runs one connection's commands in
@@ -33,15 +44,7 @@ const connected = (engine: Engine) =>
     expect(redisFailure(err)).toEqual({ kind: 'timeout', maybeApplied: true });
     expect(redisFailure(await blocker)).toEqual({ kind: 'timeout', maybeApplied: true });
 
-    // A PING on the same connection is answered only after the BLPOP and the submit script ran.
-    await waitUntil(
-      () =>
-        engine.redis.ping().then(
-          () => true,
-          () => false,
-        ),
-      5000,
-    );
+    await drained(engine);
     expect(await engine.redis.exists(keys.task('late', 'late-1'), keys.session('late'), keys.lane('late'), keys.events('late'))).toBe(0);
     expect(await engine.getTask('late-1')).toBeNull();
   });
@@ -71,14 +74,7 @@ const connected = (engine: Engine) =>
     expect(err).toBeInstanceOf(DeadlineExceededError);
     expect(redisFailure(err)).toEqual({ kind: 'timeout', maybeApplied: true });
     await blocker;
-    await waitUntil(
-      () =>
-        engine.redis.ping().then(
-          () => true,
-          () => false,
-        ),
-      5000,
-    );
+    await drained(engine);
     // Redis reached the script after its deadline: refused, nothing written.
     expect(await engine.redis.exists(keys.task('budget', 'budget-1'), keys.session('budget'), keys.lane('budget'))).toBe(0);
   });
