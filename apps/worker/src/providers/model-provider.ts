@@ -18,6 +18,24 @@ export interface ModelCallContext {
   idempotencyKey: string;
   sessionId: string;
   logger: Logger;
+  /**
+   * Streaming (LLM_STREAM): called with every text or tool-call-argument
+   * delta as it arrives, in order. `attempt` is the attempt it belongs to: a
+   * stream cut mid-way is retried (same Idempotency-Key) as attempt + 1, and
+   * the deltas of the abandoned attempt are to be dropped by whoever shows
+   * them. Absent: the provider may still stream, nobody listens.
+   */
+  onDelta?: (delta: ModelDelta) => void;
+}
+
+/** One piece of a streamed response (see ModelCallContext.onDelta). */
+export interface ModelDelta {
+  /** 1 for the first attempt of the turn's request. */
+  attempt: number;
+  /** Assistant text appended. */
+  text?: string;
+  /** Tool-call pieces: `id` and `name` come once, when the call starts; `arguments` is appended JSON text. */
+  toolCalls?: { index: number; id?: string; name?: string; arguments?: string }[];
 }
 
 /**
