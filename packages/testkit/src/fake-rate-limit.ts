@@ -22,6 +22,8 @@ export interface RateLimitedPolicy {
   rejected: () => number;
   /** Requests admitted so far. */
   admitted: () => number;
+  /** Distinct Idempotency-Keys admitted so far (a turn re-sent after its client gave up on an admitted attempt counts once). */
+  admittedKeys: () => number;
 }
 
 function limitHeaders(request: FakeRequest, limit: number, remaining: number, resetMs: number, now: number): Record<string, string> {
@@ -44,6 +46,7 @@ export function rateLimitedPolicy(options: RateLimitedPolicyOptions): RateLimite
   let used = 0;
   let rejected = 0;
   let admitted = 0;
+  const keys = new Set<string>();
   const policy: FakePolicy = async (request) => {
     const now = Date.now();
     const current = Math.floor(now / options.windowMs);
@@ -61,10 +64,11 @@ export function rateLimitedPolicy(options: RateLimitedPolicyOptions): RateLimite
     }
     used++;
     admitted++;
+    if (request.key !== null) keys.add(request.key);
     const headers = limitHeaders(request, options.requests, options.requests - used, resetMs, now);
     const decided = await options.next?.(request);
     const reply: FakeReply = decided && decided !== 'hang' ? decided : {};
     return { ...reply, headers: { ...headers, ...reply.headers } };
   };
-  return { policy, rejected: () => rejected, admitted: () => admitted };
+  return { policy, rejected: () => rejected, admitted: () => admitted, admittedKeys: () => keys.size };
 }
