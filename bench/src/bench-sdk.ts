@@ -101,11 +101,12 @@ export async function benchSdk(o: BenchOptions, fake0: RemoteFakeProvider): Prom
     let turn = 0;
     for (const latency of LATENCIES_MS) {
       for (const concurrency of concurrencies) {
+        // Take turns going first (per configuration, for both protocols): a machine busy with other work should not favour one side.
+        const batonFirst = turn++ % 2 === 0;
         for (const p of PROTOCOLS) {
           const fake = fakes.get(latency)!;
           const result = new Map<ClientName, RunFigures>();
-          // Take turns going first: a machine busy with other work should not favour one side.
-          const order = turn++ % 2 === 0 ? [p.baton, p.sdk] : [p.sdk, p.baton];
+          const order = batonFirst ? [p.baton, p.sdk] : [p.sdk, p.baton];
           for (const name of order) {
             await fake.reset();
             const r = await ask<RunFigures>(children.get(name)!, 'run', { url: fake.url, n, concurrency, warmup, tag: `${name}-${latency}-${concurrency}` });
