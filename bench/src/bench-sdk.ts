@@ -54,8 +54,7 @@ function keysText(check: KeyCheck | undefined): string {
   if (!check) return 'n/a';
   const keys = check.keys.map((k) => (k === null ? 'none' : 'key'));
   const distinct = new Set(check.keys);
-  const what =
-    check.keys.every((k) => k === null) ? 'no key sent' : distinct.size === 1 ? 'same key' : `${distinct.size} different keys`;
+  const what = check.keys.every((k) => k === null) ? 'no key sent' : distinct.size === 1 ? 'same key' : `${distinct.size} different keys`;
   const counts = check.retryCounts.some((c) => c !== null) ? `, retry-count ${check.retryCounts.join('/')}` : '';
   return `${keys.join(' / ')} (${what}${counts}${check.succeeded ? '' : '; call failed'})`;
 }

@@ -10,6 +10,8 @@
  * not from `@baton/worker`: the package entry loads the whole worker
  * (BullMQ, the MCP SDK, ...), which says nothing about the client itself.
  */
+import type Anthropic from '@anthropic-ai/sdk';
+import type OpenAI from 'openai';
 import type { ModelCallContext, ModelRequest } from '../../apps/worker/dist/providers/model-provider';
 import type { AnthropicRequest } from '../../apps/worker/dist/providers/anthropic/messages-format';
 
@@ -34,6 +36,10 @@ export interface ClientOptions {
 }
 
 const TIMEOUT_MS = 30_000;
+
+// Non-streaming bodies (`stream` absent), so `create` resolves with the whole answer.
+type ChatBody = OpenAI.Chat.ChatCompletionCreateParamsNonStreaming;
+type MessagesBody = Anthropic.MessageCreateParamsNonStreaming;
 
 /** A short conversation with one tool: the fake answers it with an attempt_completion call. */
 export const REQUEST: ModelRequest = {
@@ -101,12 +107,10 @@ export async function loadClient(name: ClientName, baseUrl: string, options: Cli
       };
     }
     case 'sdk-openai': {
-      const { default: OpenAI } = await import('openai');
-      const client = new OpenAI({ baseURL: `${baseUrl}/v1`, apiKey: 'sk-bench', maxRetries: options.retries ?? 0, timeout: TIMEOUT_MS });
+      const { default: OpenAiSdk } = await import('openai');
+      const client = new OpenAiSdk({ baseURL: `${baseUrl}/v1`, apiKey: 'sk-bench', maxRetries: options.retries ?? 0, timeout: TIMEOUT_MS });
       // The same body Baton's client sends (its messages and tools are already in chat-completions form).
-      const body = { model: REQUEST.model, messages: REQUEST.messages, tools: REQUEST.tools } as unknown as Parameters<typeof client.chat.completions.create>[0] & {
-        stream?: false;
-      };
+      const body = { model: REQUEST.model, messages: REQUEST.messages, tools: REQUEST.tools } as unknown as ChatBody;
       return {
         async call(key, signal) {
           const r = await client.chat.completions.create(body, requestOptions(key, signal, options.keyVia));
@@ -116,14 +120,14 @@ export async function loadClient(name: ClientName, baseUrl: string, options: Cli
       };
     }
     case 'sdk-anthropic': {
-      const [{ default: Anthropic }, { toAnthropicRequest }] = await Promise.all([
+      const [{ default: AnthropicSdk }, { toAnthropicRequest }] = await Promise.all([
         import('@anthropic-ai/sdk'),
         import('../../apps/worker/dist/providers/anthropic/messages-format'),
       ]);
-      const client = new Anthropic({ baseURL: baseUrl, apiKey: 'sk-ant-bench', maxRetries: options.retries ?? 0, timeout: TIMEOUT_MS });
+      const client = new AnthropicSdk({ baseURL: baseUrl, apiKey: 'sk-ant-bench', maxRetries: options.retries ?? 0, timeout: TIMEOUT_MS });
       // The same body Baton's client sends (built by the same conversion).
       const built: AnthropicRequest = toAnthropicRequest(REQUEST, { maxTokens: 1024, cache: true });
-      const body = built as unknown as Parameters<typeof client.messages.create>[0] & { stream?: false };
+      const body = built as unknown as MessagesBody;
       return {
         async call(key, signal) {
           const r = await client.messages.create(body, requestOptions(key, signal, options.keyVia));
