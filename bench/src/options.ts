@@ -19,6 +19,7 @@ export const BENCH_NAMES = [
   'groupmq',
   'restate',
   'limiter',
+  'sdk',
 ] as const;
 export type BenchName = (typeof BENCH_NAMES)[number];
 
@@ -63,6 +64,8 @@ export interface BenchOptions {
   soakReconcileMs: number;
   /** Soak: how long after RETENTION_MS the data may take to be gone before the row is MISSED. */
   soakExpiryTimeoutMs: number;
+  /** SDK comparison: requests per client and configuration (fake latency x concurrency). */
+  sdkRequests: number;
   /** Where RESULTS.md goes ('' = do not write). */
   resultsFile: string;
 }
@@ -90,6 +93,7 @@ const FULL = {
   soakRetentionMs: 5000,
   soakReconcileMs: 1000,
   soakExpiryTimeoutMs: 60_000,
+  sdkRequests: 5000,
 };
 
 const QUICK: typeof FULL = {
@@ -104,6 +108,7 @@ const QUICK: typeof FULL = {
   duplicateSessions: 10,
   soakTasks: 4000,
   soakSessions: 400,
+  sdkRequests: 500,
 };
 
 function camelToKebab(name: string): string {

@@ -75,7 +75,7 @@ export function renderMarkdown(machine: MachineInfo, options: BenchOptions, repo
   out.push(`- Node ${machine.node}, Redis ${machine.redis} (${options.redisUrl.replace(/\/\/[^@]*@/, '//')}), bullmq ${machine.bullmq}`);
   out.push(`- Date: ${machine.date}; mode: ${options.quick ? '--quick' : 'full'}; total time ${elapsedS.toFixed(0)} s`);
   out.push(
-    `- Sizes: concurrency ${options.concurrency}, throughput ${options.throughputTasks} tasks, no-op ${options.noopJobs} jobs, resume ${options.resumeSessions} sessions x ${options.resumeSteps} subtasks (${options.resumeParallel} at once), handoff ${options.handoffSessions} sessions x ${options.handoffRoots} roots (baseline delay ${options.handoffDelayMs} ms), enqueue ${options.enqueueSeconds} s x ${options.enqueueConnections} connections, scale ${options.scaleSessions} sessions, duplicates ${options.duplicateSessions} sessions, soak ${options.soakTasks} tasks over ${options.soakSessions} sessions (RETENTION_MS ${options.soakRetentionMs})`,
+    `- Sizes: concurrency ${options.concurrency}, throughput ${options.throughputTasks} tasks, no-op ${options.noopJobs} jobs, resume ${options.resumeSessions} sessions x ${options.resumeSteps} subtasks (${options.resumeParallel} at once), handoff ${options.handoffSessions} sessions x ${options.handoffRoots} roots (baseline delay ${options.handoffDelayMs} ms), enqueue ${options.enqueueSeconds} s x ${options.enqueueConnections} connections, scale ${options.scaleSessions} sessions, duplicates ${options.duplicateSessions} sessions, soak ${options.soakTasks} tasks over ${options.soakSessions} sessions (RETENTION_MS ${options.soakRetentionMs}), sdk ${options.sdkRequests} requests per client and configuration`,
   );
   out.push('');
   out.push('## Results', '');

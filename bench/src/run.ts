@@ -15,6 +15,7 @@ import { benchScale } from './bench-scale';
 import { benchSoak } from './bench-soak';
 import { benchResume } from './bench-resume';
 import { benchThroughput } from './bench-throughput';
+import { benchSdk } from './bench-sdk';
 import { benchSse } from './bench-sse';
 import { benchGroupmq } from './peers/groupmq';
 import { benchRestate } from './peers/restate';
@@ -38,6 +39,7 @@ const RUNNERS: Partial<Record<BenchName, Runner>> = {
   groupmq: benchGroupmq,
   restate: benchRestate,
   limiter: benchLimiter,
+  sdk: benchSdk,
 };
 
 async function main(): Promise<void> {
