@@ -1,11 +1,13 @@
 /**
  * Process entry for benchmark 4: serves `POST /v1/sessions/:sessionId/tasks`
  * either through Baton's API (`buildApp`, everything on: helmet, rate limit
- * raised out of the way, auth open, zod schemas, metrics hook, engine.submit)
+ * raised out of the way, auth open, zod schemas, metrics hook, engine.submit,
+ * the mode catalogue published as a worker would)
  * or through a minimal Fastify route that only calls `queue.add`.
  * argv: <baton|plain> <prefix>. Sends `{ready, port}` over IPC; exits on disconnect.
  */
 import { buildApp } from '@baton/api';
+import { publishModeCatalog } from '@baton/core';
 import { parseEnv } from '@baton/api/dist/env';
 import { Queue } from 'bullmq';
 import Fastify, { type FastifyInstance } from 'fastify';
@@ -29,6 +31,8 @@ async function main(): Promise<void> {
       PORT: '0',
     });
     app = await buildApp(config, { logger: pino({ level: 'silent' }) });
+    // As a deployment's workers do at start: without a catalogue the API re-reads it on every submission.
+    await publishModeCatalog(app.engine.redis, app.engine.keys, [{ slug: 'code', name: 'Code' }]);
   } else {
     queue = new Queue('tasks', { connection: new Redis(redisUrl, { maxRetriesPerRequest: null }), prefix: `{${prefix}}` });
     const q = queue;

@@ -69,6 +69,8 @@ export type ModeCheck = { status: 'known' } | { status: 'unknown'; modes: string
  */
 export class ModeCatalogCache {
   private cached: { at: number; catalog: ModeCatalog | null } | undefined;
+  /** The read in flight: concurrent checks share it (a burst of submissions costs one GET, not one each). */
+  private reading: Promise<ModeCatalog | null> | undefined;
 
   constructor(
     private readonly redis: RedisClient,
@@ -87,8 +89,23 @@ export class ModeCatalogCache {
   private async read(fresh: boolean): Promise<ModeCatalog | null> {
     const now = Date.now();
     if (!fresh && this.cached && now - this.cached.at < this.ttlMs) return this.cached.catalog;
-    const catalog = await readModeCatalog(this.redis, this.keys);
-    this.cached = { at: now, catalog };
-    return catalog;
+    // A read that started before this call may predate a catalogue published since: a fresh check joins
+    // only one that started now or later, which the one in flight did not; so it waits for it, then reads.
+    if (this.reading) {
+      const joined = this.reading;
+      if (!fresh) return joined;
+      await joined.catch(() => undefined);
+      if (this.reading && this.reading !== joined) return this.reading;
+    }
+    const reading = readModeCatalog(this.redis, this.keys).then((catalog) => {
+      this.cached = { at: now, catalog };
+      return catalog;
+    });
+    this.reading = reading;
+    try {
+      return await reading;
+    } finally {
+      if (this.reading === reading) this.reading = undefined;
+    }
   }
 }
