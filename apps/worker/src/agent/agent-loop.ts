@@ -145,7 +145,7 @@ class AgentRun {
    */
   private async requestTurn(turn: number): Promise<ModelResponse> {
     if (!this.options.condense) return this.callModel(turn);
-    const condenser = new Condenser(this.ctx, this.provider(), this.options.condense, this.options.metrics);
+    const condenser = new Condenser(this.ctx, this.provider(), this.options.condense, this.options.metrics, this.options.usage);
     const model = this.mode.model ?? this.options.defaultModel;
     if (condenser.due(model, this.messages)) await this.condense(condenser, model);
     try {
