@@ -61,7 +61,9 @@ for _, member in ipairs(redis.call('ZRANGEBYSCORE', KEYS[5], '-inf', now, 'LIMIT
   local taskId, turn, rootId = string.match(member, '^(%S+) (%S+) (%S+)$')
   local gk = gateKey(ARGV[9], taskId)
   local resv = redis.call('HGET', gk, turn .. ':resv')
-  if resv and redis.call('HGET', gk, turn .. ':state') ~= 'committed' then
+  -- Even when committed: a commit whose usage was never recorded (its worker died right after) would
+  -- otherwise hold the reservation until the tree ends; a late record-usage finds none to settle.
+  if resv then
     redis.call('HDEL', gk, turn .. ':resv')
     unreserve(resv, taskKey(ARGV[9], rootId))
   end

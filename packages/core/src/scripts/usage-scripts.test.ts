@@ -224,5 +224,15 @@ describe('usage and budget scripts', () => {
     // The dead turn's worker comes back late: nothing left to release, nothing goes negative.
     expect(await scripts.budgetRelease(r.key(1), r.taskId)).toEqual({ kind: 'none' });
     expect(await redis.hget(keys.task('s9', r.taskId), 'br:turns')).toBe('1');
+
+    // A turn committed but never recorded (its worker died after the commit) expires too; its late record settles nothing.
+    await scripts.budgetRelease(r.key(2), r.taskId);
+    expect(await scripts.budgetReserve(reserveArgs(r.key(3), r.token, { lifetimeMs: 0 }))).toEqual({ kind: 'reserved' });
+    await commit(r.key(3), r.token);
+    expect(await scripts.budgetReserve(reserveArgs(r.key(4), r.token))).toEqual({ kind: 'reserved' });
+    expect(await redis.hget(keys.task('s9', r.taskId), 'br:turns')).toBe('1');
+    const late = { key: r.key(3), rootId: r.taskId, runnerToken: r.token, tokens: { input: 1, output: 1, cached: 0 }, costUsd: 0, rollup: '{}' };
+    expect(await scripts.recordUsage(late)).toEqual({ kind: 'recorded', pending: 1 });
+    expect(await redis.hmget(keys.task('s9', r.taskId), 'br:turns', 'br:tokens')).toEqual(['1', '100']);
   });
 });
