@@ -1,5 +1,6 @@
 import { EnvError, parseEnv } from './env';
 import { providerKind } from './worker-app';
+import { providerSettings } from './providers/provider-registry';
 
 describe('env', () => {
   it('applies defaults, and treats empty variables as unset', () => {
@@ -64,5 +65,27 @@ describe('env: workspaces', () => {
     expect(env.EXECUTE_COMMAND_MAX_TIMEOUT_MS).toBe(600_000);
     expect(env.EXECUTE_COMMAND_PATH).toBe('/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin');
     expect(() => parseEnv({ EXECUTE_COMMAND_MAX_TIMEOUT_MS: '10' })).toThrow(/EXECUTE_COMMAND_MAX_TIMEOUT_MS/);
+  });
+});
+
+describe('settings of each provider (provider-registry)', () => {
+  const base = { LLM_BASE_URL: 'http://127.0.0.1:1/v1', LLM_API_KEY: 'sk-default' };
+  it('the default provider falls back to LLM_*; its own variables win', () => {
+    expect(providerSettings(parseEnv(base), 'openai')).toEqual({ baseUrl: 'http://127.0.0.1:1/v1', apiKey: 'sk-default' });
+    expect(providerSettings(parseEnv({ ...base, OPENAI_API_KEY: 'sk-own' }), 'openai')).toEqual({ baseUrl: 'http://127.0.0.1:1/v1', apiKey: 'sk-own' });
+  });
+  it('another provider never borrows the LLM_* settings, and is unconfigured without its own', () => {
+    expect(providerSettings(parseEnv(base), 'anthropic')).toBeUndefined();
+    expect(providerSettings(parseEnv({ ...base, ANTHROPIC_API_KEY: 'sk-ant' }), 'anthropic')).toEqual({ baseUrl: undefined, apiKey: 'sk-ant' });
+    expect(providerSettings(parseEnv({ LLM_PROVIDER: 'anthropic', LLM_API_KEY: 'sk-ant' }), 'openai')).toBeUndefined();
+    expect(providerSettings(parseEnv({}), 'demo')).toEqual({ baseUrl: undefined, apiKey: undefined });
+  });
+  it('never echoes a provider key in an error', () => {
+    expect(() => parseEnv({ ANTHROPIC_BASE_URL: 'not a url SECRET' })).toThrow(EnvError);
+    try {
+      parseEnv({ ANTHROPIC_BASE_URL: 'not a url SECRET' });
+    } catch (err) {
+      expect((err as EnvError).message).not.toMatch(/SECRET/);
+    }
   });
 });

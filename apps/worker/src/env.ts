@@ -35,6 +35,15 @@ export const EnvSchema = z.object({
     .default('true')
     .transform((v) => v === 'true'),
   LLM_API_KEY: z.string().optional(),
+  /**
+   * Per-provider settings, for modes that choose a provider (a mode's `provider`, see
+   * providers/provider-registry). Unset: the default provider's come from LLM_BASE_URL /
+   * LLM_API_KEY; another provider is configured when its key or its base URL is set.
+   */
+  OPENAI_BASE_URL: z.url({ protocol: /^https?$/ }).optional(),
+  OPENAI_API_KEY: z.string().optional(),
+  ANTHROPIC_BASE_URL: z.url({ protocol: /^https?$/ }).optional(),
+  ANTHROPIC_API_KEY: z.string().optional(),
   LLM_MODEL: z.string().min(1).default('gpt-4o-mini'),
   /** Per attempt. */
   LLM_TIMEOUT_MS: int(100).default(120_000),
@@ -122,7 +131,7 @@ export const EnvSchema = z.object({
 export type Env = z.output<typeof EnvSchema>;
 
 /** Variables whose values an error message must not repeat. */
-const SECRET_VARIABLES = new Set(['REDIS_URL', 'LLM_BASE_URL', 'LLM_API_KEY']);
+const SECRET_VARIABLES = new Set(['REDIS_URL', 'LLM_BASE_URL', 'LLM_API_KEY', 'OPENAI_BASE_URL', 'OPENAI_API_KEY', 'ANTHROPIC_BASE_URL', 'ANTHROPIC_API_KEY']);
 
 export class EnvError extends Error {
   constructor(readonly problems: string[]) {

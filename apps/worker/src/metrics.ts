@@ -23,7 +23,7 @@ export class WorkerMetrics implements ProviderObserver {
   });
   private readonly repairs = new Counter({
     name: 'baton_worker_reconciler_repairs_total',
-    help: "Repairs made by this worker's reconciler passes: redispatched (dispatch lost before the BullMQ add), released_lease (tree ended without handing over), promoted (parked job left delayed after resume)",
+    help: "Repairs made by this worker's reconciler passes: redispatched (dispatch lost before the BullMQ add), released_lease (tree ended without handing over), promoted (parked job left delayed after resume), usage_rollup (a turn's tenant/model roll-up left pending by a crash)",
     labelNames: ['kind'],
     registers: [this.registry],
   });
@@ -94,6 +94,7 @@ export class WorkerMetrics implements ProviderObserver {
     this.repairs.inc({ kind: 'redispatched' }, report.redispatched);
     this.repairs.inc({ kind: 'released_lease' }, report.releasedLeases);
     this.repairs.inc({ kind: 'promoted' }, report.promoted);
+    this.repairs.inc({ kind: 'usage_rollup' }, report.rolledUp);
   }
 
   attempt(outcome: { status: number | 'timeout' | 'network' | 'malformed'; durationMs: number }): void {

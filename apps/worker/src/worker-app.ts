@@ -12,6 +12,7 @@ import { loadToolsModule } from './plugins/tools-module';
 import { DemoModel } from './providers/demo-model';
 import type { ModelProvider } from './providers/model-provider';
 import { OpenAiProvider } from './providers/openai-provider';
+import { ProviderRegistry, providerKind } from './providers/provider-registry';
 import { SharedLimiter } from './providers/shared-limiter';
 import { ToolRegistry, type ToolDefinition } from './tools/tool-registry';
 import { usageConfigFromEnv } from './agent/usage-metering';
@@ -22,7 +23,7 @@ export interface WorkerAppOptions {
   tools?: ToolDefinition[];
   /** Replaces the modes built from env (built-ins + MODES_FILE). */
   modes?: ModeRegistry;
-  /** Replaces the provider built from env (OpenAI-compatible, or the demo model). */
+  /** Replaces the default provider built from env (LLM_PROVIDER); providers that modes choose are still built from env. */
   provider?: ModelProvider;
   logger?: Logger;
 }
@@ -43,7 +44,8 @@ export class WorkerApp {
     readonly taskWorker: TaskWorker,
     readonly reconciler: Reconciler,
     readonly metrics: WorkerMetrics,
-    readonly provider: ModelProvider,
+    /** The default provider and those the modes choose (provider-registry). */
+    readonly providers: ProviderRegistry,
     readonly redisMemory: RedisMemoryMonitor,
     /** Connected MCP servers (MCP_SERVERS_FILE), closed with the app. */
     readonly mcp?: McpTools,
@@ -53,6 +55,7 @@ export class WorkerApp {
     const { env } = options;
     const logger = options.logger ?? pino(loggerOptions('baton-worker', env.LOG_LEVEL));
     const modes = options.modes ?? loadModes(env.MODES_FILE);
+    ProviderRegistry.check(env, modes);
     const contextWindows = loadContextWindows(env.CONTEXT_WINDOWS_FILE, { contextWindow: env.LLM_CONTEXT_WINDOW, condenseAt: env.CONDENSE_AT });
     const tools = new ToolRegistry(options.tools ?? [], {
       command: { maxTimeoutMs: env.EXECUTE_COMMAND_MAX_TIMEOUT_MS, path: env.EXECUTE_COMMAND_PATH },
@@ -94,12 +97,13 @@ export class WorkerApp {
       },
       logger,
     );
-    const provider = options.provider ?? makeProvider(env, metrics, engine.scripts, logger);
+    const providers = ProviderRegistry.build(env, modes, (providerEnv) => makeProvider(providerEnv, metrics, engine.scripts, logger), options.provider);
+    const provider = providers.default;
     if (provider.name === 'demo') {
       logger.warn('LLM_PROVIDER=demo (or no LLM_BASE_URL): using the built-in deterministic demo model (no real LLM is called)');
     } else {
       logger.info(
-        { provider: provider.name, baseUrl: env.LLM_BASE_URL, model: env.LLM_MODEL, sharedLimiter: env.LLM_SHARED_LIMITER },
+        { provider: provider.name, providers: providers.kinds(), baseUrl: env.LLM_BASE_URL, model: env.LLM_MODEL, sharedLimiter: env.LLM_SHARED_LIMITER },
         'model provider configured',
       );
     }
@@ -110,6 +114,7 @@ export class WorkerApp {
       modes,
       tools,
       provider,
+      providerFor: (mode) => providers.forMode(mode),
       defaultModel: env.LLM_MODEL,
       maxTurns: env.MAX_TURNS,
       maxNoToolNudges: env.MAX_NO_TOOL_NUDGES,
@@ -139,13 +144,18 @@ export class WorkerApp {
     const reconciler = new Reconciler(engine, { onReport: (report) => metrics.reconciled(report) });
     reconciler.start(env.RECONCILE_INTERVAL_MS);
 
-    const app = new WorkerApp(env, logger, engine, taskWorker, reconciler, metrics, provider, redisMemory, mcp);
+    const app = new WorkerApp(env, logger, engine, taskWorker, reconciler, metrics, providers, redisMemory, mcp);
     if (env.METRICS_PORT !== undefined) {
       app.metricsServer = await metrics.serve(env.METRICS_PORT);
       logger.info({ port: app.metricsServer.port }, 'metrics at /metrics');
     }
     logger.info({ prefix: env.BATON_PREFIX, concurrency: env.WORKER_CONCURRENCY, modes: modes.names(), pid: process.pid }, 'worker ready');
     return app;
+  }
+
+  /** The default provider (LLM_PROVIDER, or the `provider` option). */
+  get provider(): ModelProvider {
+    return this.providers.default;
   }
 
   get metricsPort(): number | undefined {
@@ -176,16 +186,13 @@ export class WorkerApp {
     }
     this.redisMemory.stop();
     await this.metricsServer?.close();
-    (this.provider as { close?: () => void }).close?.();
+    this.providers.close();
     await this.mcp?.close();
     await this.engine.close();
   }
 }
 
-/** The provider LLM_PROVIDER names (unset: openai when LLM_BASE_URL is set, else the demo model). */
-export function providerKind(env: Pick<Env, 'LLM_PROVIDER' | 'LLM_BASE_URL'>): 'openai' | 'anthropic' | 'demo' {
-  return env.LLM_PROVIDER ?? (env.LLM_BASE_URL ? 'openai' : 'demo');
-}
+export { providerKind } from './providers/provider-registry';
 
 /** Longest hold the shared limiter honours at once (a longer one is waited out in steps). */
 const LIMITER_MAX_HOLD_MS = 300_000;

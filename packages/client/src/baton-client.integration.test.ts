@@ -79,8 +79,16 @@ describe('BatonClient against the API process', () => {
       usage: { turns: 0 },
       treeUsage: { turns: 0 },
     });
-    // A day of usage as the workers record it (tenant-record-2.lua).
-    await engine.scripts.tenantRecord({ tenant: 'acme', day: '2026-01-05', tokens: { input: 100, output: 10, cached: 40 }, costUsd: 0.002, ttlSeconds: 600 });
+    // A day of usage as the workers record it (tenant-rollup-4.lua).
+    await engine.scripts.tenantRollup({
+      tenant: 'acme',
+      day: '2026-01-05',
+      tokens: { input: 100, output: 10, cached: 40 },
+      costUsd: 0.002,
+      id: 'client-usage:1',
+      ttlSeconds: 600,
+      markerTtlSeconds: 600,
+    });
     const usage = { inputTokens: 100, outputTokens: 10, cachedTokens: 40, turns: 1, unpricedTurns: 0 };
     expect(await acme.getUsage('2026-01-01', '2026-01-31')).toEqual({
       from: '2026-01-01',

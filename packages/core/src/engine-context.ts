@@ -13,6 +13,8 @@ export interface Racepoints {
   beforeJobAdd?(sessionId: string, taskIds: string[]): Promise<void>;
   /** A task went `awaiting_input`; its runner has not yet moved the job to delayed. */
   beforeInputParkMove?(taskId: string): Promise<void>;
+  /** A turn's usage is recorded (its roll-up pending in the session), not yet rolled up to the tenant and model totals. */
+  beforeUsageRollup?(sessionId: string, rollupId: string): Promise<void>;
 }
 
 export interface JobData {

@@ -97,7 +97,15 @@ export {
   type Budget,
   type OnBudget,
 } from './model/usage';
-export { utcDay, CONTINUE_OVER_BUDGET, DEFAULT_TENANT_USAGE_TTL_S, type UsageConfig, type TurnMetering } from './usage/turn-metering';
+export {
+  utcDay,
+  CONTINUE_OVER_BUDGET,
+  DEFAULT_TENANT_USAGE_TTL_S,
+  DEFAULT_RESERVATION_LIFETIME_MS,
+  type UsageConfig,
+  type TurnMetering,
+} from './usage/turn-metering';
+export { applyRollup, drainRollups, RollupSchema, ROLLUP_MARKER_TTL_S, type Rollup, type AppliedRollup } from './usage/rollups';
 export type { BudgetLimits, BudgetScope, BudgetName, TurnTokens, Reservation } from './scripts/usage-scripts';
 export { UsageReader, daysBetween, MAX_USAGE_DAYS, type DayUsage, type ModelUsage } from './usage/usage-reader';
 export { ModelTable, modelTableFileSchema } from './usage/model-table';

@@ -21,6 +21,10 @@ export const SessionKey = {
   events: 'events',
   roots: 'roots',
   unindexed: 'unindexed',
+  /** Budget reservations of turns in flight by deadline (zset, budget-reserve-5): a dead worker's expire. */
+  reservations: 'resv',
+  /** Usage roll-ups recorded but not yet applied to the tenant and model totals (hash, record-usage-6). */
+  rollups: 'rollups',
 } as const;
 export type SessionKeyName = keyof typeof SessionKey;
 
@@ -181,7 +185,26 @@ export class Keys {
    * Hash-tagged per tenant; expires (TENANT_USAGE_TTL_S) so the history is bounded.
    */
   tenantUsageDay(tenant: string, day: string): string {
-    return `${this.prefix}:{t:${tenant}}:usage:${day}`;
+    return `${this.tenantUsageDayBase(tenant)}${day}`;
+  }
+  /** `tenantUsageDay` without the day: scripts that settle a reservation on the day it was made append it. */
+  tenantUsageDayBase(tenant: string): string {
+    return `${this.prefix}:{t:${tenant}}:usage:`;
+  }
+  /** A tenant's budget reservations of turns in flight: by id (hash) and by deadline (zset); tenant-reserve-3. */
+  tenantReservations(tenant: string): { byId: string; deadlines: string } {
+    return { byId: `${this.prefix}:{t:${tenant}}:resv`, deadlines: `${this.prefix}:{t:${tenant}}:resv:until` };
+  }
+  /** Marker of a turn's roll-up applied to the tenant's day (tenant-rollup-4; expiring). */
+  tenantRolled(tenant: string, rollupId: string): string {
+    return `${this.prefix}:{t:${tenant}}:rolled:${rollupId}`;
+  }
+  /**
+   * Marker of a turn's roll-up applied to the per-model totals (model-rollup-2; expiring). Its hash
+   * tag is the totals key's whole name, so both share a slot without renaming the totals key.
+   */
+  modelRolled(rollupId: string): string {
+    return `${this.prefix}:{${this.usageByModel()}}:rolled:${rollupId}`;
   }
   /**
    * Token and cost totals per model (fields `<model>|in|out|cached|turns|cost|unpriced`), for the

@@ -1,8 +1,9 @@
 import type { Engine } from './engine';
 
 /** What the reconciler works with: the engine's parts it repairs through (an Engine has them all). */
-export type ReconcilerParts = Pick<Engine, 'ctx' | 'scripts' | 'tasks' | 'lanes' | 'pausing' | 'deletion'>;
+export type ReconcilerParts = Pick<Engine, 'ctx' | 'scripts' | 'redis' | 'tasks' | 'lanes' | 'pausing' | 'deletion'>;
 import { followTaskIndex } from './lifecycle/task-index';
+import { drainRollups } from './usage/rollups';
 import { isTerminal, type TaskStatus } from './model/task';
 import type { LockKeys } from './scripts/lock-scripts';
 
@@ -20,6 +21,8 @@ export interface ReconcileReport {
   deletedSessions: number;
   /** Task-index entries made to follow their task's expiry or deletion (after a crash in between). */
   followedIndexEntries: number;
+  /** Usage roll-ups left pending by a crash, applied to the tenant and model totals. */
+  rolledUp: number;
   /** Finished BullMQ jobs older than the retention, removed. */
   removedJobs: number;
 }
@@ -91,6 +94,7 @@ export class Reconciler {
       forgotten: 0,
       deletedSessions: 0,
       followedIndexEntries: 0,
+      rolledUp: 0,
       removedJobs: 0,
     };
     let cursor = '0';
@@ -141,6 +145,8 @@ export class Reconciler {
       return;
     }
     report.followedIndexEntries += await followTaskIndex(engine.ctx, sessionId);
+    // Usage roll-ups a crash left between a turn's record and its roll-up (usage/rollups).
+    report.rolledUp += await drainRollups(engine, sessionId);
     if (options.eventsMaxAgeMs > 0) {
       // Emits trim by age too; this covers a stream that nothing writes to any more.
       await engine.ctx.redis.xtrim(keys.events(sessionId), 'MINID', '~', String(Date.now() - options.eventsMaxAgeMs));

@@ -6,7 +6,7 @@ import { TenantUsageSchema, UsageQuerySchema } from '../http/schemas';
 /**
  * `GET /v1/usage?from=&to=`: the caller's tenant (from its API key) by UTC
  * day: tokens, turns and cost of committed turns, kept as work happens
- * (tenant-record-2.lua), so a read is one pipeline of one hash per day.
+ * (tenant-rollup-4.lua), so a read is one pipeline of one hash per day.
  */
 const usageRoutes: FastifyPluginAsyncZod = async (app) => {
   const reader = new UsageReader(app.engine.ctx);

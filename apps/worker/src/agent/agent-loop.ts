@@ -17,7 +17,7 @@ import { storeTodos, switchMode } from '../modes/task-state';
 import { consecutiveNudges, noToolsUsedNudge, truncatedNudge } from '../prompt/nudges';
 import { withModeEnums } from '../prompt/mode-enum';
 import { buildSystemPrompt } from '../prompt/system-prompt';
-import { ModelResponseSchema, ProviderError, type ModelResponse } from '../providers/model-provider';
+import { ModelResponseSchema, ProviderError, type ModelProvider, type ModelResponse } from '../providers/model-provider';
 import { AttemptCompletionArgsSchema, SwitchModeArgsSchema, TodosSchema } from '../tools/tool-registry';
 import { answeredCalls, assistantCount, lastAssistant, withUniqueCallIds } from './conversation';
 import { ToolCallRunner } from './tool-call-runner';
@@ -145,7 +145,7 @@ class AgentRun {
    */
   private async requestTurn(turn: number): Promise<ModelResponse> {
     if (!this.options.condense) return this.callModel(turn);
-    const condenser = new Condenser(this.ctx, this.options.provider, this.options.condense, this.options.metrics);
+    const condenser = new Condenser(this.ctx, this.provider(), this.options.condense, this.options.metrics, this.options.usage);
     const model = this.mode.model ?? this.options.defaultModel;
     if (condenser.due(model, this.messages)) await this.condense(condenser, model);
     try {
@@ -164,6 +164,11 @@ class AgentRun {
     this.messages = done.messages;
     this.version = done.version;
     return true;
+  }
+
+  /** The current mode's provider: a switch_mode to a mode on another provider moves the next request there. */
+  private provider(): ModelProvider {
+    return this.options.providerFor?.(this.mode) ?? this.options.provider;
   }
 
   private runner(): ToolCallRunner {
@@ -255,13 +260,14 @@ class AgentRun {
     const system = buildSystemPrompt({ mode, modes: options.modes.list(), tools });
     const messages = this.messages[0]?.role === 'system' ? [{ role: 'system' as const, content: system }, ...this.messages.slice(1)] : this.messages;
     const request = { model: mode.model ?? options.defaultModel, messages, tools };
+    const provider = this.provider();
     const started = process.hrtime.bigint();
     try {
       const metering = options.usage && meteringFor(options.usage, request);
       const { response, outcome, grants } = await ctx.gate(
         turn,
         (signal, idempotencyKey) => {
-          const call = () => options.provider.complete(request, { signal, idempotencyKey, sessionId: ctx.sessionId, logger: this.log });
+          const call = () => provider.complete(request, { signal, idempotencyKey, sessionId: ctx.sessionId, logger: this.log });
           return options.metrics ? options.metrics.track(ctx.sessionId, call) : call();
         },
         {},

@@ -1,6 +1,6 @@
 import type { UsageConfig } from '@baton/core';
 import type { WorkerMetrics } from '../metrics';
-import type { ModeRegistry } from '../modes/modes';
+import type { Mode, ModeRegistry } from '../modes/modes';
 import type { ModelProvider } from '../providers/model-provider';
 import type { ToolRegistry } from '../tools/tool-registry';
 import type { CondenseOptions } from './condense/condense';
@@ -12,7 +12,10 @@ import type { CondenseOptions } from './condense/condense';
 export interface AgentOptions {
   modes: ModeRegistry;
   tools: ToolRegistry;
+  /** The default provider: that of a mode without `provider`, and of every mode when providerFor is absent. */
   provider: ModelProvider;
+  /** The provider of a mode (a mode's `provider`, see providers/provider-registry); asked before every model request. */
+  providerFor?: (mode: Mode) => ModelProvider;
   /** Model name when the mode does not set one. */
   defaultModel: string;
   maxTurns: number;

@@ -14,7 +14,21 @@ export function usageConfigFromEnv(env: Env): UsageConfig {
     session: limits(env.SESSION_BUDGET_MAX_TOKENS, env.SESSION_BUDGET_MAX_COST_USD, env.SESSION_BUDGET_MAX_TURNS),
     tenant: limits(env.TENANT_BUDGET_MAX_TOKENS, env.TENANT_BUDGET_MAX_COST_USD, env.TENANT_BUDGET_MAX_TURNS),
     tenantUsageTtlS: env.TENANT_USAGE_TTL_DAYS * 24 * 3600,
+    reservationLifetimeMs: reservationLifetimeMs(env),
   };
+}
+
+/** Margin on top of a request's longest run: a shared-limiter hold, a slow commit. */
+const RESERVATION_MARGIN_MS = 5 * 60_000;
+
+/**
+ * How long a turn's budget reservation holds when its worker dies before
+ * settling it: the longest a turn's request can run (every attempt timing
+ * out, with the longest backoff between them) plus a margin. Past it, the
+ * next reserve of the session (or tenant) gives the reservation back.
+ */
+export function reservationLifetimeMs(env: Pick<Env, 'LLM_TIMEOUT_MS' | 'LLM_MAX_ATTEMPTS' | 'LLM_BACKOFF_MAX_MS'>): number {
+  return env.LLM_TIMEOUT_MS * env.LLM_MAX_ATTEMPTS + env.LLM_BACKOFF_MAX_MS * (env.LLM_MAX_ATTEMPTS - 1) + RESERVATION_MARGIN_MS;
 }
 
 /**

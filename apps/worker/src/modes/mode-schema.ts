@@ -15,6 +15,11 @@ export const TOOL_GROUPS = ['read', 'edit', 'command', 'mcp'] as const;
 export type ToolGroup = (typeof TOOL_GROUPS)[number];
 export const ToolGroupSchema = z.enum(TOOL_GROUPS, { error: `groups are ${TOOL_GROUPS.join(', ')}` });
 
+/** The model APIs a worker speaks (LLM_PROVIDER, and a mode's `provider`). */
+export const PROVIDER_KINDS = ['openai', 'anthropic', 'demo'] as const;
+export type ProviderKind = (typeof PROVIDER_KINDS)[number];
+export const ProviderKindSchema = z.enum(PROVIDER_KINDS, { error: `provider is one of ${PROVIDER_KINDS.join(', ')}` });
+
 /** Slugs reach Redis keys, job data and child ids: no dots, so an id never looks like a path of subtasks. */
 export const MODE_SLUG_PATTERN = /^[A-Za-z0-9_-]{1,64}$/;
 export const ModeSlugSchema = z.string().regex(MODE_SLUG_PATTERN, 'mode slugs are 1 to 64 of A-Z a-z 0-9 _ - (no dots)');
@@ -61,6 +66,8 @@ export const ModeConfigSchema = z.strictObject({
   groups: z.array(GroupEntrySchema).default([]),
   /** Baton: overrides LLM_MODEL for tasks of this mode. */
   model: z.string().min(1).optional(),
+  /** Baton: overrides LLM_PROVIDER for tasks of this mode (its settings: OPENAI_* / ANTHROPIC_*, see provider-registry). */
+  provider: ProviderKindSchema.optional(),
   /** Baton: approval policy by tool or group name (default: execute_command asks, the rest is auto). */
   approval: ApprovalPolicySchema.optional(),
   /** Baton: further tools by name (e.g. TOOLS_MODULE tools without a group), on top of the groups'. */
@@ -76,6 +83,7 @@ export const LegacyModeSchema = z.strictObject({
   name: ModeSlugSchema,
   systemPrompt: z.string().min(1),
   model: z.string().min(1).optional(),
+  provider: ProviderKindSchema.optional(),
   tools: z.array(z.string().min(1)).default(['attempt_completion']),
 });
 export type LegacyModeConfig = z.input<typeof LegacyModeSchema>;
@@ -89,6 +97,8 @@ export interface Mode {
   customInstructions?: string;
   groups: GroupEntry[];
   model?: string;
+  /** Absent: the worker's default provider (LLM_PROVIDER). */
+  provider?: ProviderKind;
   approval?: ApprovalPolicy;
   /** Extra tools by name. */
   tools?: string[];
@@ -107,6 +117,7 @@ export function legacyToMode(legacy: z.output<typeof LegacyModeSchema>): Mode {
     roleDefinition: legacy.systemPrompt,
     groups: [],
     ...(legacy.model ? { model: legacy.model } : {}),
+    ...(legacy.provider ? { provider: legacy.provider } : {}),
     legacyTools: legacy.tools,
   };
 }

@@ -162,7 +162,7 @@ export class SessionLanes {
       activeTaskId: active[0] ?? null,
       activeTaskIds: active,
       queuedTaskIds: lane,
-      // Session totals (record-usage-4.lua).
+      // Session totals (record-usage-6.lua).
       usage: usageOf(hash, 'u:'),
       cost: costOf(hash, 'u:'),
     });

@@ -31,7 +31,7 @@ export const EMPTY_USAGE: Usage = { inputTokens: 0, outputTokens: 0, cachedToken
 
 const n = (v: string | undefined) => (v ? Number(v) : 0);
 
-/** Usage stored in hash fields `<prefix>in|out|cached|turns|unpriced` (see record-usage-4.lua). */
+/** Usage stored in hash fields `<prefix>in|out|cached|turns|unpriced` (see record-usage-6.lua). */
 export function usageOf(hash: Record<string, string>, prefix: string): Usage {
   return {
     inputTokens: n(hash[`${prefix}in`]),

@@ -261,12 +261,25 @@ export class TaskContext {
   /**
    * A model request of the task that is not a turn (a condense summary),
    * through the request gate under key `<taskId>:<name>`: replayed when
-   * committed, like a turn, but no turn events and no turn count.
+   * committed, like a turn, but no turn events and no turn count. With
+   * `metering`, checked against the budgets and its usage recorded like a
+   * turn's (usage/turn-metering).
    */
-  async gateRequest<T>(name: string, call: (signal: AbortSignal, idempotencyKey: string) => Promise<T>): Promise<GateResult<T>> {
+  async gateRequest<T>(name: string, call: (signal: AbortSignal, idempotencyKey: string) => Promise<T>, metering?: TurnMetering): Promise<GateResult<T>> {
     const key = { sessionId: this.sessionId, taskId: this.taskId, turn: name };
     const idempotencyKey = `${this.taskId}:${name}`;
-    return this.engine.gate.run(key, { runnerToken: this.token, signal: this.signal }, (signal) => call(signal, idempotencyKey));
+    // Metered as a turn is (budgets, usage, roll-ups), under its own key `<taskId>:<name>`.
+    if (metering) await reserveTurn(this, name, metering);
+    let result: GateResult<T>;
+    try {
+      result = await this.engine.gate.run(key, { runnerToken: this.token, signal: this.signal }, (signal) => call(signal, idempotencyKey));
+    } catch (err) {
+      if (metering)
+        await releaseTurn(this, name).catch((e: unknown) => this.logger.warn({ err: e, name }, 'could not release the request’s budget reservation'));
+      throw err;
+    }
+    if (metering) await recordTurn(this, name, metering, result.response);
+    return result;
   }
 
   /**

@@ -60,8 +60,9 @@ export class Scripts {
   budgetRelease = (k: gate.TurnKey, rootId: string) => usage.budgetRelease(this.env, k, rootId);
   recordUsage = (a: usage.RecordUsageArgs) => usage.recordUsage(this.env, a);
   tenantReserve = (a: usage.TenantReserveArgs) => usage.tenantReserve(this.env, a);
-  tenantRelease = (tenant: string, r: usage.Reservation) => usage.tenantRelease(this.env, tenant, r);
-  tenantRecord = (a: usage.TenantRecordArgs) => usage.tenantRecord(this.env, a);
+  tenantRelease = (tenant: string, id: string) => usage.tenantRelease(this.env, tenant, id);
+  tenantRollup = (a: usage.TenantRollupArgs) => usage.tenantRollup(this.env, a);
+  modelRollup = (a: usage.ModelRollupArgs) => usage.modelRollup(this.env, a);
 
   // Cancel and deletion.
   cancel = (sessionId: string, taskId: string, reason: string) => lifecycle.cancel(this.env, sessionId, taskId, reason);

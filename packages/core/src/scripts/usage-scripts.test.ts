@@ -33,6 +33,7 @@ describe('usage and budget scripts', () => {
     estimate: { tokens: 100, costUsd: 0.5 },
     session: {},
     day: '2026-01-01',
+    lifetimeMs: 60_000,
     ...over,
   });
 
@@ -113,14 +114,18 @@ describe('usage and budget scripts', () => {
       runnerToken: token,
       tokens: { input: 30, output: 7, cached: 10 },
       costUsd,
+      rollup: `{"turn":${turn}}`,
     });
     expect(await scripts.recordUsage(args(1))).toEqual({ kind: 'notCommitted' });
     await commit(r.key(1), r.token);
     expect(await scripts.recordUsage(args(1, 'old'))).toEqual({ kind: 'staleToken' });
-    expect(await scripts.recordUsage(args(1))).toEqual({ kind: 'recorded', reservation: { tokens: 100, costUsd: 0.5, day: '2026-01-01' } });
+    expect(await scripts.recordUsage(args(1))).toEqual({ kind: 'recorded', reservation: { tokens: 100, costUsd: 0.5, day: '2026-01-01' }, pending: 1 });
     expect(await scripts.recordUsage(args(1))).toEqual({ kind: 'alreadyRecorded' });
     await commit(r.key(2), r.token);
-    expect(await scripts.recordUsage(args(2, r.token, null))).toEqual({ kind: 'recorded' });
+    expect(await scripts.recordUsage(args(2, r.token, null))).toEqual({ kind: 'recorded', pending: 2 });
+    // Each recorded turn's roll-up waits in the session until applied (usage/rollups).
+    expect(await redis.hgetall(keys.ofSession('s7', 'rollups'))).toEqual({ [`${r.taskId}:1`]: '{"turn":1}', [`${r.taskId}:2`]: '{"turn":2}' });
+    expect(await redis.zcard(keys.ofSession('s7', 'reservations'))).toBe(0);
     const hash = await redis.hgetall(keys.task('s7', r.taskId));
     expect([hash['u:in'], hash['u:out'], hash['u:cached'], hash['u:turns'], hash['u:unpriced'], Number(hash['u:cost'])]).toEqual([
       '60',
@@ -134,33 +139,100 @@ describe('usage and budget scripts', () => {
     expect(await redis.hmget(keys.session('s7'), 'u:in', 'u:turns')).toEqual(['60', '2']);
   });
 
-  it('tenantReserve / tenantRelease / tenantRecord: per-day totals, reservations settled on their day, expiring keys', async () => {
-    const base = { tenant: 'acme', day: '2026-01-02', estimate: { tokens: 100, costUsd: 1 }, ttlSeconds: 1000 };
-    expect(await scripts.tenantReserve({ ...base, limits: { maxTurns: 2 } })).toEqual({ kind: 'reserved' });
-    expect(await scripts.tenantReserve({ ...base, limits: { maxTurns: 2 } })).toEqual({ kind: 'reserved' });
-    expect(await scripts.tenantReserve({ ...base, limits: { maxTurns: 2 } })).toEqual({
+  it('tenantReserve / tenantRelease / tenantRollup: per-day totals, reservations by id settled on their day, expiring keys', async () => {
+    const base = { tenant: 'acme', day: '2026-01-02', estimate: { tokens: 100, costUsd: 1 }, ttlSeconds: 1000, lifetimeMs: 60_000 };
+    expect(await scripts.tenantReserve({ ...base, id: 'a:1', limits: { maxTurns: 2 } })).toEqual({ kind: 'reserved' });
+    // The same id again (a replay): no second reservation.
+    expect(await scripts.tenantReserve({ ...base, id: 'a:1', limits: { maxTurns: 1 } })).toEqual({ kind: 'alreadyReserved' });
+    expect(await scripts.tenantReserve({ ...base, id: 'a:2', limits: { maxTurns: 2 } })).toEqual({ kind: 'reserved' });
+    expect(await scripts.tenantReserve({ ...base, id: 'a:3', limits: { maxTurns: 2 } })).toEqual({
       kind: 'exceeded',
       scope: 'tenant',
       budget: 'maxTurns',
       limit: 2,
       spent: 2,
     });
-    expect(await scripts.tenantReserve({ ...base, limits: { maxCostUsd: 2 } })).toMatchObject({ kind: 'exceeded', budget: 'maxCostUsd', limit: 2, spent: 2 });
-    expect(await scripts.tenantReserve({ ...base, limits: { maxTokens: 200 } })).toMatchObject({ kind: 'exceeded', budget: 'maxTokens', spent: 200 });
-    await scripts.tenantRelease('acme', { tokens: 100, costUsd: 1, day: '2026-01-02' });
+    expect(await scripts.tenantReserve({ ...base, id: 'a:3', limits: { maxCostUsd: 2 } })).toMatchObject({
+      kind: 'exceeded',
+      budget: 'maxCostUsd',
+      limit: 2,
+      spent: 2,
+    });
+    expect(await scripts.tenantReserve({ ...base, id: 'a:3', limits: { maxTokens: 200 } })).toMatchObject({
+      kind: 'exceeded',
+      budget: 'maxTokens',
+      spent: 200,
+    });
+    expect(await scripts.tenantRelease('acme', 'a:2')).toEqual({ kind: 'released' });
+    expect(await scripts.tenantRelease('acme', 'a:2')).toEqual({ kind: 'none' });
     // The turn commits the next day: recorded on that day, its reservation settled on the day it was made.
-    await scripts.tenantRecord({
+    const rollup = {
       tenant: 'acme',
       day: '2026-01-03',
       tokens: { input: 5, output: 6, cached: 1 },
       costUsd: null,
-      reservation: { tokens: 100, costUsd: 1, day: '2026-01-02' },
+      id: 'a:1',
       ttlSeconds: 1000,
-    });
+      markerTtlSeconds: 100,
+    };
+    expect(await scripts.tenantRollup(rollup)).toEqual({ kind: 'applied' });
+    expect(await scripts.tenantRollup(rollup)).toEqual({ kind: 'duplicate' });
     const d2 = await redis.hgetall(keys.tenantUsageDay('acme', '2026-01-02'));
     expect([d2['br:turns'], d2['br:tokens'], Number(d2['br:cost'])]).toEqual(['0', '0', 0]);
     const d3 = await redis.hgetall(keys.tenantUsageDay('acme', '2026-01-03'));
     expect(d3).toEqual({ in: '5', out: '6', cached: '1', turns: '1', unpriced: '1' });
     expect(await redis.ttl(keys.tenantUsageDay('acme', '2026-01-03'))).toBeGreaterThan(900);
+    expect(await redis.ttl(keys.tenantRolled('acme', 'a:1'))).toBeGreaterThan(90);
+    expect(await redis.hlen(keys.tenantReservations('acme').byId)).toBe(0);
+  });
+
+  it('tenantReserve: a reservation past its deadline (its worker died) is dropped from its day before the check', async () => {
+    const base = { tenant: 'crashy', day: '2026-01-04', estimate: { tokens: 100, costUsd: 1 }, ttlSeconds: 1000, limits: { maxTurns: 1 } };
+    expect(await scripts.tenantReserve({ ...base, id: 'dead:1', lifetimeMs: 0 })).toEqual({ kind: 'reserved' });
+    expect(await scripts.tenantReserve({ ...base, id: 'live:1', lifetimeMs: 60_000 })).toEqual({ kind: 'reserved' });
+    expect(await redis.hmget(keys.tenantUsageDay('crashy', '2026-01-04'), 'br:turns', 'br:tokens')).toEqual(['1', '100']);
+    expect(await redis.zrange(keys.tenantReservations('crashy').deadlines, 0, -1)).toEqual(['live:1']);
+  });
+
+  it('modelRollup: applied once per id, then duplicate', async () => {
+    const a = { model: 'm-roll', tokens: { input: 3, output: 4, cached: 0 }, costUsd: 0.5, id: `${f.prefix}:1`, markerTtlSeconds: 100 };
+    expect(await scripts.modelRollup(a)).toEqual({ kind: 'applied' });
+    expect(await scripts.modelRollup(a)).toEqual({ kind: 'duplicate' });
+    expect(await redis.hmget(keys.usageByModel(), 'm-roll|in', 'm-roll|turns', 'm-roll|cost')).toEqual(['3', '1', '0.5']);
+  });
+
+  it('budgetReserve: replays reserve once (deadline pushed); a committed turn answers committed', async () => {
+    const r = await root('s8');
+    expect(await scripts.budgetReserve(reserveArgs(r.key(1), r.token, { lifetimeMs: 1000 }))).toEqual({ kind: 'reserved' });
+    const first = Number(await redis.zscore(keys.ofSession('s8', 'reservations'), `${r.taskId} 1 ${r.taskId}`));
+    expect(await scripts.budgetReserve(reserveArgs(r.key(1), r.token, { lifetimeMs: 60_000 }))).toEqual({ kind: 'alreadyReserved' });
+    expect(Number(await redis.zscore(keys.ofSession('s8', 'reservations'), `${r.taskId} 1 ${r.taskId}`))).toBeGreaterThan(first + 50_000);
+    expect(await redis.hmget(keys.task('s8', r.taskId), 'br:turns', 'br:tokens')).toEqual(['1', '100']);
+    await commit(r.key(2), r.token);
+    expect(await scripts.budgetReserve(reserveArgs(r.key(2), r.token))).toEqual({ kind: 'committed' });
+  });
+
+  it('budgetReserve: a reservation past its deadline (its worker died) is given back before the check, on tree and session', async () => {
+    const r = await root('s9', { bTurns: '1' });
+    expect(await scripts.budgetReserve(reserveArgs(r.key(1), r.token, { lifetimeMs: 0 }))).toEqual({ kind: 'reserved' });
+    // Without expiry this would be refused (1 turn reserved of 1): the dead turn's reservation is dropped first.
+    expect(await scripts.budgetReserve(reserveArgs(r.key(2), r.token))).toEqual({ kind: 'reserved' });
+    expect(await redis.hmget(keys.task('s9', r.taskId), 'br:turns', 'br:tokens')).toEqual(['1', '100']);
+    expect(await redis.hmget(keys.session('s9'), 'br:turns', 'br:tokens')).toEqual(['1', '100']);
+    expect(await redis.hget(keys.gate('s9', r.taskId), '1:resv')).toBeNull();
+    expect(await redis.zrange(keys.ofSession('s9', 'reservations'), 0, -1)).toEqual([`${r.taskId} 2 ${r.taskId}`]);
+    // The dead turn's worker comes back late: nothing left to release, nothing goes negative.
+    expect(await scripts.budgetRelease(r.key(1), r.taskId)).toEqual({ kind: 'none' });
+    expect(await redis.hget(keys.task('s9', r.taskId), 'br:turns')).toBe('1');
+
+    // A turn committed but never recorded (its worker died after the commit) expires too; its late record settles nothing.
+    await scripts.budgetRelease(r.key(2), r.taskId);
+    expect(await scripts.budgetReserve(reserveArgs(r.key(3), r.token, { lifetimeMs: 0 }))).toEqual({ kind: 'reserved' });
+    await commit(r.key(3), r.token);
+    expect(await scripts.budgetReserve(reserveArgs(r.key(4), r.token))).toEqual({ kind: 'reserved' });
+    expect(await redis.hget(keys.task('s9', r.taskId), 'br:turns')).toBe('1');
+    const late = { key: r.key(3), rootId: r.taskId, runnerToken: r.token, tokens: { input: 1, output: 1, cached: 0 }, costUsd: 0, rollup: '{}' };
+    expect(await scripts.recordUsage(late)).toEqual({ kind: 'recorded', pending: 1 });
+    expect(await redis.hmget(keys.task('s9', r.taskId), 'br:turns', 'br:tokens')).toEqual(['1', '100']);
   });
 });

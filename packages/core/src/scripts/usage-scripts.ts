@@ -1,9 +1,9 @@
 /**
- * Wrappers of the usage and budget scripts: budget-reserve-4, budget-release-4,
- * record-usage-4 (session slot) and tenant-reserve-1, tenant-release-1,
- * tenant-record-2 (the tenant's slot).
+ * Wrappers of the usage and budget scripts: budget-reserve-5, budget-release-5,
+ * record-usage-6 (session slot), tenant-reserve-3, tenant-release-2,
+ * tenant-rollup-4 (the tenant's slot) and model-rollup-2 (the per-model totals' slot).
  */
-import type { TurnKey } from './gate-scripts';
+import { turnKeyString, type TurnKey } from './gate-scripts';
 import { UnexpectedReplyError, type ScriptEnv } from './reply';
 
 /** Tokens of one turn. `input` includes `cached`. */
@@ -59,13 +59,26 @@ export interface BudgetReserveArgs {
   estimate: { tokens: number; costUsd: number };
   session: BudgetLimits;
   day: string;
+  /** How long the reservation holds if nobody settles it (a dead worker's): request timeout x attempts + margin. */
+  lifetimeMs: number;
 }
 
-export type BudgetReserveReply = { kind: 'reserved' } | { kind: 'alreadyReserved' } | { kind: 'staleToken' } | BudgetExceeded;
+export type BudgetReserveReply = { kind: 'reserved' } | { kind: 'alreadyReserved' } | { kind: 'committed' } | { kind: 'staleToken' } | BudgetExceeded;
 
 function turnKeys(env: ScriptEnv, k: TurnKey, rootId: string): string[] {
   const { keys } = env;
-  return [keys.gate(k.sessionId, k.taskId), keys.task(k.sessionId, k.taskId), keys.task(k.sessionId, rootId), keys.session(k.sessionId)];
+  return [
+    keys.gate(k.sessionId, k.taskId),
+    keys.task(k.sessionId, k.taskId),
+    keys.task(k.sessionId, rootId),
+    keys.session(k.sessionId),
+    keys.ofSession(k.sessionId, 'reservations'),
+  ];
+}
+
+/** A turn's member in the session's reservation deadlines: what an expiry needs to find its gate entry and root. */
+function reservationMember(k: TurnKey, rootId: string): string {
+  return `${k.taskId} ${k.turn} ${rootId}`;
 }
 
 export async function budgetReserve(env: ScriptEnv, a: BudgetReserveArgs): Promise<BudgetReserveReply> {
@@ -78,12 +91,17 @@ export async function budgetReserve(env: ScriptEnv, a: BudgetReserveArgs): Promi
     opt(a.session.maxCostUsd),
     opt(a.session.maxTurns),
     a.day,
+    env.keys.sessionBase(a.key.sessionId),
+    reservationMember(a.key, a.rootId),
+    Math.max(0, Math.round(a.lifetimeMs)),
   ])) as unknown[];
   switch (reply[0]) {
     case 1:
       return { kind: 'reserved' };
     case 2:
       return { kind: 'alreadyReserved' };
+    case 3:
+      return { kind: 'committed' };
     case STALE:
       return { kind: 'staleToken' };
     case EXCEEDED:
@@ -96,7 +114,7 @@ export async function budgetReserve(env: ScriptEnv, a: BudgetReserveArgs): Promi
 export type BudgetReleaseReply = { kind: 'released'; reservation: Reservation } | { kind: 'none' };
 
 export async function budgetRelease(env: ScriptEnv, k: TurnKey, rootId: string): Promise<BudgetReleaseReply> {
-  const reply = (await env.run('batonBudgetRelease', turnKeys(env, k, rootId), [k.turn])) as unknown[];
+  const reply = (await env.run('batonBudgetRelease', turnKeys(env, k, rootId), [k.turn, reservationMember(k, rootId)])) as unknown[];
   if (reply[0] === 0) return { kind: 'none' };
   const reservation = reply[0] === 1 ? parseReservation(String(reply[1])) : undefined;
   if (!reservation) throw new UnexpectedReplyError('budget-release', reply);
@@ -110,24 +128,37 @@ export interface RecordUsageArgs {
   tokens: TurnTokens;
   /** null: the model has no price. */
   costUsd: number | null;
+  /** The turn's roll-up, kept pending in the session until applied (see usage/rollups). */
+  rollup: string;
 }
 
 export type RecordUsageReply =
-  { kind: 'recorded'; reservation?: Reservation } | { kind: 'alreadyRecorded' } | { kind: 'staleToken' } | { kind: 'notCommitted' };
+  | { kind: 'recorded'; reservation?: Reservation; /** Roll-ups pending in the session, this one included. */ pending: number }
+  | { kind: 'alreadyRecorded' }
+  | { kind: 'staleToken' }
+  | { kind: 'notCommitted' };
 
 export async function recordUsage(env: ScriptEnv, a: RecordUsageArgs): Promise<RecordUsageReply> {
-  const reply = (await env.run('batonRecordUsage', turnKeys(env, a.key, a.rootId), [
-    a.key.turn,
-    a.runnerToken,
-    a.tokens.input,
-    a.tokens.output,
-    a.tokens.cached,
-    a.costUsd === null ? '' : String(a.costUsd),
-  ])) as unknown[];
+  const reply = (await env.run(
+    'batonRecordUsage',
+    [...turnKeys(env, a.key, a.rootId), env.keys.ofSession(a.key.sessionId, 'rollups')],
+    [
+      a.key.turn,
+      a.runnerToken,
+      a.tokens.input,
+      a.tokens.output,
+      a.tokens.cached,
+      a.costUsd === null ? '' : String(a.costUsd),
+      reservationMember(a.key, a.rootId),
+      turnKeyString(a.key),
+      a.rollup,
+    ],
+  )) as unknown[];
   switch (reply[0]) {
     case 1: {
       const reservation = parseReservation(String(reply[1] ?? ''));
-      return reservation ? { kind: 'recorded', reservation } : { kind: 'recorded' };
+      const pending = Number(reply[2]);
+      return reservation ? { kind: 'recorded', reservation, pending } : { kind: 'recorded', pending };
     }
     case 0:
       return { kind: 'alreadyRecorded' };
@@ -146,14 +177,18 @@ export interface TenantReserveArgs {
   estimate: { tokens: number; costUsd: number };
   limits: BudgetLimits;
   ttlSeconds: number;
+  /** The turn's id (`<taskId>:<turn>`): reserving it again pushes its deadline instead. */
+  id: string;
+  lifetimeMs: number;
 }
 
-export type TenantReserveReply = { kind: 'reserved' } | BudgetExceeded;
+export type TenantReserveReply = { kind: 'reserved' } | { kind: 'alreadyReserved' } | BudgetExceeded;
 
 export async function tenantReserve(env: ScriptEnv, a: TenantReserveArgs): Promise<TenantReserveReply> {
+  const r = env.keys.tenantReservations(a.tenant);
   const reply = (await env.run(
     'batonTenantReserve',
-    [env.keys.tenantUsageDay(a.tenant, a.day)],
+    [env.keys.tenantUsageDay(a.tenant, a.day), r.byId, r.deadlines],
     [
       Math.max(0, Math.round(a.estimate.tokens)),
       String(a.estimate.costUsd),
@@ -161,48 +196,84 @@ export async function tenantReserve(env: ScriptEnv, a: TenantReserveArgs): Promi
       opt(a.limits.maxCostUsd),
       opt(a.limits.maxTurns),
       a.ttlSeconds,
+      a.id,
+      Math.max(0, Math.round(a.lifetimeMs)),
+      env.keys.tenantUsageDayBase(a.tenant),
+      a.day,
     ],
   )) as unknown[];
   if (reply[0] === 1) return { kind: 'reserved' };
+  if (reply[0] === 2) return { kind: 'alreadyReserved' };
   if (reply[0] === EXCEEDED) return exceeded(reply);
   throw new UnexpectedReplyError('tenant-reserve', reply);
 }
 
-export async function tenantRelease(env: ScriptEnv, tenant: string, reservation: Reservation): Promise<void> {
-  const reply = await env.run(
-    'batonTenantRelease',
-    [env.keys.tenantUsageDay(tenant, reservation.day)],
-    [Math.round(reservation.tokens), String(reservation.costUsd)],
-  );
-  if (reply !== 1) throw new UnexpectedReplyError('tenant-release', reply);
+export type TenantReleaseReply = { kind: 'released' } | { kind: 'none' };
+
+/** Gives back the tenant reservation of turn `id` (none: settled, released or expired already). */
+export async function tenantRelease(env: ScriptEnv, tenant: string, id: string): Promise<TenantReleaseReply> {
+  const r = env.keys.tenantReservations(tenant);
+  const reply = await env.run('batonTenantRelease', [r.byId, r.deadlines], [id, env.keys.tenantUsageDayBase(tenant)]);
+  if (reply === 1) return { kind: 'released' };
+  if (reply === 0) return { kind: 'none' };
+  throw new UnexpectedReplyError('tenant-release', reply);
 }
 
-export interface TenantRecordArgs {
+export interface TenantRollupArgs {
   tenant: string;
+  /** UTC day the turn was recorded on. */
   day: string;
   tokens: TurnTokens;
   costUsd: number | null;
-  /** The turn's reservation, settled on the day it was made. */
-  reservation?: Reservation;
+  /** The roll-up's id (`<taskId>:<turn>`): applied once, and the tenant reservation of that id settled. */
+  id: string;
   ttlSeconds: number;
+  markerTtlSeconds: number;
 }
 
-export async function tenantRecord(env: ScriptEnv, a: TenantRecordArgs): Promise<void> {
+/** `duplicate`: this id was applied already (a replay, the reconciler): nothing counted again. */
+export type RollupReply = { kind: 'applied' } | { kind: 'duplicate' };
+
+function rollupReply(name: string, reply: unknown): RollupReply {
+  if (reply === 1) return { kind: 'applied' };
+  if (reply === 0) return { kind: 'duplicate' };
+  throw new UnexpectedReplyError(name, reply);
+}
+
+export async function tenantRollup(env: ScriptEnv, a: TenantRollupArgs): Promise<RollupReply> {
   const { keys } = env;
-  const r = a.reservation;
+  const r = keys.tenantReservations(a.tenant);
   const reply = await env.run(
-    'batonTenantRecord',
-    [keys.tenantUsageDay(a.tenant, a.day), keys.tenantUsageDay(a.tenant, r?.day ?? a.day)],
+    'batonTenantRollup',
+    [keys.tenantRolled(a.tenant, a.id), keys.tenantUsageDay(a.tenant, a.day), r.byId, r.deadlines],
     [
       a.tokens.input,
       a.tokens.output,
       a.tokens.cached,
       a.costUsd === null ? '' : String(a.costUsd),
-      r ? '1' : '0',
-      Math.round(r?.tokens ?? 0),
-      String(r?.costUsd ?? 0),
       a.ttlSeconds,
+      a.markerTtlSeconds,
+      a.id,
+      keys.tenantUsageDayBase(a.tenant),
     ],
   );
-  if (reply !== 1) throw new UnexpectedReplyError('tenant-record', reply);
+  return rollupReply('tenant-rollup', reply);
+}
+
+export interface ModelRollupArgs {
+  model: string;
+  tokens: TurnTokens;
+  costUsd: number | null;
+  id: string;
+  markerTtlSeconds: number;
+}
+
+export async function modelRollup(env: ScriptEnv, a: ModelRollupArgs): Promise<RollupReply> {
+  const { keys } = env;
+  const reply = await env.run(
+    'batonModelRollup',
+    [keys.modelRolled(a.id), keys.usageByModel()],
+    [a.model, a.tokens.input, a.tokens.output, a.tokens.cached, a.costUsd === null ? '' : String(a.costUsd), a.markerTtlSeconds],
+  );
+  return rollupReply('model-rollup', reply);
 }

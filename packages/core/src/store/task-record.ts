@@ -31,7 +31,7 @@ export function decodeTask(hash: TaskHash, childIds: string[]): Task {
     ...(hash.todos ? { todos: JSON.parse(hash.todos) as unknown } : {}),
     usage: usageOf(hash, 'u:'),
     cost: costOf(hash, 'u:'),
-    // Tree totals live on the root (record-usage-4.lua), with the tree's budget.
+    // Tree totals live on the root (record-usage-6.lua), with the tree's budget.
     ...(hash.id === hash.rootId
       ? { treeUsage: usageOf(hash, 'tu:'), treeCost: costOf(hash, 'tu:'), budget: budgetOf(hash), onBudget: hash.onBudget || 'fail' }
       : {}),

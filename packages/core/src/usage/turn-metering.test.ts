@@ -1,9 +1,9 @@
 import { barrier } from '@baton/testkit';
-import { utcDay, type TurnMetering, type UsageConfig } from './turn-metering';
+import { reserveTurn, utcDay, type TurnMetering, type UsageConfig } from './turn-metering';
 import { PriceTable } from './prices';
 import { UsageReader } from './usage-reader';
 import { Harness } from '../testing/harness';
-import { YieldSignal } from '../runtime/signals';
+import { TaskFailure, YieldSignal } from '../runtime/signals';
 import type { TaskHandler } from '../runtime/task-worker';
 import type { TaskContext } from '../runtime/task-context';
 
@@ -171,6 +171,39 @@ describe('budgets under concurrent workers', () => {
     expect(spent).toBeGreaterThanOrEqual(LIMIT);
     expect(spent).toBeLessThanOrEqual(LIMIT + 100);
     const hash = await engine.redis.hgetall(engine.ctx.keys.tenantUsageDay('tt', utcDay()));
+    expect([hash['br:turns'], hash['br:tokens']]).toEqual(['0', '0']);
+  });
+
+  it('a reservation left by a dead worker expires: the budget is still used, never overspent by more than one reservation', async () => {
+    const engine = h.engine();
+    const config: UsageConfig = { prices, session: { maxTokens: LIMIT } };
+    const first = barrier(K);
+    const live = turns(config, 0, async (_ctx, turn) => {
+      if (turn === 1) {
+        first.arrive();
+        await first.reached;
+      }
+    });
+    await h.worker(async (ctx) => {
+      if (ctx.task.prompt !== 'dead') return live(ctx);
+      // A worker that dies with a turn reserved for the whole budget: nobody releases it. Lifetime 0:
+      // it is past its deadline at the next reserve (without expiry, every later turn would be refused).
+      await reserveTurn(ctx, 1, { ...metering({ ...config, reservationLifetimeMs: 0 }), estimateTokens: LIMIT });
+      throw new TaskFailure('CRASHED', 'died with its turn reserved');
+    });
+    await engine.submit({ sessionId: 'race-dead', taskId: 'dead-0', prompt: 'dead', tenant: 'td' });
+    expect(await h.settled(engine, 'dead-0')).toMatchObject({ status: 'failed' });
+    expect(await engine.redis.hget(engine.ctx.keys.session('race-dead'), 'br:tokens')).toBe(String(LIMIT));
+    for (let w = 0; w < 2; w++) await h.worker(live);
+    const ids = Array.from({ length: K }, (_, i) => `td-${i}`);
+    for (const id of ids) await engine.submit({ sessionId: 'race-dead', taskId: id, prompt: 'p', tenant: 'td' });
+    const tasks = await Promise.all(ids.map((id) => h.settled(engine, id)));
+    expect(tasks.map((t) => t.error?.code)).toEqual(ids.map(() => 'BUDGET_EXCEEDED'));
+    const session = await engine.getSession('race-dead');
+    const spent = session.usage.inputTokens + session.usage.outputTokens;
+    expect(spent).toBeGreaterThanOrEqual(LIMIT);
+    expect(spent).toBeLessThanOrEqual(LIMIT + 100);
+    const hash = await engine.redis.hgetall(engine.ctx.keys.session('race-dead'));
     expect([hash['br:turns'], hash['br:tokens']]).toEqual(['0', '0']);
   });
 });

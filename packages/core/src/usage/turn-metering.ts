@@ -18,8 +18,9 @@ export interface MeteredRunner {
 import { TaskFailure } from '../runtime/signals';
 import { StaleRunnerError } from '../errors';
 import type { BudgetExceeded, BudgetLimits, TurnTokens } from '../scripts/usage-scripts';
-import type { TurnKey } from '../scripts/gate-scripts';
+import { turnKeyString, type TurnKey } from '../scripts/gate-scripts';
 import { PriceTable } from './prices';
+import { applyRollup, drainRollups, type Rollup } from './rollups';
 
 /**
  * Usage and budgets of a deployment (a worker's configuration): prices, and
@@ -32,12 +33,20 @@ export interface UsageConfig {
   tenant?: BudgetLimits;
   /** TTL of a tenant's day of usage (default 400 days). */
   tenantUsageTtlS?: number;
+  /**
+   * How long a turn's budget reservation holds when nobody settles it (its
+   * worker died): the longest a request can take (timeout x attempts +
+   * backoff) plus a margin. Default 15 minutes.
+   */
+  reservationLifetimeMs?: number;
 }
+
+export const DEFAULT_RESERVATION_LIFETIME_MS = 15 * 60_000;
 
 /** What `TaskContext.gate` needs to meter one turn. */
 export interface TurnMetering {
   config: UsageConfig;
-  /** The model asked (the price looked up). */
+  /** The model asked (the price looked up, and the per-model totals it counts in). */
   model: string;
   /** Estimated tokens of the turn (the conversation's), reserved against budgets until the turn commits. */
   estimateTokens: number;
@@ -60,15 +69,16 @@ export const CONTINUE_OVER_BUDGET = 'continue_over_budget';
 
 /**
  * Before a turn's gate: check and reserve its estimate against the tree and
- * session budgets (one script, budget-reserve-4) and then the tenant's day
- * (tenant-reserve-1; on refusal the session side is given back). Over a
+ * session budgets (one script, budget-reserve-5) and then the tenant's day
+ * (tenant-reserve-3; on refusal the session side is given back). Over a
  * budget: with the root's `onBudget: "ask"`, parks for approval (an approval
  * lifts that budget for the rest of this tree, `bIgnore:<scope>` on the root)
  * and otherwise fails the task with BUDGET_EXCEEDED.
  */
-export async function reserveTurn(ctx: MeteredRunner, turn: number, m: TurnMetering): Promise<void> {
+export async function reserveTurn(ctx: MeteredRunner, turn: number | string, m: TurnMetering): Promise<void> {
   const { scripts, redis, ctx: ectx } = ctx.engine;
   const key: TurnKey = { sessionId: ctx.sessionId, taskId: ctx.taskId, turn };
+  const lifetimeMs = m.config.reservationLifetimeMs ?? DEFAULT_RESERVATION_LIFETIME_MS;
   const rootKey = ectx.keys.task(ctx.sessionId, ctx.task.rootId);
   const price = m.config.prices.costOf(m.model, { input: m.estimateTokens, output: 0, cached: 0 }) ?? 0;
   const estimate = { tokens: m.estimateTokens, costUsd: price };
@@ -84,10 +94,13 @@ export async function reserveTurn(ctx: MeteredRunner, turn: number, m: TurnMeter
       session: m.config.session ?? {},
       // '-': no tenant reservation to settle for this turn.
       day: tenantOn ? day : '-',
+      lifetimeMs,
     });
     if (reply.kind === 'staleToken') throw new StaleRunnerError(ctx.taskId, `budget reserve for turn ${turn}`);
-    if (reply.kind === 'alreadyReserved') return;
+    if (reply.kind === 'committed') return;
     let over: BudgetExceeded | undefined = reply.kind === 'exceeded' ? reply : undefined;
+    // Also after `alreadyReserved`: a crash between the two reserves left the tenant side without
+    // one; the tenant script reserves an id once (a second call only pushes its deadline).
     if (!over && tenantOn) {
       const t = await scripts.tenantReserve({
         tenant: ctx.task.tenant,
@@ -95,6 +108,8 @@ export async function reserveTurn(ctx: MeteredRunner, turn: number, m: TurnMeter
         estimate,
         limits: tenantLimits,
         ttlSeconds: m.config.tenantUsageTtlS ?? DEFAULT_TENANT_USAGE_TTL_S,
+        id: turnKeyString(key),
+        lifetimeMs,
       });
       if (t.kind === 'exceeded') {
         await scripts.budgetRelease(key, ctx.task.rootId);
@@ -106,7 +121,7 @@ export async function reserveTurn(ctx: MeteredRunner, turn: number, m: TurnMeter
   }
 }
 
-async function overBudget(ctx: MeteredRunner, turn: number, over: BudgetExceeded, rootKey: string): Promise<void> {
+async function overBudget(ctx: MeteredRunner, turn: number | string, over: BudgetExceeded, rootKey: string): Promise<void> {
   const { redis } = ctx.engine;
   const budget = `${over.scope}.${over.budget}`;
   const spent = Math.round(over.spent * 1e9) / 1e9;
@@ -123,50 +138,57 @@ async function overBudget(ctx: MeteredRunner, turn: number, over: BudgetExceeded
   await redis.hset(rootKey, `bIgnore:${over.scope}`, '1');
 }
 
-/** A turn that ends without a commit gives its reservation back (best effort: a crash leaves it until the tree ends). */
-export async function releaseTurn(ctx: MeteredRunner, turn: number): Promise<void> {
+/**
+ * A turn that ends without a commit gives its reservations back. Best effort:
+ * after a crash nobody does, and the reservations expire instead (their
+ * lifetime, see budget-reserve-5 and tenant-reserve-3).
+ */
+export async function releaseTurn(ctx: MeteredRunner, turn: number | string): Promise<void> {
   const { scripts } = ctx.engine;
-  const released = await scripts.budgetRelease({ sessionId: ctx.sessionId, taskId: ctx.taskId, turn }, ctx.task.rootId);
-  if (released.kind === 'released' && released.reservation.day !== '-') await scripts.tenantRelease(ctx.task.tenant, released.reservation);
+  const key: TurnKey = { sessionId: ctx.sessionId, taskId: ctx.taskId, turn };
+  const released = await scripts.budgetRelease(key, ctx.task.rootId);
+  if (released.kind === 'released' && released.reservation.day !== '-') await scripts.tenantRelease(ctx.task.tenant, turnKeyString(key));
 }
 
 /**
- * After the gate: records the committed turn's usage once (record-usage-4,
- * fenced, idempotent per turn: a replayed commit is not counted again), then,
- * only when it was recorded now, the tenant's day and the per-model totals.
- * A crash between the two loses that turn from the tenant's figures only.
+ * After the gate: records the committed turn's usage once (record-usage-6,
+ * fenced, idempotent per turn: a replayed commit is not counted again) with
+ * its roll-up kept pending in the session, then applies the roll-up to the
+ * tenant's day and the per-model totals (once each, usage/rollups). A crash
+ * in between leaves the roll-up pending: the turn's replay (which records
+ * `alreadyRecorded`) or the reconciler applies it; nothing is lost or
+ * counted twice.
  */
-export async function recordTurn(ctx: MeteredRunner, turn: number, m: TurnMetering, response: unknown): Promise<void> {
-  const { scripts, redis, ctx: ectx } = ctx.engine;
+export async function recordTurn(ctx: MeteredRunner, turn: number | string, m: TurnMetering, response: unknown): Promise<void> {
+  const { scripts, ctx: ectx } = ctx.engine;
+  const key: TurnKey = { sessionId: ctx.sessionId, taskId: ctx.taskId, turn };
   const tokens = m.tokensOf(response) ?? { input: 0, output: 0, cached: 0 };
   const costUsd = m.config.prices.costOf(m.model, tokens);
+  const rollup: Rollup = {
+    tenant: ctx.task.tenant,
+    day: utcDay(),
+    model: m.model,
+    tokens,
+    costUsd,
+    ttlSeconds: m.config.tenantUsageTtlS ?? DEFAULT_TENANT_USAGE_TTL_S,
+  };
   const reply = await scripts.recordUsage({
-    key: { sessionId: ctx.sessionId, taskId: ctx.taskId, turn },
+    key,
     rootId: ctx.task.rootId,
     runnerToken: ctx.token,
     tokens,
     costUsd,
+    rollup: JSON.stringify(rollup),
   });
   if (reply.kind === 'staleToken') throw new StaleRunnerError(ctx.taskId, `record usage of turn ${turn}`);
-  if (reply.kind !== 'recorded') return;
-  const reservation = reply.reservation && reply.reservation.day !== '-' ? reply.reservation : undefined;
-  await scripts.tenantRecord({
-    tenant: ctx.task.tenant,
-    day: utcDay(),
-    tokens,
-    costUsd,
-    ...(reservation ? { reservation } : {}),
-    ttlSeconds: m.config.tenantUsageTtlS ?? DEFAULT_TENANT_USAGE_TTL_S,
-  });
-  const models = ectx.keys.usageByModel();
-  const f = (name: string) => `${m.model}|${name}`;
-  const multi = redis
-    .multi()
-    .hincrby(models, f('in'), tokens.input)
-    .hincrby(models, f('out'), tokens.output)
-    .hincrby(models, f('cached'), tokens.cached)
-    .hincrby(models, f('turns'), 1);
-  if (costUsd === null) multi.hincrby(models, f('unpriced'), 1);
-  else multi.hincrbyfloat(models, f('cost'), costUsd);
-  await multi.exec();
+  if (reply.kind === 'notCommitted') return;
+  if (reply.kind === 'recorded') {
+    await ectx.racepoints.beforeUsageRollup?.(ctx.sessionId, turnKeyString(key));
+    await applyRollup(ctx.engine, ctx.sessionId, turnKeyString(key), rollup);
+    // Others pending: left by a crashed worker of this session; O(1) unless there are.
+    if (reply.pending > 1) await drainRollups(ctx.engine, ctx.sessionId);
+    return;
+  }
+  // A replay of a recorded turn: its roll-up may be what a crash left pending.
+  await drainRollups(ctx.engine, ctx.sessionId);
 }

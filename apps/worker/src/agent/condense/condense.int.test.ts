@@ -1,4 +1,7 @@
-import { conversationProblems, Engine, type Message } from '@baton/core';
+import { conversationProblems, Engine, UsageReader, utcDay, type Message } from '@baton/core';
+import { writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import {
   chatCompletion,
   cleanupPrefix,
@@ -260,5 +263,29 @@ describe('context condensing (worker, fake provider)', () => {
     const live = (await engine.getMessages(taskId))!;
     expect(conversationProblems(live)).toEqual([]);
     expect(live[1]!.content!.match(/conversation_summary condense/g)).toHaveLength(1);
+  });
+
+  it('a condense request is metered like a turn: its usage and cost recorded once, rolled up to tree, session and tenant', async () => {
+    const pricesFile = join(tmpdir(), `${prefix}-prices.yaml`);
+    writeFileSync(pricesFile, 'fake-model: { input: 1, output: 2 }\n');
+    const app = await start({ PRICES_FILE: pricesFile });
+    const taskId = newTask();
+    const tenant = `t-${taskId}`;
+    script(taskId, 8);
+    const ended = jobEnded(app, taskId);
+    await engine.submit({ sessionId: `s-${taskId}`, taskId, prompt: 'read the big files', mode: 'reader', tenant });
+    await ended;
+
+    expect(keysOf(taskId)).toEqual(turnKeys(8, [['condense:1', 1]]));
+    // 8 turns and 1 summary request, 10 prompt and 5 completion tokens each (the fake's usage).
+    const nine = { inputTokens: 90, outputTokens: 45, cachedTokens: 0, turns: 9, unpricedTurns: 0 };
+    const cost = Math.round(((90 + 45 * 2) / 1e6) * 1e9) / 1e9;
+    expect(await engine.getTask(taskId)).toMatchObject({ status: 'completed', turns: 8, usage: nine, cost, treeUsage: nine });
+    expect(await engine.getSession(`s-${taskId}`)).toMatchObject({ usage: nine });
+    const [day] = await new UsageReader(engine.ctx).tenantDays(tenant, utcDay(), utcDay());
+    expect(day).toMatchObject({ usage: nine });
+    // Recorded under its own key, once; nothing left pending or reserved.
+    expect(await engine.redis.hget(engine.ctx.keys.gate(`s-${taskId}`, taskId), 'condense:1:usage')).toBe('1');
+    expect(await engine.redis.exists(engine.ctx.keys.ofSession(`s-${taskId}`, 'rollups'), engine.ctx.keys.ofSession(`s-${taskId}`, 'reservations'))).toBe(0);
   });
 });

@@ -1,4 +1,4 @@
-import { isBatonError, TaskFailure, type ConversationVersion, type Message, type TaskContext } from '@baton/core';
+import { isBatonError, TaskFailure, type ConversationVersion, type Message, type TaskContext, type UsageConfig } from '@baton/core';
 import type { Logger } from 'pino';
 import type { WorkerMetrics } from '../../metrics';
 import { ModelResponseSchema, ProviderError, type ModelProvider } from '../../providers/model-provider';
@@ -6,6 +6,7 @@ import type { OpenAiTool } from '../../tools/tool-registry';
 import { condensedConversation, findCut, nextTurnOffset, summaryRequestMessages } from './condense-plan';
 import type { ContextWindows } from './context-windows';
 import { estimateTokens } from './token-estimate';
+import { meteringFor } from '../usage-metering';
 
 export interface CondenseOptions {
   windows: ContextWindows;
@@ -28,6 +29,9 @@ export interface LiveConversation {
  *    key `<taskId>:condense:<n>` (n: the version it makes, 1 for the first
  *    condense), so a crash replays it from the gate (committed) or asks again
  *    under the same key, and it never shares a key with a turn.
+ *    With usage configured, it is metered as a turn is (budgets checked and
+ *    reserved before, usage and cost recorded once after, rolled up to the
+ *    tree, session, tenant and model) under that same key.
  * 2. The conversation is replaced in one fenced compare-and-set script
  *    (condense-conversation-3): the old version goes to the archive (for the
  *    export), the task hash gets the new version and turn offset.
@@ -40,6 +44,7 @@ export class Condenser {
     private readonly provider: ModelProvider,
     private readonly options: CondenseOptions,
     private readonly metrics?: WorkerMetrics,
+    private readonly usage?: UsageConfig,
   ) {}
 
   /** True when `messages` pass the threshold of `model` and something can be condensed. */
@@ -62,10 +67,14 @@ export class Condenser {
     const before = estimateTokens(live.messages);
     let summary: string;
     try {
-      const { response, outcome } = await ctx.gateRequest(name, (signal, idempotencyKey) => {
-        const call = () => this.provider.complete(request, { signal, idempotencyKey, sessionId: ctx.sessionId, logger: log });
-        return this.metrics ? this.metrics.track(ctx.sessionId, call) : call();
-      });
+      const { response, outcome } = await ctx.gateRequest(
+        name,
+        (signal, idempotencyKey) => {
+          const call = () => this.provider.complete(request, { signal, idempotencyKey, sessionId: ctx.sessionId, logger: log });
+          return this.metrics ? this.metrics.track(ctx.sessionId, call) : call();
+        },
+        this.usage && meteringFor(this.usage, request),
+      );
       const parsed = ModelResponseSchema.safeParse(response);
       if (!parsed.success) throw new TaskFailure('MODEL_ERROR', `stored summary of ${name} is malformed: ${parsed.error.message}`);
       summary = parsed.data.message.content?.trim() ?? '';

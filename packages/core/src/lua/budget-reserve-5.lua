@@ -6,14 +6,21 @@
   hash) and on the session, so racing workers see each other's turns in
   flight: the overspend is bounded by one turn's reservation (a turn let in
   just under the limit), whatever the number of workers. The reservation is
-  settled (released) by record-usage-4.lua when the turn's usage is recorded,
-  or by budget-release-4.lua when the turn ends without a commit.
-  Reserving a turn twice (a replay) is a no-op.
+  settled by record-usage-6.lua when the turn's usage is recorded, or by
+  budget-release-5.lua when the turn ends without a commit.
+
+  Crash safety: every reservation has a deadline (KEYS[5], score: ms). A
+  worker that dies with a turn in flight cannot release it; the next reserve
+  of the session first drops the reservations past their deadline (at most
+  100 a call), so a crash holds budget only for a reservation's lifetime.
+  Reserving a turn again (a replay) does not reserve twice: it only pushes
+  the live reservation's deadline (the replayed request may take as long).
 
   KEYS[1] gate hash of the task (field <turn>:resv = "<tokens> <costUsd> <day>")
   KEYS[2] task hash (runner fence)
   KEYS[3] root task hash (tree totals tu:*, reservations br:*, budget b*, approvals bIgnore:*)
   KEYS[4] session hash (session totals u:*, reservations br:*)
+  KEYS[5] session's reservation deadlines (zset, member "<taskId> <turn> <rootId>", score ms)
 
   ARGV[1] turn
   ARGV[2] runner token
@@ -23,16 +30,49 @@
   ARGV[6] session max USD ('' none)
   ARGV[7] session max turns ('' none)
   ARGV[8] UTC day of the reservation (YYYY-MM-DD; the tenant side keeps it per day)
+  ARGV[9] session base (keys of expired reservations' tasks are built from it)
+  ARGV[10] this reservation's member in KEYS[5]
+  ARGV[11] lifetime of the reservation, ms (request timeout x attempts + margin)
 
   Output: { 1 }                                  reserved now
-          { 2 }                                  already reserved or committed (a replay)
+          { 2 }                                  already reserved (a replay): deadline pushed
+          { 3 }                                  the turn is committed (a replay): nothing to reserve
           { -2 }                                 stale runner token
           { -30, scope, budget, limit, spent }   over budget: scope tree|session,
                                                  budget maxTokens|maxCostUsd|maxTurns
 ]]
+--- @include "includes/common"
+
 local t = ARGV[1]
 if redis.call('HGET', KEYS[2], 'runner') ~= ARGV[2] then return { -2 } end
-if redis.call('HEXISTS', KEYS[1], t .. ':resv') == 1 or redis.call('HGET', KEYS[1], t .. ':state') == 'committed' then
+
+local function unreserve(resv, rootKey)
+  local tokens, cost = string.match(resv, '^(%S+) (%S+)')
+  for _, key in ipairs({ rootKey, KEYS[4] }) do
+    redis.call('HINCRBY', key, 'br:turns', -1)
+    redis.call('HINCRBY', key, 'br:tokens', -tonumber(tokens))
+    redis.call('HINCRBYFLOAT', key, 'br:cost', -tonumber(cost))
+  end
+end
+
+-- Drop the reservations of turns whose worker died (past their deadline).
+local now = nowMs()
+for _, member in ipairs(redis.call('ZRANGEBYSCORE', KEYS[5], '-inf', now, 'LIMIT', 0, 100)) do
+  local taskId, turn, rootId = string.match(member, '^(%S+) (%S+) (%S+)$')
+  local gk = gateKey(ARGV[9], taskId)
+  local resv = redis.call('HGET', gk, turn .. ':resv')
+  -- Even when committed: a commit whose usage was never recorded (its worker died right after) would
+  -- otherwise hold the reservation until the tree ends; a late record-usage finds none to settle.
+  if resv then
+    redis.call('HDEL', gk, turn .. ':resv')
+    unreserve(resv, taskKey(ARGV[9], rootId))
+  end
+  redis.call('ZREM', KEYS[5], member)
+end
+
+if redis.call('HGET', KEYS[1], t .. ':state') == 'committed' then return { 3 } end
+if redis.call('HEXISTS', KEYS[1], t .. ':resv') == 1 then
+  redis.call('ZADD', KEYS[5], now + tonumber(ARGV[11]), ARGV[10])
   return { 2 }
 end
 
@@ -60,6 +100,7 @@ if tree[5] ~= '1' then
 end
 
 redis.call('HSET', KEYS[1], t .. ':resv', ARGV[3] .. ' ' .. ARGV[4] .. ' ' .. ARGV[8])
+redis.call('ZADD', KEYS[5], now + tonumber(ARGV[11]), ARGV[10])
 for _, key in ipairs({ KEYS[3], KEYS[4] }) do
   redis.call('HINCRBY', key, 'br:turns', 1)
   redis.call('HINCRBY', key, 'br:tokens', ARGV[3])

@@ -1,0 +1,43 @@
+--[[
+  Usage of a tenant, per UTC day: adds one recorded turn (a roll-up stored by
+  record-usage-6.lua) exactly once, and settles the turn's tenant reservation
+  (by id, on the day it was made). Applied by the recording worker, and again
+  by a replay or the reconciler when a crash left the roll-up pending: the
+  marker (KEYS[1], SET NX with a TTL, in the tenant's slot) refuses every
+  application after the first. Day keys expire (ARGV[5]): the history is bounded.
+
+  KEYS[1] roll-up marker of the turn (string, TTL ARGV[6])
+  KEYS[2] tenant day hash of the turn's commit
+  KEYS[3] tenant's reservations (hash: id -> "<tokens> <costUsd> <day>")
+  KEYS[4] tenant's reservation deadlines (zset)
+
+  ARGV[1] input tokens, ARGV[2] output tokens, ARGV[3] cached tokens
+  ARGV[4] USD ('' unpriced)
+  ARGV[5] day key TTL seconds
+  ARGV[6] marker TTL seconds
+  ARGV[7] reservation id (<taskId>:<turn>)
+  ARGV[8] the tenant's day keys without the day
+
+  Output: 1 applied now, 0 already applied (refused)
+]]
+if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[6]) then return 0 end
+local k = KEYS[2]
+redis.call('HINCRBY', k, 'in', ARGV[1])
+redis.call('HINCRBY', k, 'out', ARGV[2])
+redis.call('HINCRBY', k, 'cached', ARGV[3])
+redis.call('HINCRBY', k, 'turns', 1)
+if ARGV[4] == '' then redis.call('HINCRBY', k, 'unpriced', 1) else redis.call('HINCRBYFLOAT', k, 'cost', ARGV[4]) end
+redis.call('EXPIRE', k, ARGV[5])
+local resv = redis.call('HGET', KEYS[3], ARGV[7])
+redis.call('ZREM', KEYS[4], ARGV[7])
+if resv then
+  redis.call('HDEL', KEYS[3], ARGV[7])
+  local tokens, cost, day = string.match(resv, '^(%S+) (%S+) (%S+)$')
+  local dk = ARGV[8] .. day
+  if redis.call('EXISTS', dk) == 1 then
+    redis.call('HINCRBY', dk, 'br:turns', -1)
+    redis.call('HINCRBY', dk, 'br:tokens', -tonumber(tokens))
+    redis.call('HINCRBYFLOAT', dk, 'br:cost', -tonumber(cost))
+  end
+end
+return 1

@@ -1,0 +1,86 @@
+import { z } from 'zod';
+import type { RedisClient } from '../connection';
+import type { EngineContext } from '../engine-context';
+import type { RollupReply } from '../scripts/usage-scripts';
+import type { Scripts } from '../scripts/scripts';
+
+/**
+ * A committed turn's roll-up to the totals outside its session's slot: the
+ * tenant's day and the per-model totals. record-usage-6 stores it in the
+ * session's pending roll-ups in the same script that counts the turn, so a
+ * crash before it is applied cannot lose it: the recording worker applies it
+ * at once, and a replay of the turn or the reconciler applies whatever a
+ * crash left. Each target refuses a second application of the same id (a
+ * marker in its own slot), so applying again is always safe; the pending
+ * entry is deleted only after both targets answered.
+ */
+export const RollupSchema = z.object({
+  tenant: z.string().min(1),
+  /** UTC day the turn was recorded on (the tenant's day it counts in). */
+  day: z.string().regex(/^\d{4}-\d{2}-\d{2}$/),
+  model: z.string().min(1),
+  tokens: z.object({ input: z.number().int().min(0), output: z.number().int().min(0), cached: z.number().int().min(0) }),
+  costUsd: z.number().nullable(),
+  /** TTL of the tenant's day key. */
+  ttlSeconds: z.number().int().positive(),
+});
+export type Rollup = z.infer<typeof RollupSchema>;
+
+/**
+ * How long a target remembers an applied roll-up. A pending entry is deleted
+ * right after it is applied, so a second application can only come from a
+ * crash in between or a racing drainer: a week covers both by far.
+ */
+export const ROLLUP_MARKER_TTL_S = 7 * 24 * 3600;
+
+/** What applying roll-ups needs of an engine (an Engine has it all). */
+export interface RollupParts {
+  readonly scripts: Scripts;
+  readonly redis: RedisClient;
+  readonly ctx: EngineContext;
+}
+
+export interface AppliedRollup {
+  tenant: RollupReply;
+  model: RollupReply;
+}
+
+/** Applies roll-up `id` of `sessionId` to both targets (each at most once), then forgets it. */
+export async function applyRollup(parts: RollupParts, sessionId: string, id: string, rollup: Rollup): Promise<AppliedRollup> {
+  const { scripts, redis, ctx } = parts;
+  const tenant = await scripts.tenantRollup({
+    tenant: rollup.tenant,
+    day: rollup.day,
+    tokens: rollup.tokens,
+    costUsd: rollup.costUsd,
+    id,
+    ttlSeconds: rollup.ttlSeconds,
+    markerTtlSeconds: ROLLUP_MARKER_TTL_S,
+  });
+  const model = await scripts.modelRollup({ model: rollup.model, tokens: rollup.tokens, costUsd: rollup.costUsd, id, markerTtlSeconds: ROLLUP_MARKER_TTL_S });
+  await redis.hdel(ctx.keys.ofSession(sessionId, 'rollups'), id);
+  return { tenant, model };
+}
+
+/**
+ * Applies every roll-up pending in `sessionId` (left by a crash between a
+ * turn's record and its roll-up). Returns how many were applied now (those a
+ * target refused as already applied are not counted). A malformed entry is
+ * logged and left for an operator: never guessed.
+ */
+export async function drainRollups(parts: RollupParts, sessionId: string): Promise<number> {
+  const pending = await parts.redis.hgetall(parts.ctx.keys.ofSession(sessionId, 'rollups'));
+  let applied = 0;
+  for (const [id, raw] of Object.entries(pending)) {
+    let parsed: Rollup;
+    try {
+      parsed = RollupSchema.parse(JSON.parse(raw));
+    } catch (err) {
+      parts.ctx.logger.error({ sessionId, id, err }, 'malformed pending usage roll-up left in place');
+      continue;
+    }
+    const done = await applyRollup(parts, sessionId, id, parsed);
+    if (done.tenant.kind === 'applied' || done.model.kind === 'applied') applied++;
+  }
+  return applied;
+}
