@@ -123,6 +123,16 @@ describe.each<Kind>(['openai', 'anthropic'])('%s provider, streaming', (kind) =>
     expect((requestsOf(`${kind}-same:2`)[0]!.rawBody as { stream?: unknown }).stream).toBeUndefined();
   });
 
+  it('a truncated answer (max tokens) reports finishReason length, streamed and not', async () => {
+    const body = chatCompletion({ content: 'half an ans' }, 'm-test') as { choices: { finish_reason: string }[] };
+    body.choices[0]!.finish_reason = 'length';
+    fake.setPolicy(() => ({ body }));
+    const streamed = await call(streaming, ask('long'), `${kind}-len:1`);
+    const plain = await call(make({ stream: false }), ask('long'), `${kind}-len:2`);
+    expect(streamed).toMatchObject({ finishReason: 'length', message: { content: 'half an ans' } });
+    expect(plain).toEqual(streamed);
+  });
+
   it('a stream cut after K chunks is retried under the same key and headers; nothing of the cut attempt is kept', async () => {
     // The prompt scripts the cut: after 5 frames, in the first attempt only.
     const deltas: ModelDelta[] = [];
