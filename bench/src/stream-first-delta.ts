@@ -21,8 +21,7 @@ async function main(): Promise<void> {
   const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!.toFixed(0);
   for (const kind of ['openai', 'anthropic'] as const) {
     const common = { baseUrl: fake.url, timeoutMs: 10_000, maxAttempts: 1, backoff: { baseMs: 1, maxMs: 1 }, stream: true };
-    const provider: ModelProvider & { close(): void } =
-      kind === 'openai' ? new OpenAiProvider(common) : new AnthropicProvider({ ...common, maxTokens: 1024 });
+    const provider: ModelProvider & { close(): void } = kind === 'openai' ? new OpenAiProvider(common) : new AnthropicProvider({ ...common, maxTokens: 1024 });
     const first: number[] = [];
     const whole: number[] = [];
     for (let i = 0; i < RUNS; i++) {
@@ -39,7 +38,9 @@ async function main(): Promise<void> {
       first.push(firstAt ?? Number.NaN);
     }
     provider.close();
-    console.log(`${kind}: first delta ${median(first)} ms, whole answer ${median(whole)} ms (median of ${RUNS}; latency ${latencyMs} ms, ${chunkDelayMs} ms between frames)`);
+    console.log(
+      `${kind}: first delta ${median(first)} ms, whole answer ${median(whole)} ms (median of ${RUNS}; latency ${latencyMs} ms, ${chunkDelayMs} ms between frames)`,
+    );
   }
   await fake.close();
 }

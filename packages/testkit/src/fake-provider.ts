@@ -315,7 +315,13 @@ export async function startFakeProvider(options: FakeProviderOptions = {}): Prom
       const replyBody = decided.body ?? (status === 200 ? scriptedReply(body, options.model) : { error: { message: `fake error ${status}` } });
       if (streamIt(isChatCompletion(replyBody))) {
         const includeUsage = (rawBody as { stream_options?: { include_usage?: unknown } }).stream_options?.include_usage === true;
-        await sendStream(res, request, decided, decided.sse !== undefined ? sseFrames(decided.sse) : openAiStreamFrames(replyBody, includeUsage), OPENAI_STREAM_ERROR);
+        await sendStream(
+          res,
+          request,
+          decided,
+          decided.sse !== undefined ? sseFrames(decided.sse) : openAiStreamFrames(replyBody, includeUsage),
+          OPENAI_STREAM_ERROR,
+        );
         return;
       }
       send(res, status, replyBody, decided.headers);

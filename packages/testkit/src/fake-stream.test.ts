@@ -14,8 +14,7 @@ function postStream(url: string, body: unknown, headers: Record<string, string> 
   return new Promise((resolve, reject) => {
     const req = request(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers } }, (res) => {
       const pieces: string[] = [];
-      const done = (complete: boolean) =>
-        resolve({ status: res.statusCode ?? 0, contentType: String(res.headers['content-type']), pieces, complete });
+      const done = (complete: boolean) => resolve({ status: res.statusCode ?? 0, contentType: String(res.headers['content-type']), pieces, complete });
       res.setEncoding('utf8');
       res.on('data', (c: string) => pieces.push(c));
       res.on('end', () => done(true));

@@ -46,7 +46,8 @@ describe.each<Kind>(['openai', 'anthropic'])('%s provider, streaming', (kind) =>
   const providers: Closable[] = [];
   const make = (options: { stream?: boolean; timeoutMs?: number; limiter?: ProviderLimiter } = {}): Closable => {
     const common = { apiKey: 'k', timeoutMs: options.timeoutMs ?? 10_000, maxAttempts: 3, backoff: { baseMs: 5, maxMs: 10 }, ...options };
-    const provider = kind === 'openai' ? new OpenAiProvider({ ...common, baseUrl: fake.url }) : new AnthropicProvider({ ...common, baseUrl: fake.url, maxTokens: 1024 });
+    const provider =
+      kind === 'openai' ? new OpenAiProvider({ ...common, baseUrl: fake.url }) : new AnthropicProvider({ ...common, baseUrl: fake.url, maxTokens: 1024 });
     providers.push(provider);
     return provider;
   };
@@ -86,7 +87,10 @@ describe.each<Kind>(['openai', 'anthropic'])('%s provider, streaming', (kind) =>
     const args0 = { path: 'src/a.ts', content: 'export const a = 1;\n'.repeat(3) };
     const args1 = { result: 'all done, twice over' };
     fake.setPolicy(() => ({
-      body: chatCompletion({ content: 'Writing it.', toolCalls: [toolCall('c0', 'write_to_file', args0), toolCall('c1', 'attempt_completion', args1)] }, 'm-test'),
+      body: chatCompletion(
+        { content: 'Writing it.', toolCalls: [toolCall('c0', 'write_to_file', args0), toolCall('c1', 'attempt_completion', args1)] },
+        'm-test',
+      ),
     }));
     const deltas: ModelDelta[] = [];
     const res = await call(streaming, ask('two calls', true), `${kind}-tools:1`, deltas);
@@ -97,7 +101,12 @@ describe.each<Kind>(['openai', 'anthropic'])('%s provider, streaming', (kind) =>
     for (const index of [0, 1]) {
       const pieces = deltas.flatMap((d) => d.toolCalls ?? []).filter((p) => p.index === index);
       // The start (id, name) comes once, first; then the arguments in more than one piece.
-      expect(pieces[0]).toEqual({ index, id: calls[index]!.id, name: calls[index]!.function.name, ...(pieces[0]!.arguments ? { arguments: pieces[0]!.arguments } : {}) });
+      expect(pieces[0]).toEqual({
+        index,
+        id: calls[index]!.id,
+        name: calls[index]!.function.name,
+        ...(pieces[0]!.arguments ? { arguments: pieces[0]!.arguments } : {}),
+      });
       expect(pieces.slice(1).every((p) => p.id === undefined && p.name === undefined)).toBe(true);
       const argumentPieces = pieces.filter((p) => p.arguments);
       expect(argumentPieces.length).toBeGreaterThan(1);
@@ -210,13 +219,18 @@ describe.each<Kind>(['openai', 'anthropic'])('%s provider, streaming', (kind) =>
   });
 
   it('a malformed chunk is a final ProviderError (malformed), not retried', async () => {
-    const bad = kind === 'openai' ? 'data: {"choices": [{"delta": {"content": 5}}]}\n\n' : 'event: content_block_delta\ndata: {"type": "content_block_delta", "index": "zero"}\n\n';
+    const bad =
+      kind === 'openai'
+        ? 'data: {"choices": [{"delta": {"content": 5}}]}\n\n'
+        : 'event: content_block_delta\ndata: {"type": "content_block_delta", "index": "zero"}\n\n';
     fake.setPolicy(() => ({ sse: bad }));
     const err = await call(streaming, ask('x'), `${kind}-bad:1`).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ProviderError);
     expect(err).toMatchObject({ status: 'malformed', attempts: 1 });
     expect((err as Error).message).toMatch(
-      kind === 'openai' ? /^malformed provider stream: chunk 1: choices\.0\.delta\.content: / : /^malformed provider stream: event 1 \(content_block_delta\): index: /,
+      kind === 'openai'
+        ? /^malformed provider stream: chunk 1: choices\.0\.delta\.content: /
+        : /^malformed provider stream: event 1 \(content_block_delta\): index: /,
     );
 
     fake.setPolicy(() => ({ sse: 'data: {not json\n\n' }));
@@ -227,7 +241,11 @@ describe.each<Kind>(['openai', 'anthropic'])('%s provider, streaming', (kind) =>
   it('a 429 before the stream starts goes through the limiter and the backoff; the stream that follows feeds the limiter too', async () => {
     const limiter = new RecordingLimiter();
     const limited = make({ limiter });
-    fake.setPolicy((r): FakeReply => (r.attempt === 0 ? { status: 429, headers: { 'retry-after': '0', 'x-ratelimit-remaining-requests': '0' } } : { headers: { 'x-ratelimit-remaining-requests': '7' } }));
+    fake.setPolicy((r): FakeReply =>
+      r.attempt === 0
+        ? { status: 429, headers: { 'retry-after': '0', 'x-ratelimit-remaining-requests': '0' } }
+        : { headers: { 'x-ratelimit-remaining-requests': '7' } },
+    );
     const deltas: ModelDelta[] = [];
     const res = await call(limited, ask('after the limit'), `${kind}-429:1`, deltas);
     expect(res.attempts).toBe(2);

@@ -56,9 +56,7 @@ const EventSchema = z.discriminatedUnion('type', [
 const KNOWN = new Set(['message_start', 'content_block_start', 'content_block_delta', 'content_block_stop', 'message_delta', 'message_stop', 'ping', 'error']);
 
 type Block =
-  | { type: 'text'; text: string }
-  | { type: 'tool_use'; id: string; name: string; input: unknown; json: string; toolIndex: number }
-  | { type: string };
+  { type: 'text'; text: string } | { type: 'tool_use'; id: string; name: string; input: unknown; json: string; toolIndex: number } | { type: string };
 
 export function anthropicStreamReader(attempt: number, onDelta?: (delta: ModelDelta) => void): StreamReader<unknown> {
   let model: string | undefined;
