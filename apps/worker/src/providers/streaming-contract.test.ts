@@ -54,7 +54,8 @@ describe.each<Kind>(['openai', 'anthropic'])('%s provider, streaming', (kind) =>
   let streaming: Closable;
 
   beforeAll(async () => {
-    fake = await startFakeProvider({ apiKey: 'k' });
+    // Frames 1 ms apart: the client reads every answer in many pieces.
+    fake = await startFakeProvider({ apiKey: 'k', chunkDelayMs: 1 });
     streaming = make();
   });
   afterEach(() => fake.setPolicy(undefined));
