@@ -52,6 +52,12 @@ describe('LLM_PROVIDER', () => {
     expect(anthropic).toMatchObject({ LLM_MAX_TOKENS: 1024, LLM_PROMPT_CACHE: false });
   });
 
+  it('streams by default; LLM_STREAM=false asks for whole answers; anything else is refused', () => {
+    expect(parseEnv({}).LLM_STREAM).toBe(true);
+    expect(parseEnv({ LLM_STREAM: 'false' }).LLM_STREAM).toBe(false);
+    expect(() => parseEnv({ LLM_STREAM: 'yes' })).toThrow(/LLM_STREAM: Invalid option: expected one of "true"\|"false"/);
+  });
+
   it('refuses an unknown provider, naming the choices', () => {
     expect(() => parseEnv({ LLM_PROVIDER: 'claude' })).toThrow(/LLM_PROVIDER: Invalid option: expected one of "openai"\|"anthropic"\|"demo"/);
   });

@@ -60,6 +60,15 @@ export const EnvSchema = z.object({
     .enum(['true', 'false'])
     .default('true')
     .transform((v) => v === 'true'),
+  /**
+   * Stream model answers (`stream: true`): deltas reach the turn's `onDelta` as they come, and LLM_TIMEOUT_MS becomes an
+   * idle timeout once the stream runs (restarted by every piece). A stream cut mid-way is retried under the same
+   * Idempotency-Key. The committed turn is the same either way. `false`: whole answers.
+   */
+  LLM_STREAM: z
+    .enum(['true', 'false'])
+    .default('true')
+    .transform((v) => v === 'true'),
   MODES_FILE: z.string().optional(),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   MAX_TURNS: int(1).default(50),

@@ -45,9 +45,11 @@ export {
   type ModelRequest,
   type ModelResponse,
   type ModelCallContext,
+  type ModelDelta,
   type ProviderObserver,
 } from './providers/model-provider';
 export { OpenAiProvider, type OpenAiProviderOptions } from './providers/openai-provider';
+export { AnthropicProvider, type AnthropicProviderOptions } from './providers/anthropic/anthropic-provider';
 export { DemoModel } from './providers/demo-model';
 export { WorkerMetrics } from './metrics';
 export { type ToolRegistryOptions } from './tools/tool-registry';

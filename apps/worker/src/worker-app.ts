@@ -210,6 +210,7 @@ function makeProvider(env: Env, metrics: WorkerMetrics, scripts: Scripts, logger
     maxAttempts: env.LLM_MAX_ATTEMPTS,
     backoff: { baseMs: env.LLM_BACKOFF_BASE_MS, maxMs: env.LLM_BACKOFF_MAX_MS },
     observer: metrics,
+    stream: env.LLM_STREAM,
     // The pid tells apart this host's workers in the provider's logs; the hostname would describe the deployment to a third party.
     userAgent: `baton-worker (pid ${process.pid})`,
   };

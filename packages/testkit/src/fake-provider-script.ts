@@ -16,7 +16,14 @@
  * - the request offers `attempt_completion` only: it completes at once with
  *   `done: <prompt>`;
  * - no tools: a plain text answer.
+ *
+ * Streamed requests (`stream: true`) get the same answers as event streams
+ * (fake-stream.ts). A prompt containing `cutStream=K` (or `cutStream=KxN`,
+ * optionally followed by `:error` or `:hang`) has the stream cut after K
+ * frames in the first N attempts (default 1) of its Idempotency-Key, so an
+ * end-to-end test can script a cut through the prompt alone (see `streamCutOf`).
  */
+import type { FakeStreamCut } from './fake-stream';
 
 export interface FakeToolCall {
   id: string;
@@ -100,4 +107,14 @@ export function scriptedReply(body: ChatRequestBody, model = body.model ?? 'fake
     return chatCompletion({ toolCalls: [toolCall(callId(0), 'attempt_completion', { result: `done: ${prompt}` })] }, model);
   }
   return chatCompletion({ content: `echo: ${prompt}` }, model);
+}
+
+/** The scripted stream cut for a request's `attempt` (0-based), from its prompt's `cutStream=K[xN][:how]`; none: undefined. */
+export function streamCutOf(body: ChatRequestBody, attempt: number): FakeStreamCut | undefined {
+  const prompt = body.messages?.find((m) => m.role === 'user')?.content ?? '';
+  const m = /cutStream=(\d+)(?:x(\d+))?(?::(close|error|hang))?/.exec(prompt);
+  if (!m) return undefined;
+  const attempts = m[2] === undefined ? 1 : Number(m[2]);
+  if (attempt >= attempts) return undefined;
+  return { afterChunks: Number(m[1]), how: (m[3] as FakeStreamCut['how']) ?? 'close' };
 }

@@ -1,7 +1,9 @@
 /**
  * A fake OpenAI-compatible model provider for tests and benchmarks: a real
- * node:http server on loopback speaking `POST /chat/completions`
- * (non-streaming). It records what the proof suites assert on:
+ * node:http server on loopback speaking `POST /chat/completions` and
+ * Anthropic's `POST /v1/messages`, whole or streamed (`stream: true`: real
+ * event streams, frame by frame, with scriptable cuts; see fake-stream.ts).
+ * It records what the proof suites assert on:
  * - per session, the highest number of requests ever in flight at once
  *   (session = `X-Baton-Session-Id`, else the root task id taken from the
  *   Idempotency-Key: the part before the first '.' or ':'),
@@ -15,11 +17,22 @@
 import { setMaxListeners } from 'node:events';
 import { createServer, type IncomingHttpHeaders, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
-import { scriptedReply, type ChatRequestBody } from './fake-provider-script';
+import { scriptedReply, streamCutOf, type ChatRequestBody } from './fake-provider-script';
+import {
+  ANTHROPIC_STREAM_ERROR,
+  anthropicStreamFrames,
+  isAnthropicMessage,
+  isChatCompletion,
+  OPENAI_STREAM_ERROR,
+  openAiStreamFrames,
+  sseFrames,
+  type FakeStreamCut,
+} from './fake-stream';
 
 import { anthropicError, anthropicRequestProblem, anthropicToChat, chatToAnthropic, type AnthropicRequestBody } from './fake-anthropic';
 export { anthropicToChat, chatToAnthropic, anthropicError, type AnthropicRequestBody } from './fake-anthropic';
-export { scriptedReply, chatCompletion, toolCall, type ChatRequestBody, type ChatMessage, type FakeToolCall } from './fake-provider-script';
+export { scriptedReply, streamCutOf, chatCompletion, toolCall, type ChatRequestBody, type ChatMessage, type FakeToolCall } from './fake-provider-script';
+export { splitText, type FakeStreamCut } from './fake-stream';
 
 /** One request as the fake received it. */
 export interface FakeRequest {
@@ -43,6 +56,12 @@ export interface FakeRequest {
    */
   protocol: 'openai' | 'anthropic';
   rawBody: unknown;
+  /** The request asked for a stream (`stream: true`). */
+  stream: boolean;
+  /** Event-stream frames written so far (0 for an answer sent whole). */
+  chunksSent: number;
+  /** The answer's stream was cut as scripted (FakeReply.cut or the prompt's `cutStream=`). */
+  cut: boolean;
 }
 
 /** What the policy tells the fake to answer. Missing fields: 200, scripted body, no delay. */
@@ -53,6 +72,12 @@ export interface FakeReply {
   headers?: Record<string, string>;
   /** Wait this long before answering (on top of the server's `latencyMs`). */
   delayMs?: number;
+  /** A streamed answer: break it (see FakeStreamCut). Overrides the prompt's `cutStream=`. */
+  cut?: FakeStreamCut;
+  /** A streamed request: this raw event-stream text is sent (frame by frame) instead of the body's frames (malformed streams). */
+  sse?: string;
+  /** A streamed answer: pause between frames (on top of the server's `chunkDelayMs`). */
+  chunkDelayMs?: number;
 }
 
 /** `'hang'`: never answer; the request stays in flight until the client aborts or the server closes. */
@@ -61,8 +86,10 @@ export type FakePolicy = (request: FakeRequest) => FakeReply | 'hang' | undefine
 export interface FakeProviderOptions {
   /** When set, requests without `Authorization: Bearer <apiKey>` get 401. */
   apiKey?: string;
-  /** Added latency for every answer (benchmarks). */
+  /** Added latency for every answer (benchmarks): before the first byte of a streamed one. */
   latencyMs?: number;
+  /** Pause between the frames of a streamed answer (default: none; each frame is still its own write). */
+  chunkDelayMs?: number;
   /** Reply policy; `undefined` from the policy falls back to the scripted orchestrator. */
   policy?: FakePolicy;
   /** Awaited before the policy: a test can hold a request in flight deterministically. */
@@ -146,6 +173,42 @@ export async function startFakeProvider(options: FakeProviderOptions = {}): Prom
     res.end(text);
   }
 
+  /**
+   * Writes a streamed answer frame by frame, each its own write (a chunk of
+   * the chunked body), with `chunkDelayMs` between them when set, so that the
+   * client gets it in pieces over time; a scripted cut breaks it after
+   * `afterChunks` frames. Without a delay the frames go back to back: a load
+   * test with many in-process workers is not slowed by event-loop turns of
+   * the fake's own (measured: a turn per frame halved the shared-limiter
+   * proof's throughput on a busy machine).
+   */
+  async function sendStream(res: ServerResponse, request: FakeRequest, decided: FakeReply, frames: string[], errorFrame: string): Promise<void> {
+    stats.statuses[200] = (stats.statuses[200] ?? 0) + 1;
+    if (res.destroyed || res.writableEnded) return;
+    const cut: FakeStreamCut | undefined = decided.cut ?? streamCutOf(request.body, request.attempt);
+    const pause = (options.chunkDelayMs ?? 0) + (decided.chunkDelayMs ?? 0);
+    res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', ...decided.headers });
+    res.flushHeaders();
+    for (let i = 0; i <= frames.length; i++) {
+      if (request.signal.aborted) return;
+      if (cut && i === cut.afterChunks) {
+        request.cut = true;
+        if (cut.how === 'hang') return; // `done` runs when the client goes away
+        if (cut.how === 'error') {
+          res.end(errorFrame);
+          return;
+        }
+        res.destroy();
+        return;
+      }
+      if (i === frames.length) break;
+      res.write(frames[i]);
+      request.chunksSent++;
+      if (pause > 0) await sleep(pause, request.signal);
+    }
+    res.end();
+  }
+
   async function handle(method: string, url: string, headers: IncomingHttpHeaders, raw: string, res: ServerResponse): Promise<void> {
     const path = url.split('?')[0] ?? '';
     const protocol =
@@ -210,7 +273,22 @@ export async function startFakeProvider(options: FakeProviderOptions = {}): Prom
     res.on('close', done);
     res.on('finish', done);
 
-    const request: FakeRequest = { seq: ++seq, headers, body, key, sessionId, attempt, receivedAt: Date.now(), signal: aborted.signal, protocol, rawBody };
+    const stream = (rawBody as { stream?: unknown } | null)?.stream === true;
+    const request: FakeRequest = {
+      seq: ++seq,
+      headers,
+      body,
+      key,
+      sessionId,
+      attempt,
+      receivedAt: Date.now(),
+      signal: aborted.signal,
+      protocol,
+      rawBody,
+      stream,
+      chunksSent: 0,
+      cut: false,
+    };
     requests.push(request);
     for (const w of [...watchers]) {
       if (w.match(request)) {
@@ -227,12 +305,29 @@ export async function startFakeProvider(options: FakeProviderOptions = {}): Prom
       if (delay > 0) await sleep(delay, aborted.signal);
       if (aborted.signal.aborted) return;
       const status = decided.status ?? 200;
+      const streamIt = (streamable: boolean) => stream && status === 200 && (decided.sse !== undefined || streamable);
       if (protocol === 'anthropic') {
         const replyBody = decided.body ?? (status === 200 ? scriptedReply(body, options.model) : anthropicError(status, `fake error ${status}`));
-        send(res, status, chatToAnthropic(replyBody, options.model), decided.headers);
+        const message = chatToAnthropic(replyBody, options.model);
+        if (streamIt(isAnthropicMessage(message))) {
+          await sendStream(res, request, decided, decided.sse !== undefined ? sseFrames(decided.sse) : anthropicStreamFrames(message), ANTHROPIC_STREAM_ERROR);
+          return;
+        }
+        send(res, status, message, decided.headers);
         return;
       }
       const replyBody = decided.body ?? (status === 200 ? scriptedReply(body, options.model) : { error: { message: `fake error ${status}` } });
+      if (streamIt(isChatCompletion(replyBody))) {
+        const includeUsage = (rawBody as { stream_options?: { include_usage?: unknown } }).stream_options?.include_usage === true;
+        await sendStream(
+          res,
+          request,
+          decided,
+          decided.sse !== undefined ? sseFrames(decided.sse) : openAiStreamFrames(replyBody, includeUsage),
+          OPENAI_STREAM_ERROR,
+        );
+        return;
+      }
       send(res, status, replyBody, decided.headers);
     } catch (err) {
       if (aborted.signal.aborted) return;

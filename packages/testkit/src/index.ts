@@ -5,6 +5,8 @@ export {
   startFakeProvider,
   sessionOfRequest,
   scriptedReply,
+  streamCutOf,
+  splitText,
   chatCompletion,
   toolCall,
   type FakeProvider,
@@ -16,6 +18,7 @@ export {
   type ChatRequestBody,
   type ChatMessage,
   type FakeToolCall,
+  type FakeStreamCut,
 } from './fake-provider';
 export {
   REPO_ROOT,

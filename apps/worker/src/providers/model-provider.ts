@@ -34,7 +34,12 @@ export interface ModelDelta {
   attempt: number;
   /** Assistant text appended. */
   text?: string;
-  /** Tool-call pieces: `id` and `name` come once, when the call starts; `arguments` is appended JSON text. */
+  /**
+   * Tool-call pieces: `id` and `name` come once, when the call starts; `arguments` is appended JSON text.
+   * `index` is the call's place among the message's tool calls (Anthropic: among its `tool_use` blocks).
+   * The pieces add up to the arguments as the model wrote them; the committed message holds the same
+   * value (Anthropic's is re-serialised from the parsed input, so its spacing may differ).
+   */
   toolCalls?: { index: number; id?: string; name?: string; arguments?: string }[];
 }
 

@@ -1,8 +1,9 @@
 import { z } from 'zod';
-import { HttpClient, type HttpReply } from './http-client';
+import { HttpClient } from './http-client';
 import { ProviderError, type ModelCallContext, type ModelProvider, type ModelRequest, type ModelResponse, type ProviderObserver } from './model-provider';
 import type { BackoffOptions } from './retry-policy';
-import { postWithRetries } from './retrying-post';
+import { openAiStreamReader } from './openai-stream';
+import { postWithRetries, readJsonReply, streamWithRetries } from './retrying-post';
 import type { ProviderLimiter } from './shared-limiter';
 
 export interface OpenAiProviderOptions {
@@ -17,6 +18,8 @@ export interface OpenAiProviderOptions {
   userAgent?: string;
   /** The limiter all workers share (LLM_SHARED_LIMITER); absent: each worker backs off alone. */
   limiter?: ProviderLimiter;
+  /** Stream the answer (LLM_STREAM, default true): deltas go to the call's `onDelta`, the result is the same. */
+  stream?: boolean;
 }
 
 /** The part of an OpenAI chat completion Baton reads; anything else is ignored. */
@@ -46,10 +49,13 @@ const ChatCompletionSchema = z.object({
 });
 
 /**
- * OpenAI-compatible chat completions (non-streaming). Every attempt of a
- * turn carries the same `Idempotency-Key`; all retries happen inside the one
- * gate call that invoked `complete` (the shared loop, retrying-post.ts), so
- * they share its lease. SDK-style hidden retries do not exist here.
+ * OpenAI-compatible chat completions, streamed (`stream: true`, the default)
+ * or not. Every attempt of a turn carries the same `Idempotency-Key`; all
+ * retries, a cut stream's included, happen inside the one gate call that
+ * invoked `complete` (the shared loop, retrying-post.ts), so they share its
+ * lease. SDK-style hidden retries do not exist here. A streamed answer is
+ * accumulated into the body a non-streamed one would have had and parsed by
+ * the same code (openai-stream.ts), so both give the same ModelResponse.
  */
 export class OpenAiProvider implements ModelProvider {
   readonly name = 'openai';
@@ -67,17 +73,20 @@ export class OpenAiProvider implements ModelProvider {
     if (this.options.userAgent) headers['user-agent'] = this.options.userAgent;
     const body = { model: request.model, messages: request.messages, ...(request.tools.length ? { tools: request.tools } : {}) };
 
+    if (this.options.stream ?? true) {
+      const streamBody = { ...body, stream: true, stream_options: { include_usage: true } };
+      const out = await streamWithRetries(this.http, this.url, headers, streamBody, this.options, context, request.model, (attempt) =>
+        openAiStreamReader(attempt, context.onDelta),
+      );
+      // A server that ignored `stream` answered with a whole body: parsed as such.
+      const json = out.reply ? readJsonReply(out.reply, out.attempts) : out.streamed;
+      return this.parse(json, request, out.attempts, idempotencyKey);
+    }
     const { reply, attempts } = await postWithRetries(this.http, this.url, headers, body, this.options, context, request.model);
-    return this.parse(reply, request, attempts, idempotencyKey);
+    return this.parse(readJsonReply(reply, attempts), request, attempts, idempotencyKey);
   }
 
-  private parse(reply: HttpReply, request: ModelRequest, attempts: number, idempotencyKey: string): ModelResponse {
-    let json: unknown;
-    try {
-      json = JSON.parse(reply.text);
-    } catch {
-      throw new ProviderError(`malformed provider response: not JSON: ${reply.text.slice(0, 200)}`, 'malformed', attempts);
-    }
+  private parse(json: unknown, request: ModelRequest, attempts: number, idempotencyKey: string): ModelResponse {
     const parsed = ChatCompletionSchema.safeParse(json);
     if (!parsed.success) {
       const problems = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');

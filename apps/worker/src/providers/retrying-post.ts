@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { HttpTimeoutError, type HttpClient, type HttpReply } from './http-client';
+import { HttpStreamBrokenError, HttpTimeoutError, type HttpClient, type HttpReply, type HttpStreamedReply } from './http-client';
 import { ProviderError, type ModelCallContext, type ProviderObserver } from './model-provider';
 import { abortableSleep, isRetryableStatus, parseRetryAfter, retryDelayMs, type BackoffOptions } from './retry-policy';
 import type { ProviderLimiter } from './shared-limiter';
@@ -38,6 +38,46 @@ export function providerMessage(reply: HttpReply): string {
   return reply.text.slice(0, 500) || '(empty body)';
 }
 
+/** A 2xx body as JSON; not JSON: a final ProviderError (`malformed`). */
+export function readJsonReply(reply: HttpReply, attempts: number): unknown {
+  try {
+    return JSON.parse(reply.text);
+  } catch {
+    throw new ProviderError(`malformed provider response: not JSON: ${reply.text.slice(0, 200)}`, 'malformed', attempts);
+  }
+}
+
+/**
+ * One protocol's reader of one streamed attempt (OpenAI chunks, Anthropic
+ * events). A fresh reader per attempt: nothing of an abandoned attempt
+ * survives into the result.
+ */
+export interface StreamReader<T> {
+  /** Raw event-stream text as it arrives, split anywhere. Throws StreamInterrupted or MalformedStream. */
+  push(text: string): void;
+  /** The stream ended: its result, or StreamInterrupted when the protocol's terminal event never came. */
+  end(): T;
+}
+
+/** The stream stopped short (no terminal event, a mid-stream `error` event): a failed attempt, retried. */
+export class StreamInterrupted extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'StreamInterrupted';
+  }
+}
+
+/** A stream the protocol cannot read (a chunk that is not JSON or not of its shape): final, as a malformed body is. */
+export class MalformedStream extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'MalformedStream';
+  }
+}
+
+/** What the retry loop got: a whole reply, or (streaming) the reader's result with the answer's head. */
+export type RetriedReply<T> = { reply: HttpReply; streamed?: undefined; attempts: number } | { reply?: undefined; streamed: T; attempts: number };
+
 /** POSTs until a 2xx (returned with the attempt count) or a final failure (ProviderError). */
 export async function postWithRetries(
   http: HttpClient,
@@ -49,6 +89,42 @@ export async function postWithRetries(
   /** The request's model: the limiter's scope (with the provider and the API key's hash). */
   model = '',
 ): Promise<{ reply: HttpReply; attempts: number }> {
+  const out = await retrying<never>(http, url, headers, body, options, context, model);
+  return { reply: out.reply!, attempts: out.attempts };
+}
+
+/**
+ * The same loop, streaming: every attempt asks for a stream and feeds it to a
+ * fresh `reader(attempt)`. A stream cut mid-way (socket error, early end
+ * without the terminal event, idle timeout, a mid-stream error event) is a
+ * failed attempt like a refused request: retried under the same headers and
+ * Idempotency-Key as attempt + 1, after the same backoff, through the same
+ * limiter. A 2xx that is not an event stream (a server that ignores `stream`)
+ * comes back as `reply`, for the caller's non-streaming parse.
+ */
+export function streamWithRetries<T>(
+  http: HttpClient,
+  url: URL,
+  headers: Record<string, string>,
+  body: unknown,
+  options: RetryingPostOptions,
+  context: ModelCallContext,
+  model: string,
+  reader: (attempt: number) => StreamReader<T>,
+): Promise<RetriedReply<T>> {
+  return retrying(http, url, headers, body, options, context, model, reader);
+}
+
+async function retrying<T>(
+  http: HttpClient,
+  url: URL,
+  headers: Record<string, string>,
+  body: unknown,
+  options: RetryingPostOptions,
+  context: ModelCallContext,
+  model: string,
+  reader?: (attempt: number) => StreamReader<T>,
+): Promise<RetriedReply<T>> {
   const { signal, logger } = context;
   const giveUpOrWait = async (attempt: number, message: string, status: ProviderError['status'], retryAfterMs?: number) => {
     if (attempt >= options.maxAttempts) {
@@ -59,17 +135,47 @@ export async function postWithRetries(
   for (let attempt = 1; ; attempt++) {
     await options.limiter?.beforeAttempt(model, signal);
     const started = Date.now();
-    let reply: HttpReply;
+    let reply: HttpReply | undefined;
+    let streamed: { value: T; head: HttpStreamedReply } | undefined;
     try {
-      reply = await http.postJson(url, headers, body, { signal, timeoutMs: options.timeoutMs });
+      if (reader) {
+        const stream = reader(attempt);
+        const answer = await http.postStream(url, headers, body, { signal, timeoutMs: options.timeoutMs, onData: (text) => stream.push(text) });
+        if ('streamed' in answer) {
+          try {
+            streamed = { value: stream.end(), head: answer };
+          } catch (err) {
+            throw new HttpStreamBrokenError(answer, err);
+          }
+        } else reply = answer;
+      } else {
+        reply = await http.postJson(url, headers, body, { signal, timeoutMs: options.timeoutMs });
+      }
     } catch (err) {
       if (signal.aborted) throw signal.reason; // cancelled or lease lost: no retry, no error of ours
-      const status = err instanceof HttpTimeoutError ? 'timeout' : 'network';
+      let cause = err;
+      if (err instanceof HttpStreamBrokenError) {
+        // The head arrived (a 2xx): its rate-limit headers count even though the body broke.
+        await options.limiter?.afterAttempt(model, err.head.status, err.head.headers);
+        cause = err.cause;
+        if (cause instanceof MalformedStream) {
+          options.observer?.attempt({ status: 'malformed', durationMs: Date.now() - started });
+          throw new ProviderError(`malformed provider stream: ${cause.message}`, 'malformed', attempt);
+        }
+      }
+      const status = cause instanceof HttpTimeoutError ? 'timeout' : 'network';
       options.observer?.attempt({ status, durationMs: Date.now() - started });
-      await giveUpOrWait(attempt, `${status === 'timeout' ? 'model request timed out' : 'model request failed'}: ${(err as Error).message}`, status);
-      logger.warn({ attempt, status, err: (err as Error).message }, 'model request failed; retrying');
+      const what = err instanceof HttpStreamBrokenError ? 'model stream cut' : status === 'timeout' ? 'model request timed out' : 'model request failed';
+      await giveUpOrWait(attempt, `${what}: ${(cause as Error).message}`, status);
+      logger.warn({ attempt, status, err: (cause as Error).message }, `${what}; retrying`);
       continue;
     }
+    if (streamed) {
+      options.observer?.attempt({ status: streamed.head.status, durationMs: Date.now() - started });
+      await options.limiter?.afterAttempt(model, streamed.head.status, streamed.head.headers);
+      return { streamed: streamed.value, attempts: attempt };
+    }
+    reply = reply!;
     options.observer?.attempt({ status: reply.status, durationMs: Date.now() - started });
     await options.limiter?.afterAttempt(model, reply.status, reply.headers);
     if (reply.status >= 200 && reply.status < 300) return { reply, attempts: attempt };

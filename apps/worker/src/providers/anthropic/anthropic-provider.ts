@@ -1,8 +1,9 @@
 import { HttpClient } from '../http-client';
 import { ProviderError, type ModelCallContext, type ModelProvider, type ModelRequest, type ModelResponse, type ProviderObserver } from '../model-provider';
 import type { BackoffOptions } from '../retry-policy';
-import { postWithRetries } from '../retrying-post';
+import { postWithRetries, readJsonReply, streamWithRetries } from '../retrying-post';
 import type { ProviderLimiter } from '../shared-limiter';
+import { anthropicStreamReader } from './anthropic-stream';
 import { AnthropicResponseSchema, fromAnthropicResponse, toAnthropicRequest } from './messages-format';
 
 /** The API version this client speaks (sent as `anthropic-version`). */
@@ -23,13 +24,17 @@ export interface AnthropicProviderOptions {
   userAgent?: string;
   /** The limiter all workers share (LLM_SHARED_LIMITER); absent: each worker backs off alone. */
   limiter?: ProviderLimiter;
+  /** Stream the answer (LLM_STREAM, default true): deltas go to the call's `onDelta`, the result is the same. */
+  stream?: boolean;
 }
 
 /**
- * Anthropic's Messages API, non-streaming, with the hand-written keep-alive
+ * Anthropic's Messages API, streamed (`stream: true`, the default) or not, with the hand-written keep-alive
  * client and the shared retry loop (429, 529 and 5xx retried, `retry-after`
  * honoured). Conversations stay stored in OpenAI chat form; the request and
- * the response are converted at this boundary (messages-format.ts).
+ * the response are converted at this boundary (messages-format.ts). A
+ * streamed answer is accumulated into the non-streamed body
+ * (anthropic-stream.ts) and parsed by the same code: both give the same result.
  */
 export class AnthropicProvider implements ModelProvider {
   readonly name = 'anthropic';
@@ -49,14 +54,18 @@ export class AnthropicProvider implements ModelProvider {
     if (this.options.apiKey) headers['x-api-key'] = this.options.apiKey;
     if (this.options.userAgent) headers['user-agent'] = this.options.userAgent;
     const body = toAnthropicRequest(request, { maxTokens: this.options.maxTokens, cache: this.options.promptCache ?? true });
-    const { reply, attempts } = await postWithRetries(this.http, this.url, headers, body, this.options, context, request.model);
-
-    let json: unknown;
-    try {
-      json = JSON.parse(reply.text);
-    } catch {
-      throw new ProviderError(`malformed provider response: not JSON: ${reply.text.slice(0, 200)}`, 'malformed', attempts);
+    if (this.options.stream ?? true) {
+      const out = await streamWithRetries(this.http, this.url, headers, { ...body, stream: true }, this.options, context, request.model, (attempt) =>
+        anthropicStreamReader(attempt, context.onDelta),
+      );
+      // A server that ignored `stream` answered with a whole body: parsed as such.
+      return this.parse(out.reply ? readJsonReply(out.reply, out.attempts) : out.streamed, request, out.attempts);
     }
+    const { reply, attempts } = await postWithRetries(this.http, this.url, headers, body, this.options, context, request.model);
+    return this.parse(readJsonReply(reply, attempts), request, attempts);
+  }
+
+  private parse(json: unknown, request: ModelRequest, attempts: number): ModelResponse {
     const parsed = AnthropicResponseSchema.safeParse(json);
     if (!parsed.success)
       throw new ProviderError(
@@ -69,6 +78,8 @@ export class AnthropicProvider implements ModelProvider {
       message: out.message,
       model: out.model ?? request.model,
       attempts,
+      // The agent loop reads it: plain text on `stop` is nudged, `length` is a truncated turn.
+      finishReason: out.finishReason,
       ...(out.usage ? { usage: out.usage } : {}),
     };
   }

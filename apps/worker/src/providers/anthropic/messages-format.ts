@@ -60,7 +60,8 @@ const EPHEMERAL: CacheControl = { type: 'ephemeral' };
 /** Stands in for an assistant message without text or calls: the API refuses empty text blocks. */
 export const EMPTY_TURN = '(no content)';
 
-function toolInput(args: string): Record<string, unknown> {
+/** A tool call's JSON arguments as the object a `tool_use` input must be; anything else is kept as `{_raw}`. */
+export function toolInput(args: string): Record<string, unknown> {
   if (args.trim() === '') return {};
   try {
     const value: unknown = JSON.parse(args);
