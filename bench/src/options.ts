@@ -19,6 +19,7 @@ export const BENCH_NAMES = [
   'groupmq',
   'restate',
   'limiter',
+  'stream',
 ] as const;
 export type BenchName = (typeof BENCH_NAMES)[number];
 

@@ -16,6 +16,7 @@ import { benchSoak } from './bench-soak';
 import { benchResume } from './bench-resume';
 import { benchThroughput } from './bench-throughput';
 import { benchSse } from './bench-sse';
+import { benchStream } from './bench-stream';
 import { benchGroupmq } from './peers/groupmq';
 import { benchRestate } from './peers/restate';
 import { RemoteFakeProvider } from './fake-provider-client';
@@ -38,6 +39,7 @@ const RUNNERS: Partial<Record<BenchName, Runner>> = {
   groupmq: benchGroupmq,
   restate: benchRestate,
   limiter: benchLimiter,
+  stream: benchStream,
 };
 
 async function main(): Promise<void> {
