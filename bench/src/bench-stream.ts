@@ -115,7 +115,13 @@ export async function benchStream(_o: BenchOptions, _fake: RemoteFakeProvider): 
     const base = { bench: 'stream', baseline: `${TOKENS} (one event per token)`, baselineName: 'uncoalesced' };
     const label = `token every ${r.everyMs} ms`;
     return [
-      { ...base, metric: `message.delta events per 1k tokens (${label})`, baton: String(r.events), target: `~ stream time / ${FLUSH_MS} ms`, verdict: '' as const },
+      {
+        ...base,
+        metric: `message.delta events per 1k tokens (${label})`,
+        baton: String(r.events),
+        target: `~ stream time / ${FLUSH_MS} ms`,
+        verdict: '' as const,
+      },
       {
         ...base,
         metric: `Redis commands per 1k tokens (${label})`,
@@ -128,7 +134,15 @@ export async function benchStream(_o: BenchOptions, _fake: RemoteFakeProvider): 
           .map(([name, n]) => `${name} ${n}`)
           .join(', '),
       },
-      { ...base, metric: `bytes sent to Redis per 1k tokens (${label})`, baton: String(r.inputBytes), baseline: '', baselineName: '', target: '', verdict: '' as const },
+      {
+        ...base,
+        metric: `bytes sent to Redis per 1k tokens (${label})`,
+        baton: String(r.inputBytes),
+        baseline: '',
+        baselineName: '',
+        target: '',
+        verdict: '' as const,
+      },
       {
         ...base,
         metric: `worker CPU ms per 1k tokens (${label})`,
@@ -138,7 +152,15 @@ export async function benchStream(_o: BenchOptions, _fake: RemoteFakeProvider): 
         target: '',
         verdict: '' as const,
       },
-      { ...base, metric: `delta entries left after the commit (${label})`, baton: String(r.left), baseline: '', baselineName: '', target: '0', verdict: r.left === 0 ? ('MET' as const) : ('MISSED' as const) },
+      {
+        ...base,
+        metric: `delta entries left after the commit (${label})`,
+        baton: String(r.left),
+        baseline: '',
+        baselineName: '',
+        target: '0',
+        verdict: r.left === 0 ? ('MET' as const) : ('MISSED' as const),
+      },
     ];
   });
   return {

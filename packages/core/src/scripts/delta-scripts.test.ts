@@ -13,8 +13,7 @@ describe('delta scripts', () => {
     if (begun.kind !== 'granted') throw new Error(begun.kind);
     return { key, gateToken: begun.token };
   };
-  const deltas = async (sessionId: string) =>
-    (await f.redis.xrange(f.keys.events(sessionId), '-', '+')).filter(([, fields]) => fields[1] === 'message.delta');
+  const deltas = async (sessionId: string) => (await f.redis.xrange(f.keys.events(sessionId), '-', '+')).filter(([, fields]) => fields[1] === 'message.delta');
 
   it('emitted: a message.delta event with the task and data, for the lease holder', async () => {
     const { key, gateToken } = await granted('d1');

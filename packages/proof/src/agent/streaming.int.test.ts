@@ -61,7 +61,9 @@ afterAll(async () => {
 });
 
 test('an SSE reader sees the deltas in order, then turn.completed; the stream keeps only durable events afterwards', async () => {
-  const { task: { id: taskId } } = await client.submit('s-stream', { prompt: 'say hello', mode: 'chat' });
+  const {
+    task: { id: taskId },
+  } = await client.submit('s-stream', { prompt: 'say hello', mode: 'chat' });
   await started.promise;
 
   const seen: SessionEvent[] = [];
