@@ -48,14 +48,18 @@ function consoleAgent(childStarted: (taskId: string) => void, childRelease: Prom
       const key = { sessionId: ctx.sessionId, taskId: ctx.taskId, turn: 1 };
       const delta = (seq: number, attempt: number, text: string) =>
         ctx.engine.scripts.emitDelta(key, token, JSON.stringify({ turn: 1, grant: 1, attempt, seq, text }));
-      await turnWithHooks(ctx, async () => {
-        await delta(1, 1, 'Stale try');
-        await delta(2, 2, 'Streaming hel');
-        await delta(3, 2, 'lo');
-        streaming.started.resolve(ctx.taskId);
-        await streaming.release.promise;
-        return { role: 'assistant', content: 'Streamed hello, committed.' };
-      }, (grant) => (token = grant.token));
+      await turnWithHooks(
+        ctx,
+        async () => {
+          await delta(1, 1, 'Stale try');
+          await delta(2, 2, 'Streaming hel');
+          await delta(3, 2, 'lo');
+          streaming.started.resolve(ctx.taskId);
+          await streaming.release.promise;
+          return { role: 'assistant', content: 'Streamed hello, committed.' };
+        },
+        (grant) => (token = grant.token),
+      );
       return { status: 'completed', result: 'streamed' };
     }
     const asks = /^(ask|approve):/.exec(ctx.task.prompt);
