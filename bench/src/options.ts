@@ -20,6 +20,7 @@ export const BENCH_NAMES = [
   'restate',
   'limiter',
   'sdk',
+  'stream',
 ] as const;
 export type BenchName = (typeof BENCH_NAMES)[number];
 

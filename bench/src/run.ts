@@ -17,6 +17,7 @@ import { benchResume } from './bench-resume';
 import { benchThroughput } from './bench-throughput';
 import { benchSdk } from './bench-sdk';
 import { benchSse } from './bench-sse';
+import { benchStream } from './bench-stream';
 import { benchGroupmq } from './peers/groupmq';
 import { benchRestate } from './peers/restate';
 import { RemoteFakeProvider } from './fake-provider-client';
@@ -40,6 +41,7 @@ const RUNNERS: Partial<Record<BenchName, Runner>> = {
   restate: benchRestate,
   limiter: benchLimiter,
   sdk: benchSdk,
+  stream: benchStream,
 };
 
 async function main(): Promise<void> {

@@ -40,6 +40,8 @@ const state = {
   generation: 0,
   /** When the session's trees were last loaded (ms). */
   loadedAt: 0,
+  /** Streaming turns of the session's tasks (message.delta): taskId -> {turn, grant, attempt, text}, until the turn commits. */
+  live: new Map(),
 };
 
 function notice(text, error = false) {
@@ -177,6 +179,7 @@ function closeSession() {
   state.sessionId = null;
   state.session = null;
   state.roots = [];
+  state.live.clear();
   state.generation++;
   $('stream-state').textContent = '';
 }
@@ -247,6 +250,9 @@ function renderSession() {
 }
 
 function onSessionEvent(type, event) {
+  // A live piece of a model response: shown, and nothing else is reloaded for it.
+  if (type === 'message.delta') return onDelta(event);
+  if (type === 'turn.completed' && state.live.delete(event.taskId) && event.taskId === state.taskId) renderLive();
   const status = EVENT_STATUS[type];
   // At once, before the reload: the tree shows the new status without a round trip. Not for the backlog
   // the stream replays first (older than what was loaded), and never out of a final status.
@@ -268,6 +274,31 @@ function onSessionEvent(type, event) {
 }
 
 // --- one task --------------------------------------------------------------------
+
+/** Live text of a task's turn: only the highest (grant, attempt) seen; a higher one starts over. */
+function onDelta(event) {
+  const d = event.data ?? {};
+  if (!event.taskId || typeof d.turn !== 'number') return;
+  let live = state.live.get(event.taskId);
+  const order = live && live.turn === d.turn ? d.grant - live.grant || d.attempt - live.attempt : 1;
+  if (order < 0) return;
+  if (order > 0) state.live.set(event.taskId, (live = { turn: d.turn, grant: d.grant, attempt: d.attempt, text: '' }));
+  live.text += d.text ?? '';
+  for (const call of d.toolCalls ?? []) live.text += `${call.name ? `\n> ${call.name} ` : ''}${call.arguments ?? ''}`;
+  if (event.taskId === state.taskId) renderLive();
+}
+
+/** The selected task's live text below its conversation (removed once its turn commits). */
+function renderLive() {
+  let el = $('live-message');
+  const live = state.live.get(state.taskId);
+  if (!live) return el?.remove();
+  if (!el) {
+    el = h('li', { class: 'msg msg-assistant', id: 'live-message' }, h('p', { class: 'role' }, 'Assistant (streaming…)'), h('pre', { class: 'text' }));
+    $('conversation').append(el);
+  }
+  el.querySelector('pre').textContent = live.text;
+}
 
 function selectTask(taskId) {
   state.taskId = taskId;
@@ -291,6 +322,7 @@ async function loadTask() {
   $('cancel-task').hidden = TERMINAL.has(task.status);
   renderPendingInput(task);
   $('conversation').replaceChildren(...renderConversation(messages));
+  renderLive();
 }
 const scheduleTask = debounced(loadTask);
 

@@ -136,6 +136,16 @@ export const EnvSchema = z.object({
   CONDENSE_AT: z.coerce.number().gt(0, 'a share of the context window above 0').max(1, 'a share of the context window, at most 1').default(0.8),
   /** Messages kept verbatim after a condense's summary, at least (moved back to the start of a turn). */
   CONDENSE_KEEP_MESSAGES: int(0).default(3),
+  /**
+   * Streaming: a streamed response's deltas arriving within this window go out as one
+   * `message.delta` event on the session's stream (agent/delta-publisher).
+   */
+  DELTA_FLUSH_MS: int(1).default(50),
+  /**
+   * `message.delta` events of one turn, at most: past half of it the window is 4x longer and
+   * the last event waits for the turn's end, so a long answer comes in bigger pieces, none lost.
+   */
+  DELTA_MAX_EVENTS_PER_TURN: int(1).default(1000),
 });
 export type Env = z.output<typeof EnvSchema>;
 

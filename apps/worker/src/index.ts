@@ -38,6 +38,7 @@ export {
   type OpenAiTool,
 } from './tools/tool-registry';
 export { createAgentHandler, type AgentOptions } from './agent/agent-loop';
+export { DeltaPublisher, type DeltaPublisherOptions, type DeltaTimers, type MessageDeltaData, type ToolCallDelta } from './agent/delta-publisher';
 export {
   ProviderError,
   ModelResponseSchema,

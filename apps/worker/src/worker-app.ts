@@ -122,6 +122,7 @@ export class WorkerApp {
       workspaceRoot: env.WORKSPACE_ROOT,
       condense: { windows: contextWindows, keepMessages: env.CONDENSE_KEEP_MESSAGES },
       usage: usageConfigFromEnv(env),
+      deltas: { flushMs: env.DELTA_FLUSH_MS, maxEventsPerTurn: env.DELTA_MAX_EVENTS_PER_TURN },
     });
     // The API validates submitted modes against this (last worker to start wins, see mode-catalog).
     await publishModeCatalog(

@@ -13,6 +13,16 @@ export { type SessionEvent, type EventStreamOptions } from './event-stream';
 export { SseParser, type SseMessage } from './sse-parser';
 export { StreamResetSchema, isResetEvent, type StreamReset } from './event-stream';
 export {
+  MESSAGE_DELTA,
+  MessageDeltaSchema,
+  ToolCallDeltaSchema,
+  LiveMessages,
+  messageDeltaOf,
+  type MessageDelta,
+  type ToolCallDelta,
+  type LiveChange,
+} from './live-text';
+export {
   TaskSchema,
   TaskTreeSchema,
   TaskStatusSchema,

@@ -56,6 +56,7 @@ export { Scripts } from './scripts/scripts';
 export { ArchivedConversationSchema, type ArchivedConversation, type ConversationVersion } from './store/conversation-store';
 export { UnexpectedReplyError, type CancelledTask } from './scripts/reply';
 export type { LimiterAcquireReply, LimiterRecordArgs, LimiterRecordReply } from './scripts/limiter-scripts';
+export type { EmitDeltaReply } from './scripts/delta-scripts';
 export { Cancellation } from './control/cancellation';
 export { Pausing } from './control/pausing';
 export {

@@ -1,5 +1,5 @@
 import { Engine, TaskWorker, type Message, type TaskContext, type TaskHandler } from '@baton/core';
-import { cleanupPrefix, deferred, REDIS_URL, testPrefix } from '@baton/testkit';
+import { cleanupPrefix, deferred, REDIS_URL, testPrefix, type Deferred } from '@baton/testkit';
 import type { FastifyInstance } from 'fastify';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -33,7 +33,7 @@ const SESSION = 'console-s1';
  * releases it (later ones do not wait). Replays from the conversation like
  * the real agent loop, so parks and re-runs are real.
  */
-function consoleAgent(childStarted: (taskId: string) => void, childRelease: Promise<void>): TaskHandler {
+function consoleAgent(childStarted: (taskId: string) => void, childRelease: Promise<void>, streaming: Streaming): TaskHandler {
   const turn = async (ctx: TaskContext, n: number, at: number, answer: () => Promise<Message>): Promise<void> => {
     if ((await ctx.messages()).length !== at) return;
     await ctx.checkpoint(n);
@@ -42,6 +42,26 @@ function consoleAgent(childStarted: (taskId: string) => void, childRelease: Prom
   };
   return async (ctx) => {
     if ((await ctx.messages()).length === 0) await ctx.append(0, [{ role: 'user', content: ctx.task.prompt }]);
+    if (ctx.task.prompt.startsWith('stream:')) {
+      // A streamed turn as the worker's delta publisher writes it: fenced message.delta events, held until released.
+      let token = '';
+      const key = { sessionId: ctx.sessionId, taskId: ctx.taskId, turn: 1 };
+      const delta = (seq: number, attempt: number, text: string) =>
+        ctx.engine.scripts.emitDelta(key, token, JSON.stringify({ turn: 1, grant: 1, attempt, seq, text }));
+      await turnWithHooks(
+        ctx,
+        async () => {
+          await delta(1, 1, 'Stale try');
+          await delta(2, 2, 'Streaming hel');
+          await delta(3, 2, 'lo');
+          streaming.started.resolve(ctx.taskId);
+          await streaming.release.promise;
+          return { role: 'assistant', content: 'Streamed hello, committed.' };
+        },
+        (grant) => (token = grant.token),
+      );
+      return { status: 'completed', result: 'streamed' };
+    }
     const asks = /^(ask|approve):/.exec(ctx.task.prompt);
     if (asks) {
       // A root that asks the user (a question, or approval of a command), durably parked until answered.
@@ -96,6 +116,18 @@ function consoleAgent(childStarted: (taskId: string) => void, childRelease: Prom
   };
 }
 
+interface Streaming {
+  started: Deferred<string>;
+  release: Deferred<void>;
+}
+
+async function turnWithHooks(ctx: TaskContext, answer: () => Promise<Message>, onGranted: (grant: { token: string }) => void): Promise<void> {
+  if ((await ctx.messages()).length !== 1) return;
+  await ctx.checkpoint(1);
+  const { response } = await ctx.gate(1, answer, { onGranted });
+  await ctx.append(1, [response]);
+}
+
 describeWithChromium('the console in headless Chromium', () => {
   let prefix: string;
   let engine: Engine;
@@ -106,13 +138,14 @@ describeWithChromium('the console in headless Chromium', () => {
   let browser: BrowserContext;
   const childStarted = deferred<string>();
   const childRelease = deferred<void>();
+  const streaming: Streaming = { started: deferred<string>(), release: deferred<void>() };
 
   beforeAll(async () => {
     prefix = testPrefix('console');
     const logger = pino({ level: 'silent' });
     const config = parseEnv({ REDIS_URL, BATON_PREFIX: prefix, API_KEYS: `acme:${SECRET}`, LOG_LEVEL: 'silent' });
     engine = new Engine(REDIS_URL, { prefix }, logger);
-    worker = new TaskWorker(engine, consoleAgent(childStarted.resolve, childRelease.promise), { concurrency: 2 });
+    worker = new TaskWorker(engine, consoleAgent(childStarted.resolve, childRelease.promise, streaming), { concurrency: 2 });
     await worker.waitUntilReady();
     app = await buildApp(config, { engine, logger });
     baseUrl = await app.listen({ host: '127.0.0.1', port: 0 });
@@ -122,6 +155,7 @@ describeWithChromium('the console in headless Chromium', () => {
 
   afterAll(async () => {
     childRelease.resolve();
+    streaming.release.resolve();
     await browser?.close();
     await app?.close();
     await worker?.close(true);
@@ -228,6 +262,31 @@ describeWithChromium('the console in headless Chromium', () => {
     await node(second!.id, 'completed').waitFor();
     await page.getByRole('heading', { name: `Task ${second!.id}` }).waitFor();
 
+    expect(problems).toEqual([]);
+    await page.close();
+  });
+
+  it('shows the live text of a streaming turn (newest attempt only), then the committed message', async () => {
+    const { page, problems } = await openConsole();
+    await page.getByLabel('API key', { exact: true }).fill(SECRET);
+    await page.getByRole('button', { name: 'Open the console' }).click();
+    const submitted = await api('/v1/sessions/console-stream/tasks', { method: 'POST', body: JSON.stringify({ prompt: 'stream: say hello' }) });
+    const root = (await submitted.json()) as { id: string };
+    const taskId = await streaming.started.promise;
+    expect(taskId).toBe(root.id);
+    await page.getByRole('button', { name: 'Refresh' }).click();
+    await page.getByRole('link', { name: 'console-stream' }).click();
+    await page.locator('#stream-state[data-state="live"]').waitFor();
+    await page.locator(`#tree li[data-task-id="${root.id}"] > button`).click();
+    await page.getByRole('heading', { name: `Task ${root.id}` }).waitFor();
+    // The stream replays the deltas still in Redis: the stale attempt is dropped, the newest shown.
+    const live = page.locator('#live-message pre');
+    await live.getByText('Streaming hello', { exact: true }).waitFor();
+
+    streaming.release.resolve();
+    await page.locator(`#tree li[data-task-id="${root.id}"][data-status="completed"]`).waitFor();
+    await page.locator('#conversation').getByText('Streamed hello, committed.').waitFor();
+    await page.locator('#live-message').waitFor({ state: 'detached' });
     expect(problems).toEqual([]);
     await page.close();
   });

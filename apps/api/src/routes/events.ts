@@ -40,6 +40,8 @@ const eventRoutes: FastifyPluginAsyncZod<{ streams: { count: () => number }; reg
           'sends `: keep-alive` comments while idle. When events after that id were trimmed (streams are capped by count ' +
           'and age), the first message is `event: reset` (data: JSON with `lastEventId`, `oldestEventId` and what to reload); ' +
           'its `id` is just before the oldest retained event, and the stream continues from that event. ' +
+          'While a model response streams, `message.delta` events carry its pieces live (data: `{turn, grant, attempt, seq, text?, toolCalls?}`; ' +
+          'show the highest (grant, attempt) seen, drop lower ones); they are deleted once the turn ends, so a replay sees `turn.completed` only. ' +
           'Open streams are capped per tenant and per API process: past a cap, 429 with Retry-After.',
         security: [{ bearer: [] }],
         params: SessionParamsSchema,

@@ -22,6 +22,7 @@ import { AttemptCompletionArgsSchema, SwitchModeArgsSchema, TodosSchema } from '
 import { answeredCalls, assistantCount, lastAssistant, withUniqueCallIds } from './conversation';
 import { ToolCallRunner } from './tool-call-runner';
 import { Condenser } from './condense/condense';
+import { DeltaPublisher } from './delta-publisher';
 import { isContextTooLong } from './condense/condense-plan';
 import type { AgentOptions } from './agent-options';
 import { meteringFor } from './usage-metering';
@@ -262,15 +263,23 @@ class AgentRun {
     const request = { model: mode.model ?? options.defaultModel, messages, tools };
     const provider = this.provider();
     const started = process.hrtime.bigint();
+    const deltas = options.deltas && new DeltaPublisher(ctx.engine, { sessionId: ctx.sessionId, taskId: ctx.taskId, turn }, options.deltas, this.log);
     try {
       const metering = options.usage && meteringFor(options.usage, request);
       const { response, outcome, grants } = await ctx.gate(
         turn,
         (signal, idempotencyKey) => {
-          const call = () => provider.complete(request, { signal, idempotencyKey, sessionId: ctx.sessionId, logger: this.log });
+          const call = async () => {
+            const context = { signal, idempotencyKey, sessionId: ctx.sessionId, logger: this.log };
+            if (!deltas) return provider.complete(request, context);
+            const answer = await provider.complete(request, { ...context, onDelta: (d) => deltas.push(d) });
+            // The last deltas go out before the gate commits: readers see them, then turn.completed.
+            await deltas.finish();
+            return answer;
+          };
           return options.metrics ? options.metrics.track(ctx.sessionId, call) : call();
         },
-        {},
+        deltas ? { onGranted: (grant) => deltas.granted(grant) } : {},
         metering,
       );
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
@@ -289,6 +298,8 @@ class AgentRun {
       }
       if (isBatonError(err, 'STALE_RUNNER')) options.metrics?.gate('refused_stale');
       throw err;
+    } finally {
+      await deltas?.close();
     }
   }
 

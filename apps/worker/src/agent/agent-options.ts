@@ -4,6 +4,7 @@ import type { Mode, ModeRegistry } from '../modes/modes';
 import type { ModelProvider } from '../providers/model-provider';
 import type { ToolRegistry } from '../tools/tool-registry';
 import type { CondenseOptions } from './condense/condense';
+import type { DeltaPublisherOptions } from './delta-publisher';
 
 /**
  * What the agent loop and its tool-call runner are built with (its own file, so
@@ -28,4 +29,9 @@ export interface AgentOptions {
   condense?: CondenseOptions;
   /** Prices and budgets: each turn is checked against the budgets and its usage recorded (usage-metering). */
   usage?: UsageConfig;
+  /**
+   * Streaming: a streamed turn's deltas go out as `message.delta` events (agent/delta-publisher).
+   * Absent: nobody listens to the provider's deltas. A provider that does not stream never sends any.
+   */
+  deltas?: DeltaPublisherOptions;
 }

@@ -8,6 +8,7 @@ import { parseCommand, USAGE, UsageError, type Command } from './args';
 import { formatDuration, elapsed } from './tree-view';
 import { getFile, formatListing, putFiles } from './files-command';
 import { InputPrompter, type Input } from './input-prompt';
+import { LivePrinter } from './live-printer';
 import { watchTask } from './watch';
 import { PlainView, TtyView, type Output, type WatchView } from './watch-view';
 
@@ -203,7 +204,9 @@ function exportSummary(doc: TreeExport): string {
 async function watch(client: BatonClient, taskId: string, io: CliIo): Promise<number> {
   const view: WatchView = io.stderr.isTTY ? new TtyView(io.stderr, { color: !io.env.NO_COLOR }) : new PlainView(io.stderr);
   const prompter = new InputPrompter(client, io, () => view.release?.());
-  const tree = await watchTask(client, taskId, view, { signal: io.signal, onAwaitingInput: (node) => prompter.handle(node) });
+  // Streamed tokens on stdout, live; the tree view draws afresh below each live line.
+  const live = new LivePrinter(io.stdout, () => view.release?.());
+  const tree = await watchTask(client, taskId, view, { signal: io.signal, onAwaitingInput: (node) => prompter.handle(node), live });
   io.stderr.write(summary(tree) + '\n');
   if (tree.status === 'completed') {
     io.stdout.write((tree.result ?? '') + '\n');

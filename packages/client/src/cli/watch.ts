@@ -1,5 +1,6 @@
 import type { BatonClient } from '../baton-client';
-import { isResetEvent } from '../event-stream';
+import { isResetEvent, type SessionEvent } from '../event-stream';
+import { MESSAGE_DELTA } from '../live-text';
 import { isFinal, type TaskTree } from '../schemas';
 import type { WatchView } from './watch-view';
 
@@ -11,6 +12,12 @@ export interface WatchOptions {
    * fetched again). The watch waits for it: nothing redraws over a prompt.
    */
   onAwaitingInput?: (task: TaskTree) => Promise<boolean>;
+  /**
+   * Gets every event, in order (the CLI's LivePrinter prints streamed tokens). While
+   * `open` (a live line is being written) the view's ticks are skipped, so no
+   * redraw lands in the middle of it.
+   */
+  live?: { event(event: SessionEvent): void; readonly open: boolean; end(): void };
 }
 
 function flatten(tree: TaskTree): TaskTree[] {
@@ -46,6 +53,9 @@ export async function watchTask(client: BatonClient, taskId: string, view: Watch
   const signal = options.signal ? AbortSignal.any([options.signal, stop.signal]) : stop.signal;
   const pump = (async () => {
     for await (const event of client.events(task.sessionId, { signal, onOpen: markStale })) {
+      options.live?.event(event);
+      // A live piece of a model response changes nothing in the tree: no refetch per delta.
+      if (event.type === MESSAGE_DELTA) continue;
       // Events were trimmed before we read them: what the view knows may be stale in ways no later
       // event repairs, so it starts over from the tree fetched next.
       if (isResetEvent(event)) view.reset?.(event.reset);
@@ -79,7 +89,7 @@ export async function watchTask(client: BatonClient, taskId: string, view: Watch
           if (timer) clearTimeout(timer);
           options.signal?.removeEventListener('abort', onAbort);
           wake = () => undefined;
-          if (ticked) view.tick();
+          if (ticked && !options.live?.open) view.tick();
           resolve();
         }
         options.signal?.addEventListener('abort', onAbort, { once: true });
@@ -89,5 +99,6 @@ export async function watchTask(client: BatonClient, taskId: string, view: Watch
   } finally {
     stop.abort();
     await pump;
+    options.live?.end();
   }
 }

@@ -22,6 +22,12 @@ export const EventType = {
   taskModeSwitched: 'task.mode_switched',
   /** A task's todo list was replaced (update_todo_list, or new_task's todos): data {todos}. */
   taskTodosUpdated: 'task.todos_updated',
+  /**
+   * A live piece of a streamed model response (LLM_STREAM), before the turn commits:
+   * data {turn, grant, attempt, seq, text?, toolCalls?}. Never durable: the worker deletes a
+   * turn's deltas once the turn ends, so a reader replaying later sees turn.completed only.
+   */
+  messageDelta: 'message.delta',
 } as const;
 export type EventType = (typeof EventType)[keyof typeof EventType];
 export const EventTypeSchema = z.enum(Object.values(EventType) as [EventType, ...EventType[]]);

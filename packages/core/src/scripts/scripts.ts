@@ -1,6 +1,7 @@
 import type { ResolvedEngineOptions } from '../config';
 import type { RedisClient } from '../connection';
 import type { Keys } from '../keys';
+import * as delta from './delta-scripts';
 import * as gate from './gate-scripts';
 import * as input from './input-scripts';
 import * as lane from './lane-scripts';
@@ -54,6 +55,9 @@ export class Scripts {
   gateRenew = (k: gate.TurnKey, token: string) => gate.gateRenew(this.env, k, token);
   gateCommit = (k: gate.TurnKey, token: string, response: string) => gate.gateCommit(this.env, k, token, response);
   gateAbandon = (k: gate.TurnKey, token: string) => gate.gateAbandon(this.env, k, token);
+
+  // Streaming: live deltas of a turn, fenced by its gate lease.
+  emitDelta = (k: gate.TurnKey, gateToken: string, data: string) => delta.emitDelta(this.env, k, gateToken, data);
 
   // Usage and budgets.
   budgetReserve = (a: usage.BudgetReserveArgs) => usage.budgetReserve(this.env, a);

@@ -70,6 +70,7 @@ export class Condenser {
       const { response, outcome } = await ctx.gateRequest(
         name,
         (signal, idempotencyKey) => {
+          // No onDelta: a summary is bookkeeping, not a message anyone reads live (no message.delta events).
           const call = () => this.provider.complete(request, { signal, idempotencyKey, sessionId: ctx.sessionId, logger: log });
           return this.metrics ? this.metrics.track(ctx.sessionId, call) : call();
         },
