@@ -7,7 +7,7 @@
  * argv: <baton|plain> <prefix>. Sends `{ready, port}` over IPC; exits on disconnect.
  */
 import { buildApp } from '@baton/api';
-import { publishModeCatalog } from '@baton/core';
+import { Keys, publishModeCatalog } from '@baton/core';
 import { parseEnv } from '@baton/api/dist/env';
 import { Queue } from 'bullmq';
 import Fastify, { type FastifyInstance } from 'fastify';
@@ -32,7 +32,9 @@ async function main(): Promise<void> {
     });
     app = await buildApp(config, { logger: pino({ level: 'silent' }) });
     // As a deployment's workers do at start: without a catalogue the API re-reads it on every submission.
-    await publishModeCatalog(app.engine.redis, app.engine.keys, [{ slug: 'code', name: 'Code' }]);
+    const redis = new Redis(redisUrl);
+    await publishModeCatalog(redis, new Keys(prefix), [{ slug: 'code', name: 'Code' }]);
+    redis.disconnect();
   } else {
     queue = new Queue('tasks', { connection: new Redis(redisUrl, { maxRetriesPerRequest: null }), prefix: `{${prefix}}` });
     const q = queue;
