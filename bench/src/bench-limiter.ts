@@ -33,7 +33,8 @@ async function side(o: BenchOptions, shared: boolean): Promise<Side> {
   const engine = new Engine(o.redisUrl, { prefix }, pino({ level: 'silent' }));
   const apps: WorkerApp[] = [];
   try {
-    const env = { LLM_SHARED_LIMITER: String(shared), LLM_MAX_ATTEMPTS: '200', LLM_BACKOFF_BASE_MS: '10', LLM_BACKOFF_MAX_MS: '50' };
+    // Whole answers (LLM_STREAM=false): the provider's rate limit, not the answers' duration, sets the pace.
+    const env = { LLM_SHARED_LIMITER: String(shared), LLM_STREAM: 'false', LLM_MAX_ATTEMPTS: '200', LLM_BACKOFF_BASE_MS: '10', LLM_BACKOFF_MAX_MS: '50' };
     for (let i = 0; i < WORKERS; i++)
       apps.push(await startBatonWorker({ redisUrl: o.redisUrl, prefix, providerUrl: fake.url, concurrency: o.concurrency, env }));
     let ended = 0;

@@ -37,6 +37,9 @@ async function run(shared: boolean): Promise<RunResult> {
     const env = {
       LLM_BASE_URL: fake.url,
       LLM_SHARED_LIMITER: String(shared),
+      // Whole answers: the proof needs the provider's rate limit, not the answers' duration, to set the pace
+      // (a streamed answer holds its slot for the whole stream, so fewer requests reach the limit at all).
+      LLM_STREAM: 'false',
       LLM_MAX_ATTEMPTS: '200',
       WORKER_CONCURRENCY: String(CONCURRENCY),
       LLM_TIMEOUT_MS: '10000',
