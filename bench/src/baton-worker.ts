@@ -33,6 +33,8 @@ export async function startBatonWorker(options: BatonWorkerOptions): Promise<Wor
     LLM_API_KEY: 'sk-bench',
     LLM_MODEL: 'fake-model',
     LLM_TIMEOUT_MS: '30000',
+    // Whole answers, as the baselines' plain call gets: streaming's cost is measured on its own (--only=stream).
+    LLM_STREAM: 'false',
     LOG_LEVEL: 'silent',
     SHUTDOWN_TIMEOUT_MS: '5000',
     ...options.env,

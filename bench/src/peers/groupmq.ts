@@ -59,14 +59,38 @@ async function withGroupmq<R>(
   }
 }
 
-/** Resolves when `expected` jobs completed; rejects on the first failure (the bench must not retry silently). */
+/** No completion for this long: groupmq stopped making progress (see `completions`). */
+const STALL_MS = 60_000;
+
+/**
+ * Resolves when `expected` jobs completed; rejects on the first failure (the bench must not retry
+ * silently), and when no job completed for STALL_MS: a full-size run once stopped with Redis idle and
+ * jobs left (groupmq 1.1.0's inline stall recovery can leave a group blocked, its issue #14), and a
+ * bench that hangs reports nothing. The rejection says how far it got.
+ */
 function completions(worker: Worker<JobData>, expected: number): Promise<void> {
   return new Promise<void>((resolve, reject) => {
     let done = 0;
+    let watchdog: NodeJS.Timeout | undefined;
+    const arm = () => {
+      clearTimeout(watchdog);
+      watchdog = setTimeout(
+        () => reject(new Error(`groupmq stopped making progress: ${done} of ${expected} jobs completed, none in ${STALL_MS / 1000} s`)),
+        STALL_MS,
+      );
+      watchdog.unref();
+    };
+    arm();
     worker.on('completed', () => {
-      if (++done === expected) resolve();
+      if (++done === expected) {
+        clearTimeout(watchdog);
+        resolve();
+      } else arm();
     });
-    worker.on('failed', (job) => reject(new Error(`groupmq job ${job.id} failed: ${job.failedReason ?? 'unknown'}`)));
+    worker.on('failed', (job) => {
+      clearTimeout(watchdog);
+      reject(new Error(`groupmq job ${job.id} failed: ${job.failedReason ?? 'unknown'}`));
+    });
   });
 }
 
