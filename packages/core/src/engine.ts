@@ -62,8 +62,13 @@ export class Engine {
   get keys() {
     return this.ctx.keys;
   }
+  /** The queue of shard 0: the only one with QUEUE_SHARDS=1 (tests, tooling); a session's jobs are in `queueFor(sessionId)`. */
   get queue() {
-    return this.ctx.queue;
+    return this.ctx.queues.queues[0]!;
+  }
+  /** The task queue of a session's shard. */
+  queueFor(sessionId: string) {
+    return this.ctx.queues.forSession(sessionId);
   }
   get redis() {
     return this.ctx.redis;
@@ -166,8 +171,8 @@ export class Engine {
   }
 
   /** Wakes parked (delayed) jobs; a job that is not delayed any more is left alone. */
-  async promoteParked(taskIds: string[]): Promise<void> {
-    await this.pausing.promoteParked(taskIds);
+  async promoteParked(sessionId: string, taskIds: string[]): Promise<void> {
+    await this.pausing.promoteParked(sessionId, taskIds);
   }
 
   async close(): Promise<void> {
