@@ -1,4 +1,4 @@
-import { MAX_DEPTH_CAP } from '@baton/core';
+import { MAX_DEPTH_CAP, MAX_QUEUE_SHARDS } from '@baton/core';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 
@@ -10,7 +10,8 @@ import { z } from 'zod';
 
 const int = (min: number) => z.coerce.number().int().min(min);
 
-export const EnvSchema = z.object({
+export const EnvSchema = z
+  .object({
   /** `redis[s]://...`, or `redis+cluster://host:port,host:port` (Redis Cluster seed nodes, see @baton/core connectionFromUrl). */
   REDIS_URL: z
     .union([z.url({ protocol: /^rediss?$/ }), z.string().regex(/^redis\+cluster:\/\/[A-Za-z0-9.-]+:\d+(,[A-Za-z0-9.-]+:\d+)*$/)])
@@ -19,7 +20,19 @@ export const EnvSchema = z.object({
     .string()
     .regex(/^[A-Za-z0-9._-]+$/, 'letters, digits, . _ - only')
     .default('baton'),
+  /** Jobs this worker runs at once, split evenly (rounded up) over the queue shards it consumes. */
   WORKER_CONCURRENCY: int(1).default(16),
+  /** Task queues, each with its own hash tag (spread over a Redis Cluster's masters). Same on API and workers. */
+  QUEUE_SHARDS: int(1).max(MAX_QUEUE_SHARDS).default(1),
+  /**
+   * The queue shards this worker consumes, e.g. `0,2` (each below QUEUE_SHARDS); unset: every shard.
+   * Every shard needs at least one worker that consumes it, or its sessions never run.
+   */
+  WORKER_QUEUE_SHARDS: z
+    .string()
+    .regex(/^\s*\d+\s*(,\s*\d+\s*)*$/, 'comma-separated shard numbers, e.g. "0,2"')
+    .transform((v) => [...new Set(v.split(',').map((s) => Number(s.trim())))].sort((a, b) => a - b))
+    .optional(),
   /**
    * `openai` (chat completions), `anthropic` (Messages API) or `demo` (the built-in deterministic
    * model). Unset: `openai` when LLM_BASE_URL is set, else `demo`.
@@ -118,7 +131,17 @@ export const EnvSchema = z.object({
   CONDENSE_AT: z.coerce.number().gt(0, 'a share of the context window above 0').max(1, 'a share of the context window, at most 1').default(0.8),
   /** Messages kept verbatim after a condense's summary, at least (moved back to the start of a turn). */
   CONDENSE_KEEP_MESSAGES: int(0).default(3),
-});
+  })
+  .superRefine((env, ctx) => {
+    const outside = (env.WORKER_QUEUE_SHARDS ?? []).filter((s) => s >= env.QUEUE_SHARDS);
+    if (outside.length > 0) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['WORKER_QUEUE_SHARDS'],
+        message: `shard(s) ${outside.join(', ')} do not exist: QUEUE_SHARDS is ${env.QUEUE_SHARDS} (shards 0..${env.QUEUE_SHARDS - 1})`,
+      });
+    }
+  });
 export type Env = z.output<typeof EnvSchema>;
 
 /** Variables whose values an error message must not repeat. */

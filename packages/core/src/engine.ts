@@ -1,3 +1,4 @@
+import { checkQueueShards, type QueueShardsCheck } from './queue-shard-guard';
 import type { Logger } from 'pino';
 import type { EngineOptions } from './config';
 import { openRedis, type Connection } from './connection';
@@ -65,6 +66,13 @@ export class Engine {
   /** The queue of shard 0: the only one with QUEUE_SHARDS=1 (tests, tooling); a session's jobs are in `queueFor(sessionId)`. */
   get queue() {
     return this.ctx.queues.queues[0]!;
+  }
+  /**
+   * Checks this process's QUEUE_SHARDS against the deployment's (stored in Redis by the first
+   * process): throws INVALID_CONFIG if it differs while work is queued (see queue-shard-guard.ts).
+   */
+  checkQueueShards(): Promise<QueueShardsCheck> {
+    return checkQueueShards(this.ctx);
   }
   /** The task queue of a session's shard. */
   queueFor(sessionId: string) {

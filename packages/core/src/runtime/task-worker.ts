@@ -96,14 +96,14 @@ export class TaskWorker extends EventEmitter<TaskWorkerEvents> {
     super();
     this.options = TaskWorkerOptionsSchema.parse(options);
     const { ctx } = engine;
-    this.cancels = new CancelListener(openRedis(ctx.connection), ctx.keys.cancelChannel());
-    this.connection = openRedis(ctx.connection);
     const count = ctx.queues.count;
     this.shards = this.options.shards ? [...new Set(this.options.shards)].sort((a, b) => a - b) : Array.from({ length: count }, (_, i) => i);
     const outside = this.shards.filter((s) => s >= count);
     if (outside.length > 0) {
       throw new BatonError('INVALID_CONFIG', `worker pinned to queue shard(s) ${outside.join(', ')}, but QUEUE_SHARDS is ${count} (shards 0..${count - 1})`);
     }
+    this.cancels = new CancelListener(openRedis(ctx.connection), ctx.keys.cancelChannel());
+    this.connection = openRedis(ctx.connection);
     const concurrency = Math.ceil(this.options.concurrency / this.shards.length);
     this.workers = this.shards.map((shard) => {
       const worker = new Worker<JobData>(TASK_QUEUE, (job, token) => this.track(this.process(job, token)), {
