@@ -41,7 +41,7 @@ export interface ShardRun {
 export async function shardRun(cluster: RedisCluster, shards: number, sessions: number): Promise<ShardRun> {
   const started = Date.now();
   const env = { QUEUE_SHARDS: String(shards) };
-  const stack = await BatonStack.start(`shards${shards}`, { redisUrl: cluster.url, workers: 2, apiEnv: env, workerEnv: env, keepLogs: false });
+  const stack = await BatonStack.start(`shards${shards}`, { redisUrl: cluster.url, workers: 2, apiEnv: env, workerEnv: env });
   const nodes = cluster.nodes.map((n) => new Redis({ port: n.port, host: '127.0.0.1' }));
   try {
     await Promise.all(nodes.map((n) => n.config('RESETSTAT')));
