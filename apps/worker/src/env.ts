@@ -133,7 +133,9 @@ export const EnvSchema = z
   CONDENSE_KEEP_MESSAGES: int(0).default(3),
   })
   .superRefine((env, ctx) => {
-    const outside = (env.WORKER_QUEUE_SHARDS ?? []).filter((s) => s >= env.QUEUE_SHARDS);
+    // Zod runs this even when a field failed (its value is then the raw input): check parsed values only.
+    if (!Array.isArray(env.WORKER_QUEUE_SHARDS) || typeof env.QUEUE_SHARDS !== 'number') return;
+    const outside = env.WORKER_QUEUE_SHARDS.filter((s) => s >= env.QUEUE_SHARDS);
     if (outside.length > 0) {
       ctx.addIssue({
         code: 'custom',
