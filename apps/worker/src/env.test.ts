@@ -54,7 +54,9 @@ describe('QUEUE_SHARDS and WORKER_QUEUE_SHARDS', () => {
   });
 
   it('refuse a pin that is not a list of numbers, or names a shard that does not exist', () => {
-    expect(() => parseEnv({ QUEUE_SHARDS: '3', WORKER_QUEUE_SHARDS: 'one' })).toThrow('WORKER_QUEUE_SHARDS: comma-separated shard numbers, e.g. "0,2" (got "one")');
+    expect(() => parseEnv({ QUEUE_SHARDS: '3', WORKER_QUEUE_SHARDS: 'one' })).toThrow(
+      'WORKER_QUEUE_SHARDS: comma-separated shard numbers, e.g. "0,2" (got "one")',
+    );
     expect(() => parseEnv({ QUEUE_SHARDS: '3', WORKER_QUEUE_SHARDS: '1,3,5' })).toThrow(
       'WORKER_QUEUE_SHARDS: shard(s) 3, 5 do not exist: QUEUE_SHARDS is 3 (shards 0..2)',
     );

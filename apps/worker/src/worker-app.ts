@@ -153,7 +153,10 @@ export class WorkerApp {
       app.metricsServer = await metrics.serve(env.METRICS_PORT);
       logger.info({ port: app.metricsServer.port }, 'metrics at /metrics');
     }
-    logger.info({ prefix: env.BATON_PREFIX, concurrency: env.WORKER_CONCURRENCY, queueShards: taskWorker.shards, modes: modes.names(), pid: process.pid }, 'worker ready');
+    logger.info(
+      { prefix: env.BATON_PREFIX, concurrency: env.WORKER_CONCURRENCY, queueShards: taskWorker.shards, modes: modes.names(), pid: process.pid },
+      'worker ready',
+    );
     return app;
   }
 

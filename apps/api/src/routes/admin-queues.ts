@@ -25,7 +25,8 @@ export default async function adminQueues(app: FastifyInstance, opts: { user: st
       (queue, shard, all) =>
         new BullMQAdapter(queue, {
           readOnlyMode: true,
-          description: all.length === 1 ? 'Baton tasks (root jobs and subtask flows)' : `Baton tasks, queue shard ${shard} of ${all.length} (prefix ${queue.opts.prefix})`,
+          description:
+            all.length === 1 ? 'Baton tasks (root jobs and subtask flows)' : `Baton tasks, queue shard ${shard} of ${all.length} (prefix ${queue.opts.prefix})`,
           // Every shard's queue is named `tasks`, and Bull Board keys queues by `<prefix><name>`: shard 0 keeps
           // today's `tasks` (and its URL), shard i > 0 is `shard<i>-tasks`.
           ...(shard === 0 ? {} : { prefix: `shard${shard}-` }),
