@@ -1,5 +1,8 @@
 import { shardOfSession } from '@baton/core';
-import { waitUntil } from '@baton/testkit';
+import { REDIS_URL, waitUntil } from '@baton/testkit';
+import pino from 'pino';
+import { buildApp } from './app';
+import { parseEnv } from './env';
 import { startHarness, waitForTask, type Harness } from './test-utils/harness';
 
 /** QUEUE_SHARDS=3 seen from the API: Bull Board lists every shard, /metrics labels the queue gauges by shard. */
@@ -31,4 +34,19 @@ test('metrics count each shard’s jobs under its own shard label', async () => 
   expect(body).toMatch(/baton_queue_jobs\{queue="tasks",shard="2",state="completed"\} 1\n/);
   expect(body).toMatch(/baton_queue_jobs\{queue="tasks",shard="0",state="completed"\} 0\n/);
   expect(body).toMatch(/baton_queue_jobs\{queue="tasks",shard="1",state="completed"\} 0\n/);
+});
+
+test('an API started with another QUEUE_SHARDS while a job is queued refuses to start, naming the fix', async () => {
+  expect((await h.engine.checkQueueShards()).kind).toMatch(/first|same/);
+  // A parked (delayed) job is unfinished work, like a task awaiting input.
+  const sessionId = sessionIn(1);
+  await h.engine.queueFor(sessionId).add('task', { taskId: 'parked-job', sessionId }, { jobId: 'parked-job', delay: 3_600_000 });
+  try {
+    const config = parseEnv({ REDIS_URL, BATON_PREFIX: h.prefix, API_AUTH: 'none', LOG_LEVEL: 'silent', QUEUE_SHARDS: '2' });
+    await expect(buildApp(config, { logger: pino({ level: 'silent' }) })).rejects.toThrow(
+      /QUEUE_SHARDS=2, but this deployment .* runs with QUEUE_SHARDS=3 and its queues hold 1 unfinished job\(s\)/,
+    );
+  } finally {
+    await h.engine.queueFor(sessionId).remove('parked-job');
+  }
 });

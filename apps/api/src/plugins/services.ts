@@ -76,7 +76,12 @@ export default fp<ServicesOptions>(
       );
     } else if (owned) {
       // A QUEUE_SHARDS other than the deployment's while work is queued: refuse to start (INVALID_CONFIG).
-      await engine.checkQueueShards();
+      await engine.checkQueueShards().catch(async (err: unknown) => {
+        // The app never becomes ready, so its onClose hooks may not run: release Redis here.
+        redisMemory.stop();
+        await engine.close();
+        throw err;
+      });
     }
   },
   { name: 'baton-services' },
