@@ -1,4 +1,4 @@
-import type { EngineOptions } from '@baton/core';
+import { MAX_QUEUE_SHARDS, type EngineOptions } from '@baton/core';
 import { resolve } from 'node:path';
 import { z } from 'zod';
 
@@ -96,6 +96,8 @@ export const EnvSchema = z.object({
       .transform((v) => v === 'true'),
   ),
   MAX_QUEUED_ROOTS_PER_SESSION: int(1, 10_000, 100),
+  /** Task queues, each with its own hash tag (spread over a Redis Cluster's masters). Same on API and workers. */
+  QUEUE_SHARDS: int(1, MAX_QUEUE_SHARDS, 1),
   /** Finished trees, then idle sessions, expire this long after they end; 0 keeps them forever. */
   RETENTION_MS: int(0, 10 * 365 * 24 * 3600_000, 7 * 24 * 3600_000),
   EVENTS_MAX_LEN: int(100, 10_000_000, 10_000),
@@ -137,7 +139,7 @@ export interface ApiConfig {
   /** Roots waiting in one session's lane; a submission past it is 429 SESSION_QUEUE_FULL. */
   maxQueuedRootsPerSession: number;
   /** Data lifecycle options of the engine (retention, event stream bounds); unset: the engine's defaults. */
-  engine?: Pick<EngineOptions, 'retentionMs' | 'eventsMaxLen' | 'eventsMaxAgeMs'>;
+  engine?: Pick<EngineOptions, 'retentionMs' | 'eventsMaxLen' | 'eventsMaxAgeMs' | 'queueShards'>;
   /** A Redis command unanswered after this long fails the request with 503 (the API never waits for Redis). */
   redisCommandTimeoutMs: number;
   /** Fraction of maxmemory at and above which the API is not ready and refuses submissions. */
@@ -201,7 +203,7 @@ export function parseEnv(source: Record<string, string | undefined>): ApiConfig 
     shutdownTimeoutMs: env.SHUTDOWN_TIMEOUT_MS,
     trustProxy: env.TRUST_PROXY,
     maxQueuedRootsPerSession: env.MAX_QUEUED_ROOTS_PER_SESSION,
-    engine: { retentionMs: env.RETENTION_MS, eventsMaxLen: env.EVENTS_MAX_LEN, eventsMaxAgeMs: env.EVENTS_MAX_AGE_MS },
+    engine: { retentionMs: env.RETENTION_MS, eventsMaxLen: env.EVENTS_MAX_LEN, eventsMaxAgeMs: env.EVENTS_MAX_AGE_MS, queueShards: env.QUEUE_SHARDS },
     redisCommandTimeoutMs: env.REDIS_COMMAND_TIMEOUT_MS,
     redisMemoryHigh: env.REDIS_MEMORY_HIGH,
     files: {

@@ -49,8 +49,8 @@ describe('probes, metrics, docs', () => {
     expect(res.statusCode).toBe(200);
     expect(res.headers['content-type']).toMatch(/^text\/plain/);
     const body = res.body;
-    expect(body).toMatch(/baton_queue_jobs\{queue="tasks",state="completed"\} [1-9]/);
-    expect(body).toMatch(/baton_queue_jobs\{queue="tasks",state="waiting"\} 0/);
+    expect(body).toMatch(/baton_queue_jobs\{queue="tasks",shard="0",state="completed"\} [1-9]/);
+    expect(body).toMatch(/baton_queue_jobs\{queue="tasks",shard="0",state="waiting"\} 0/);
     expect(body).toMatch(/baton_tasks_created_total\{kind="root"\} 1\n/);
     expect(body).toMatch(/baton_tasks_created_total\{kind="child"\} 0\n/);
     expect(body).toMatch(/baton_tasks_ended_total\{status="completed"\} 1\n/);
@@ -79,7 +79,7 @@ describe('probes, metrics, docs', () => {
       expect((await app.inject('/metrics')).statusCode).toBe(404);
       const scraped = await fetch(`http://127.0.0.1:${open.port}/metrics`);
       expect(scraped.status).toBe(200);
-      expect(await scraped.text()).toMatch(/baton_queue_jobs\{queue="tasks",state="waiting"\}/);
+      expect(await scraped.text()).toMatch(/baton_queue_jobs\{queue="tasks",shard="0",state="waiting"\}/);
       expect((await fetch(`http://127.0.0.1:${open.port}/v1/tasks/t1`)).status).toBe(404);
       expect((await fetch(`http://127.0.0.1:${guarded.port}/metrics`)).status).toBe(401);
       expect((await fetch(`http://127.0.0.1:${guarded.port}/metrics`, { headers: SCRAPER })).status).toBe(200);

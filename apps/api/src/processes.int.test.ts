@@ -110,7 +110,7 @@ describe('api and worker processes', () => {
     expect(dash.status).toBe(200);
     expect((await fetch(`${base}/openapi.json`)).status).toBe(200);
     expect((await fetch(`${base}/metrics`)).status).toBe(401);
-    expect(await (await fetch(`${base}/metrics`, { headers: scraper })).text()).toMatch(/baton_queue_jobs\{queue="tasks",state="completed"\}/);
+    expect(await (await fetch(`${base}/metrics`, { headers: scraper })).text()).toMatch(/baton_queue_jobs\{queue="tasks",shard="0",state="completed"\}/);
     expect((await fetch(`${metricsBase}/metrics`)).status).toBe(401);
     expect(await (await fetch(`${metricsBase}/metrics`, { headers: scraper })).text()).toMatch(/baton_tasks_ended_total\{status="completed"\} [1-9]/);
   });

@@ -43,6 +43,29 @@ describe('env', () => {
   });
 });
 
+describe('QUEUE_SHARDS and WORKER_QUEUE_SHARDS', () => {
+  it('default to one shard, consumed whole', () => {
+    const env = parseEnv({});
+    expect(env.QUEUE_SHARDS).toBe(1);
+    expect(env.WORKER_QUEUE_SHARDS).toBeUndefined();
+  });
+
+  it('parse a pin as sorted, distinct shard numbers', () => {
+    expect(parseEnv({ QUEUE_SHARDS: '6', WORKER_QUEUE_SHARDS: ' 4, 0,4 ' }).WORKER_QUEUE_SHARDS).toEqual([0, 4]);
+  });
+
+  it('refuse a pin that is not a list of numbers, or names a shard that does not exist', () => {
+    expect(() => parseEnv({ QUEUE_SHARDS: '3', WORKER_QUEUE_SHARDS: 'one' })).toThrow(
+      'WORKER_QUEUE_SHARDS: comma-separated shard numbers, e.g. "0,2" (got "one")',
+    );
+    expect(() => parseEnv({ QUEUE_SHARDS: '3', WORKER_QUEUE_SHARDS: '1,3,5' })).toThrow(
+      'WORKER_QUEUE_SHARDS: shard(s) 3, 5 do not exist: QUEUE_SHARDS is 3 (shards 0..2)',
+    );
+    expect(() => parseEnv({ QUEUE_SHARDS: '0' })).toThrow('QUEUE_SHARDS');
+    expect(() => parseEnv({ QUEUE_SHARDS: '65' })).toThrow('QUEUE_SHARDS');
+  });
+});
+
 describe('LLM_PROVIDER', () => {
   it('defaults to openai with a base URL and to the demo model without; anthropic defaults its own base URL', () => {
     expect(providerKind(parseEnv({}))).toBe('demo');

@@ -63,6 +63,12 @@ export class WorkerMetrics implements ProviderObserver {
     labelNames: ['outcome'],
     registers: [this.registry],
   });
+  private readonly jobsTaken = new Counter({
+    name: 'baton_worker_jobs_taken_total',
+    help: 'Task jobs this worker took from the queues, by queue shard (QUEUE_SHARDS): a shard no worker takes from stalls its sessions',
+    labelNames: ['shard'],
+    registers: [this.registry],
+  });
   private readonly rootsHeld = new Counter({
     name: 'baton_worker_roots_held_total',
     help: 'Root jobs put back before starting because Redis memory was at or above REDIS_MEMORY_HIGH',
@@ -88,6 +94,10 @@ export class WorkerMetrics implements ProviderObserver {
 
   rootHeld(): void {
     this.rootsHeld.inc();
+  }
+
+  jobTaken(shard: number): void {
+    this.jobsTaken.inc({ shard: String(shard) });
   }
 
   reconciled(report: ReconcileReport): void {

@@ -94,9 +94,16 @@ export class WorkerApp {
         retentionMs: env.RETENTION_MS,
         eventsMaxLen: env.EVENTS_MAX_LEN,
         eventsMaxAgeMs: env.EVENTS_MAX_AGE_MS,
+        queueShards: env.QUEUE_SHARDS,
       },
       logger,
     );
+    // Refuses a QUEUE_SHARDS other than the deployment's while work is queued (before any job is taken).
+    await engine.checkQueueShards().catch(async (err: unknown) => {
+      await engine.close();
+      await mcp?.close();
+      throw err;
+    });
     const providers = ProviderRegistry.build(env, modes, (providerEnv) => makeProvider(providerEnv, metrics, engine.scripts, logger), options.provider);
     const provider = providers.default;
     if (provider.name === 'demo') {
@@ -132,6 +139,7 @@ export class WorkerApp {
     );
     const taskWorker = new TaskWorker(engine, handler, {
       concurrency: env.WORKER_CONCURRENCY,
+      ...(env.WORKER_QUEUE_SHARDS ? { shards: env.WORKER_QUEUE_SHARDS } : {}),
       lockDuration: env.WORKER_LOCK_DURATION_MS,
       stalledInterval: env.WORKER_STALLED_INTERVAL_MS,
       maxStalledCount: env.WORKER_MAX_STALLED_COUNT,
@@ -141,6 +149,7 @@ export class WorkerApp {
       ...(env.AWAITING_INPUT_TIMEOUT_MS === undefined ? {} : { awaitingInputTimeoutMs: env.AWAITING_INPUT_TIMEOUT_MS }),
     });
     taskWorker.on('held', () => metrics.rootHeld());
+    taskWorker.workers.forEach((worker, i) => worker.on('active', () => metrics.jobTaken(taskWorker.shards[i]!)));
     await taskWorker.waitUntilReady();
     const reconciler = new Reconciler(engine, { onReport: (report) => metrics.reconciled(report) });
     reconciler.start(env.RECONCILE_INTERVAL_MS);
@@ -150,7 +159,10 @@ export class WorkerApp {
       app.metricsServer = await metrics.serve(env.METRICS_PORT);
       logger.info({ port: app.metricsServer.port }, 'metrics at /metrics');
     }
-    logger.info({ prefix: env.BATON_PREFIX, concurrency: env.WORKER_CONCURRENCY, modes: modes.names(), pid: process.pid }, 'worker ready');
+    logger.info(
+      { prefix: env.BATON_PREFIX, concurrency: env.WORKER_CONCURRENCY, queueShards: taskWorker.shards, modes: modes.names(), pid: process.pid },
+      'worker ready',
+    );
     return app;
   }
 

@@ -7,6 +7,9 @@ import { z } from 'zod';
  */
 export const MAX_DEPTH_CAP = 32;
 
+/** Highest QUEUE_SHARDS: every shard is one more queue each worker polls. */
+export const MAX_QUEUE_SHARDS = 64;
+
 /** Engine options, parsed once (zod) when an Engine is built. */
 export const EngineOptionsSchema = z.object({
   /** Key prefix; BullMQ uses `{prefix}` so its keys share one cluster slot. */
@@ -14,6 +17,12 @@ export const EngineOptionsSchema = z.object({
     .string()
     .regex(/^[A-Za-z0-9._-]+$/)
     .default('baton'),
+  /**
+   * QUEUE_SHARDS: task queues, each with its own hash tag, so that on a Redis Cluster the
+   * queues (about a quarter of the commands of a task) spread over the masters. A session's
+   * jobs all go to one shard (shardOfSession). Same on every API and worker process.
+   */
+  queueShards: z.number().int().min(1).max(MAX_QUEUE_SHARDS).default(1),
   /** Roots of one session that may hold the lease at once (group concurrency). */
   sessionConcurrency: z.number().int().min(1).max(64).default(1),
   /** Events kept per session stream (approximate cap, MAXLEN ~). */

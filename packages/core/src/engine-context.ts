@@ -1,8 +1,8 @@
-import { Queue } from 'bullmq';
 import { openRedis, type Connection, type RedisClient } from './connection';
 import pino, { type Logger } from 'pino';
 import { EngineOptionsSchema, type EngineOptions, type ResolvedEngineOptions } from './config';
-import { Keys, TASK_QUEUE } from './keys';
+import { Keys } from './keys';
+import { QueueShards } from './queue-shards';
 
 /**
  * Racepoints: hooks that production code awaits at known risky points, so a
@@ -24,7 +24,7 @@ export interface JobData {
 
 /**
  * The infrastructure the engine's parts share: one command connection, the
- * key schema, the task queue, the resolved options and the logger. The
+ * key schema, the task queues (one per shard), the resolved options and the logger. The
  * scripts (Scripts) and the stores are built by the Engine and handed to
  * what needs them.
  */
@@ -32,7 +32,7 @@ export class EngineContext {
   readonly options: ResolvedEngineOptions;
   readonly keys: Keys;
   readonly redis: RedisClient;
-  readonly queue: Queue<JobData>;
+  readonly queues: QueueShards;
   readonly logger: Logger;
   readonly racepoints: Racepoints = {};
 
@@ -45,11 +45,7 @@ export class EngineContext {
     this.keys = new Keys(this.options.prefix);
     this.logger = logger ?? pino({ name: 'baton', level: 'info' });
     this.redis = openRedis(connection, this.options.commandTimeoutMs === undefined ? undefined : { commandTimeoutMs: this.options.commandTimeoutMs });
-    this.queue = new Queue<JobData>(TASK_QUEUE, {
-      connection: this.redis,
-      prefix: this.keys.queuePrefix,
-      defaultJobOptions: this.jobOptions(),
-    });
+    this.queues = new QueueShards(this.keys, this.options.queueShards, this.redis, this.jobOptions());
   }
 
   jobOptions() {
@@ -68,11 +64,11 @@ export class EngineContext {
   async addRootJobs(sessionId: string, taskIds: string[]): Promise<void> {
     if (taskIds.length === 0) return;
     await this.racepoints.beforeJobAdd?.(sessionId, taskIds);
-    await this.queue.addBulk(taskIds.map((taskId) => ({ name: 'task', data: { taskId, sessionId }, opts: { jobId: taskId } })));
+    await this.queues.forSession(sessionId).addBulk(taskIds.map((taskId) => ({ name: 'task', data: { taskId, sessionId }, opts: { jobId: taskId } })));
   }
 
   async close(): Promise<void> {
-    await this.queue.close();
+    await this.queues.close();
     this.redis.disconnect();
   }
 }

@@ -1,3 +1,4 @@
+import { checkQueueShards, type QueueShardsCheck } from './queue-shard-guard';
 import type { Logger } from 'pino';
 import type { EngineOptions } from './config';
 import { openRedis, type Connection } from './connection';
@@ -62,8 +63,20 @@ export class Engine {
   get keys() {
     return this.ctx.keys;
   }
+  /** The queue of shard 0: the only one with QUEUE_SHARDS=1 (tests, tooling); a session's jobs are in `queueFor(sessionId)`. */
   get queue() {
-    return this.ctx.queue;
+    return this.ctx.queues.queues[0]!;
+  }
+  /**
+   * Checks this process's QUEUE_SHARDS against the deployment's (stored in Redis by the first
+   * process): throws INVALID_CONFIG if it differs while work is queued (see queue-shard-guard.ts).
+   */
+  checkQueueShards(): Promise<QueueShardsCheck> {
+    return checkQueueShards(this.ctx);
+  }
+  /** The task queue of a session's shard. */
+  queueFor(sessionId: string) {
+    return this.ctx.queues.forSession(sessionId);
   }
   get redis() {
     return this.ctx.redis;
@@ -166,8 +179,8 @@ export class Engine {
   }
 
   /** Wakes parked (delayed) jobs; a job that is not delayed any more is left alone. */
-  async promoteParked(taskIds: string[]): Promise<void> {
-    await this.pausing.promoteParked(taskIds);
+  async promoteParked(sessionId: string, taskIds: string[]): Promise<void> {
+    await this.pausing.promoteParked(sessionId, taskIds);
   }
 
   async close(): Promise<void> {

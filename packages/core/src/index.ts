@@ -2,10 +2,11 @@
 export { Engine, type CancelResult } from './engine';
 export { TreeExportSchema, type TreeExport } from './lifecycle/tree-export';
 export type { DeleteSessionState, DeleteTreeResult } from './lifecycle/deletion';
-export { EngineOptionsSchema, MAX_DEPTH_CAP, type EngineOptions, type ResolvedEngineOptions } from './config';
+export { EngineOptionsSchema, MAX_DEPTH_CAP, MAX_QUEUE_SHARDS, type EngineOptions, type ResolvedEngineOptions } from './config';
 export { openRedis, connectionFromUrl, type FailFastOptions, type Connection, type ClusterConnection, type RedisClient } from './connection';
 export type { JobData } from './engine-context';
 export { Keys, TASK_QUEUE } from './keys';
+export { QueueShards, shardOfSession } from './queue-shards';
 export { LateCommandError, redisFailure, RedisFailureKind, type RedisFailure } from './redis-failure';
 export { beforeDeadline, DeadlineExceededError } from './answer-deadline';
 export { RedisMemoryMonitor, parseMemoryInfo, type RedisMemoryReading, type RedisMemoryMonitorOptions, type RedisMemoryMonitorEvents } from './redis-memory';

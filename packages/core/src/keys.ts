@@ -11,6 +11,8 @@
  * (`sessionBase`, passed as an ARGV) with the generated builders.
  */
 
+import calculateSlot from 'cluster-key-slot';
+
 /** Keys of a session: `<base>:<suffix>`. */
 export const SessionKey = {
   session: 'session',
@@ -74,9 +76,33 @@ export class Keys {
     if (!/^[A-Za-z0-9._-]+$/.test(prefix)) throw new Error(`invalid key prefix "${prefix}"`);
   }
 
-  /** BullMQ queue prefix: hash-tagged so that a queue (and its flows) lives in one slot. */
+  /** BullMQ queue prefix of shard 0 (the only queue when QUEUE_SHARDS=1): hash-tagged so that a queue (and its flows) lives in one slot. */
   get queuePrefix(): string {
     return `{${this.prefix}}`;
+  }
+
+  /**
+   * BullMQ queue prefix of queue shard `shard` of `shards` (QUEUE_SHARDS). Shard 0 is
+   * always `{<prefix>}`, today's queue, so a deployment with one shard keeps its keys.
+   * Shard i > 0 gets its own hash tag `{<prefix>:q<i>.<salt>}`, the salt being the
+   * smallest number that puts the tag's slot at or just after `slot(shard 0) + i *
+   * 16384 / shards`: the shards' slots are evenly spaced over the slot space, so a
+   * cluster whose M masters own equal contiguous slot ranges (what `redis-cli --cluster
+   * create` makes) carries `shards / M` queues on each master when M divides `shards`.
+   * Random tags would not: 6 random slots fall 2/2/2 on 3 masters only 12% of the time.
+   */
+  queuePrefixOf(shard: number, shards: number): string {
+    if (!Number.isInteger(shards) || shards < 1 || !Number.isInteger(shard) || shard < 0 || shard >= shards) {
+      throw new Error(`invalid queue shard ${shard} of ${shards}`);
+    }
+    if (shard === 0) return this.queuePrefix;
+    const target = (calculateSlot(this.queuePrefix) + Math.round((shard * SLOTS) / shards)) % SLOTS;
+    // Within 1/64 of a master's share past the target; CRC16 is uniform, so a few hundred tries at most.
+    const window = Math.max(1, Math.floor(SLOTS / shards / 64));
+    for (let salt = 0; ; salt++) {
+      const tag = `{${this.prefix}:q${shard}.${salt}}`;
+      if ((calculateSlot(tag) - target + SLOTS) % SLOTS < window) return tag;
+    }
   }
 
   /** Base of every key of a session, passed to scripts that build task keys. */
@@ -228,7 +254,19 @@ export class Keys {
   everything(): string {
     return `${this.prefix}:*`;
   }
+
+  /**
+   * The queue shard count the deployment runs with (a number), written by the first
+   * process to start: a process started with another QUEUE_SHARDS is refused while
+   * any shard holds work (queue-shard-guard.ts). Its own slot.
+   */
+  queueShardsConfig(): string {
+    return `${this.prefix}:{config}:queue-shards`;
+  }
 }
 
-/** The BullMQ queue that runs tasks. */
+/** Redis Cluster hash slots. */
+const SLOTS = 16384;
+
+/** The BullMQ queue name that runs tasks (in every shard: shards differ by prefix). */
 export const TASK_QUEUE = 'tasks';

@@ -126,11 +126,15 @@ export class Reconciler {
    * a later job finishes; on a quiet queue none does. Bounded per pass.
    */
   private async sweepJobs(): Promise<number> {
-    const { queue, options } = this.engine.ctx;
+    const { queues, options } = this.engine.ctx;
     if (options.retentionMs <= 0) return 0;
-    const completed = await queue.clean(options.retentionMs, JOB_SWEEP_LIMIT, 'completed');
-    const failed = await queue.clean(options.retentionMs, JOB_SWEEP_LIMIT, 'failed');
-    return completed.length + failed.length;
+    let swept = 0;
+    for (const queue of queues.queues) {
+      const completed = await queue.clean(options.retentionMs, JOB_SWEEP_LIMIT, 'completed');
+      const failed = await queue.clean(options.retentionMs, JOB_SWEEP_LIMIT, 'failed');
+      swept += completed.length + failed.length;
+    }
+    return swept;
   }
 
   private async reconcileSession(sessionId: string, score: string, report: ReconcileReport): Promise<void> {
@@ -152,9 +156,11 @@ export class Reconciler {
       await engine.ctx.redis.xtrim(keys.events(sessionId), 'MINID', '~', String(Date.now() - options.eventsMaxAgeMs));
     }
     const session = await engine.lanes.session(sessionId);
+    // The session's shard: a missing root job is re-added there (addRootJobs), where its subtasks' flow lives.
+    const queue = engine.ctx.queues.forSession(sessionId);
     for (const rootId of session.activeTaskIds) {
       const raw = await engine.tasks.raw(sessionId, rootId);
-      const job = await engine.ctx.queue.getJob(rootId);
+      const job = await queue.getJob(rootId);
       const state = job ? await job.getState() : 'missing';
       if (!raw.status || isTerminal(raw.status as TaskStatus)) {
         if (state !== 'active') {

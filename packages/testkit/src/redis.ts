@@ -15,7 +15,7 @@ export function testPrefix(name = 't'): string {
   return `bt-${name}-${randomBytes(4).toString('hex')}`;
 }
 
-/** Deletes every key of a prefix: Baton's (`prefix:*`) and BullMQ's (`{prefix}:*`). */
+/** Deletes every key of a prefix: Baton's (`prefix:*`) and BullMQ's (`{prefix}:*`, and queue shards `{prefix:q<i>.<salt>}:*`). */
 export async function cleanupPrefix(prefix: string, url = REDIS_URL): Promise<number> {
   if (url.startsWith('redis+cluster://')) return cleanupClusterPrefix(prefix, url);
   const redis = new Redis(url);
@@ -58,7 +58,7 @@ async function cleanupClusterPrefix(prefix: string, url: string): Promise<number
 
 async function unlinkMatching(redis: Redis, prefix: string, unlink: (keys: string[]) => Promise<number>): Promise<number> {
   let removed = 0;
-  for (const pattern of [`${prefix}:*`, `{${prefix}}:*`]) {
+  for (const pattern of [`${prefix}:*`, `{${prefix}}:*`, `{${prefix}:q*`]) {
     let cursor = '0';
     do {
       const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);

@@ -62,7 +62,7 @@ test('one scrape costs the same few Redis commands with 10 sessions and with 1,0
   const large = await scrapeCost();
   expect(large.body).toMatch(/baton_sessions_tracked 1000\n/);
   expect(large.body).toMatch(/baton_tasks_created_total\{kind="root"\} 1000\n/);
-  expect(large.body).toMatch(/baton_queue_jobs\{queue="tasks",state="waiting"\} 1000\n/);
+  expect(large.body).toMatch(/baton_queue_jobs\{queue="tasks",shard="0",state="waiting"\} 1000\n/);
 
   expect(large.commands).toBe(small.commands);
   expect(small.commands).toBeLessThanOrEqual(16);

@@ -7,7 +7,7 @@ const JOB_STATES = ['waiting', 'active', 'delayed', 'prioritized', 'waiting-chil
 /**
  * The API's Prometheus metrics. A scrape costs a fixed number of Redis
  * commands whatever the number of sessions and tasks: BullMQ's job counts
- * (one script), the size of the session index (ZCARD) and the engine's task
+ * (one script per queue shard), the size of the session index (ZCARD) and the engine's task
  * totals (one HGETALL of a hash the engine updates as tasks are created and
  * end). Nothing is scanned. Request metrics are counted here. Gate outcomes,
  * model requests in flight, turn and model latency, provider errors and
@@ -17,7 +17,7 @@ const JOB_STATES = ['waiting', 'active', 'delayed', 'prioritized', 'waiting-chil
 export class ApiMetrics {
   readonly registry = new Registry();
   readonly httpDuration: Histogram<'method' | 'route' | 'status_code'>;
-  private readonly queueJobs: Gauge<'queue' | 'state'>;
+  private readonly queueJobs: Gauge<'queue' | 'shard' | 'state'>;
   private readonly sessions: Gauge;
   private readonly created: Counter<'kind'>;
   private readonly ended: Counter<'status'>;
@@ -50,7 +50,12 @@ export class ApiMetrics {
       },
     });
 
-    this.queueJobs = new Gauge({ name: 'baton_queue_jobs', help: 'BullMQ jobs per queue and state', labelNames: ['queue', 'state'], registers });
+    this.queueJobs = new Gauge({
+      name: 'baton_queue_jobs',
+      help: 'BullMQ jobs per queue, queue shard (QUEUE_SHARDS) and state',
+      labelNames: ['queue', 'shard', 'state'],
+      registers,
+    });
     this.sessions = new Gauge({
       name: 'baton_sessions_tracked',
       help: 'Sessions in the engine index: recently active, or with work queued, running or paused',
@@ -86,14 +91,17 @@ export class ApiMetrics {
 
   /** Reads what Redis knows (a fixed number of commands, sent together) and renders every metric. */
   async render(): Promise<string> {
-    const { redis, keys, queue } = this.engine;
+    const { redis, keys, ctx } = this.engine;
+    const queues = ctx.queues.queues;
     const [counts, sessions, totals, models] = await Promise.all([
-      queue.getJobCounts(...JOB_STATES),
+      Promise.all(queues.map((q) => q.getJobCounts(...JOB_STATES))),
       redis.zcard(keys.sessionIndex()),
       this.engine.stats.read(),
       this.usage.byModel(),
     ]);
-    for (const state of JOB_STATES) this.queueJobs.set({ queue: queue.name, state }, counts[state] ?? 0);
+    queues.forEach((queue, shard) => {
+      for (const state of JOB_STATES) this.queueJobs.set({ queue: queue.name, shard: String(shard), state }, counts[shard]![state] ?? 0);
+    });
     this.sessions.set(sessions);
     // Totals live in Redis (shared by every process): mirror them, do not add to them.
     this.created.reset();

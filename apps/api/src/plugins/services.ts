@@ -70,7 +70,18 @@ export default fp<ServicesOptions>(
     // the first requests 503. Wait for it, bounded: without Redis the API still starts, serves /healthz,
     // and answers 503 (readiness included) until Redis is back.
     if (owned && !(await connectionReady(engine.redis, opts.config.redisCommandTimeoutMs))) {
-      engine.logger.warn({ waitedMs: opts.config.redisCommandTimeoutMs }, 'redis is not reachable yet; starting anyway (requests answer 503 until it is)');
+      engine.logger.warn(
+        { waitedMs: opts.config.redisCommandTimeoutMs },
+        'redis is not reachable yet; starting anyway (requests answer 503 until it is), without the QUEUE_SHARDS check: the workers make it',
+      );
+    } else if (owned) {
+      // A QUEUE_SHARDS other than the deployment's while work is queued: refuse to start (INVALID_CONFIG).
+      await engine.checkQueueShards().catch(async (err: unknown) => {
+        // The app never becomes ready, so its onClose hooks may not run: release Redis here.
+        redisMemory.stop();
+        await engine.close();
+        throw err;
+      });
     }
   },
   { name: 'baton-services' },

@@ -9,8 +9,8 @@ import { relaxCsp } from '../plugins/external';
 export const DASHBOARD_PATH = '/admin/queues';
 
 /**
- * Bull Board over Baton's task queue (flows visible: subtask jobs are BullMQ
- * children of their parent's job), behind basic auth. Registered only when
+ * Bull Board over Baton's task queues, one entry per queue shard (flows visible:
+ * subtask jobs are BullMQ children of their parent's job, in the same shard), behind basic auth. Registered only when
  * DASHBOARD_PASSWORD is set; otherwise the path is a plain 404.
  *
  * Read-only on purpose: retrying, promoting or removing a job by hand would
@@ -21,7 +21,18 @@ export default async function adminQueues(app: FastifyInstance, opts: { user: st
   const serverAdapter = new FastifyAdapter();
   serverAdapter.setBasePath(DASHBOARD_PATH);
   createBullBoard({
-    queues: [new BullMQAdapter(app.engine.queue, { readOnlyMode: true, description: 'Baton tasks (root jobs and subtask flows)' })],
+    queues: app.engine.ctx.queues.queues.map(
+      (queue, shard, all) =>
+        new BullMQAdapter(queue, {
+          readOnlyMode: true,
+          description:
+            all.length === 1 ? 'Baton tasks (root jobs and subtask flows)' : `Baton tasks, queue shard ${shard} of ${all.length} (prefix ${queue.opts.prefix})`,
+          // Every shard's queue is named `tasks`, and Bull Board keys queues by `<prefix><name>`: shard 0 keeps
+          // today's `tasks` (and its URL), shard i > 0 is `shard<i>-tasks`.
+          ...(shard === 0 ? {} : { prefix: `shard${shard}-` }),
+          ...(all.length === 1 ? {} : { displayName: `tasks (shard ${shard})` }),
+        }),
+    ),
     serverAdapter,
     options: { uiConfig: { boardTitle: 'Baton' } },
   });

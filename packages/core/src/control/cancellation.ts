@@ -66,7 +66,8 @@ export class Cancellation {
   /** Delivers the effects of cancellations a script recorded (see the class comment). */
   async deliver(sessionId: string, cancelled: CancelledTask[]): Promise<void> {
     if (cancelled.length === 0) return;
-    const { redis, keys, queue } = this.ctx;
+    const { redis, keys } = this.ctx;
+    const queue = this.ctx.queues.forSession(sessionId);
     await redis.publish(keys.cancelChannel(), JSON.stringify(cancelled.map((c) => c.taskId)));
     const active = new Set(await redis.lrange(keys.active(sessionId), 0, -1));
     for (const { taskId, previous } of cancelled) {

@@ -32,7 +32,7 @@ export class Pausing {
     await this.lanes.touch(sessionId);
     const { dispatched, parked } = await this.scripts.setPaused(sessionId, false);
     await this.ctx.addRootJobs(sessionId, dispatched);
-    await this.promoteParked(parked);
+    await this.promoteParked(sessionId, parked);
   }
 
   /**
@@ -67,10 +67,11 @@ export class Pausing {
   }
 
   /** Wakes parked (delayed) jobs; a job that is not delayed any more is left alone. Returns how many it promoted. */
-  async promoteParked(taskIds: string[]): Promise<number> {
+  async promoteParked(sessionId: string, taskIds: string[]): Promise<number> {
+    const queue = this.ctx.queues.forSession(sessionId);
     let promoted = 0;
     for (const id of taskIds) {
-      const job = await this.ctx.queue.getJob(id);
+      const job = await queue.getJob(id);
       if (job && (await job.isDelayed())) {
         await job.promote().catch(() => undefined);
         promoted++;
@@ -81,6 +82,6 @@ export class Pausing {
 
   /** The reconciler's repair: the parked jobs of a session that is not paused (a lost promote). */
   async promoteParkedOf(sessionId: string): Promise<number> {
-    return this.promoteParked(await this.ctx.redis.smembers(this.ctx.keys.parked(sessionId)));
+    return this.promoteParked(sessionId, await this.ctx.redis.smembers(this.ctx.keys.parked(sessionId)));
   }
 }

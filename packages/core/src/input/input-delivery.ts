@@ -32,7 +32,7 @@ export interface DeliveringEngine {
   readonly ctx: EngineContext;
   readonly scripts: Pick<Scripts, 'deliverInput'>;
   readonly tasks: { sessionOf(taskId: string): Promise<string | null>; get(sessionId: string, taskId: string): Promise<Task | null> };
-  promoteParked(taskIds: string[]): Promise<void>;
+  promoteParked(sessionId: string, taskIds: string[]): Promise<void>;
 }
 
 export async function deliverInput(engine: DeliveringEngine, req: DeliverInputRequest): Promise<DeliverInputResult> {
@@ -70,7 +70,7 @@ export async function deliverInput(engine: DeliveringEngine, req: DeliverInputRe
       );
   }
   // A replay promotes too: the first delivery's caller may have died before it did.
-  await engine.promoteParked([taskId]);
+  await engine.promoteParked(sessionId, [taskId]);
   const task = await engine.tasks.get(sessionId, taskId);
   if (!task) throw new BatonError('TASK_NOT_FOUND', `task ${taskId} not found`, { taskId });
   return { task, toolCallId: reply.toolCallId, replayed: reply.kind === 'replayed' };

@@ -31,7 +31,8 @@ export class Deletion {
    * deleting, and a submit to it is refused meanwhile). Idempotent.
    */
   async deleteSession(sessionId: string): Promise<{ state: DeleteSessionState }> {
-    const { keys, redis, queue } = this.ctx;
+    const { keys, redis } = this.ctx;
+    const queue = this.ctx.queues.forSession(sessionId);
     // Into the reconciler's index first: it finishes a deletion left 'stopping'.
     const [, stop] = await Promise.all([redis.zadd(keys.sessionIndex(), Date.now(), sessionId), this.scripts.stopSession(sessionId, 'session deleted')]);
     if (stop.kind === 'notFound') {
@@ -57,7 +58,8 @@ export class Deletion {
 
   /** A root still holds the lease, or a worker still runs a job of the session. */
   private async stopping(sessionId: string, ids: string[]): Promise<boolean> {
-    const { redis, keys, queue } = this.ctx;
+    const { redis, keys } = this.ctx;
+    const queue = this.ctx.queues.forSession(sessionId);
     if ((await redis.llen(keys.active(sessionId))) > 0) return true;
     const states = await Promise.all(ids.map((id) => queue.getJobState(id)));
     return states.includes('active');

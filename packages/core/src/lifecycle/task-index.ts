@@ -42,7 +42,10 @@ async function followBatch(ctx: EngineContext, sessionId: string, count: number)
       if (ttl === -2) {
         await redis.del(keys.taskIndex(id));
         // A job still locked by a stopping runner cannot go now; the age sweep removes it later.
-        await ctx.queue.remove(id).catch(() => 0);
+        await ctx.queues
+          .forSession(sessionId)
+          .remove(id)
+          .catch(() => 0);
       } else if (ttl >= 0) {
         await redis.pexpire(keys.taskIndex(id), Math.max(1, ttl));
       }

@@ -172,7 +172,9 @@ export class TaskContext {
    */
   async subtask(spec: SubtaskSpec): Promise<ChildOutcome> {
     const childId = childTaskId(this.task.rootId, this.taskId, spec.key);
-    const { keys, queue } = this.engine.ctx;
+    const { keys } = this.engine.ctx;
+    // The session's shard, which is the parent job's queue: a BullMQ flow may not span hash slots.
+    const queue = this.engine.ctx.queues.forSession(this.sessionId);
     let child = await this.engine.tasks.raw(this.sessionId, childId);
     if (child.status && isTerminal(child.status as Task['status'])) return outcomeOf(childId, child);
 

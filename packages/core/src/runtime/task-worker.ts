@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { openRedis } from '../connection';
 import type { JobData } from '../engine-context';
 import type { Engine } from '../engine';
-import { isBatonError, type BatonError } from '../errors';
+import { BatonError, isBatonError } from '../errors';
 import { TASK_QUEUE } from '../keys';
 import type { Message } from '../model/message';
 import { isTerminal, type Task, type TaskError } from '../model/task';
@@ -24,7 +24,18 @@ export type TaskHandler = (ctx: TaskContext) => Promise<TaskOutcome>;
 export const JobDataSchema = z.object({ taskId: z.string().min(1), sessionId: z.string().min(1) });
 
 export const TaskWorkerOptionsSchema = z.object({
+  /**
+   * Jobs this worker runs at once, split evenly over the shards it consumes (rounded up):
+   * sessions hash uniformly over the shards, so each shard's queue gets its share, and the
+   * process keeps the bound its memory and provider calls were sized for.
+   */
   concurrency: z.number().int().min(1).default(16),
+  /**
+   * The queue shards this worker consumes (WORKER_QUEUE_SHARDS); unset: every shard. A
+   * worker pinned to some shards takes only their jobs (a shard's queue and its sessions'
+   * subtasks live on one Redis master, so pinning places the worker's load on it).
+   */
+  shards: z.array(z.number().int().min(0)).min(1).optional(),
   /** BullMQ job lock; a worker blocked longer loses the job (stall). */
   lockDuration: z.number().int().min(500).default(30_000),
   /** Must be the same on every worker: one worker's value throttles all. */
@@ -66,7 +77,10 @@ export interface TaskWorkerEvents {
 }
 
 export class TaskWorker extends EventEmitter<TaskWorkerEvents> {
-  readonly worker: Worker<JobData>;
+  /** One BullMQ worker per consumed queue shard, in the order of `shards`. */
+  readonly workers: readonly Worker<JobData>[];
+  /** The queue shards this worker consumes. */
+  readonly shards: readonly number[];
   private readonly cancels: CancelListener;
   private readonly options: z.output<typeof TaskWorkerOptionsSchema>;
   private readonly connection: ReturnType<typeof openRedis>;
@@ -82,33 +96,49 @@ export class TaskWorker extends EventEmitter<TaskWorkerEvents> {
     super();
     this.options = TaskWorkerOptionsSchema.parse(options);
     const { ctx } = engine;
+    const count = ctx.queues.count;
+    this.shards = this.options.shards ? [...new Set(this.options.shards)].sort((a, b) => a - b) : Array.from({ length: count }, (_, i) => i);
+    const outside = this.shards.filter((s) => s >= count);
+    if (outside.length > 0) {
+      throw new BatonError('INVALID_CONFIG', `worker pinned to queue shard(s) ${outside.join(', ')}, but QUEUE_SHARDS is ${count} (shards 0..${count - 1})`);
+    }
     this.cancels = new CancelListener(openRedis(ctx.connection), ctx.keys.cancelChannel());
     this.connection = openRedis(ctx.connection);
-    this.worker = new Worker<JobData>(TASK_QUEUE, (job, token) => this.track(this.process(job, token)), {
-      connection: this.connection,
-      prefix: ctx.keys.queuePrefix,
-      concurrency: this.options.concurrency,
-      lockDuration: this.options.lockDuration,
-      stalledInterval: this.options.stalledInterval,
-      maxStalledCount: this.options.maxStalledCount,
-      autorun: false,
+    const concurrency = Math.ceil(this.options.concurrency / this.shards.length);
+    this.workers = this.shards.map((shard) => {
+      const worker = new Worker<JobData>(TASK_QUEUE, (job, token) => this.track(this.process(job, token)), {
+        // The command connection is shared; each BullMQ worker opens its own blocking one.
+        connection: this.connection,
+        prefix: ctx.keys.queuePrefixOf(shard, count),
+        concurrency,
+        lockDuration: this.options.lockDuration,
+        stalledInterval: this.options.stalledInterval,
+        maxStalledCount: this.options.maxStalledCount,
+        autorun: false,
+      });
+      worker.on('failed', (job, err) => {
+        if (job) void this.onJobFailed(job, err);
+      });
+      worker.on('error', (err) => ctx.logger.error({ err, shard }, 'worker error'));
+      return worker;
     });
-    this.worker.on('failed', (job, err) => {
-      if (job) void this.onJobFailed(job, err);
-    });
-    this.worker.on('error', (err) => ctx.logger.error({ err }, 'worker error'));
     if (this.options.autorun) void this.run();
+  }
+
+  /** The BullMQ worker of the first consumed shard (the only one with QUEUE_SHARDS=1). */
+  get worker(): Worker<JobData> {
+    return this.workers[0]!;
   }
 
   async run(): Promise<void> {
     await this.cancels.start();
-    await this.worker.run();
+    await Promise.all(this.workers.map((w) => w.run()));
   }
 
   /** Resolves when the worker is connected and listening for cancellations. */
   async waitUntilReady(): Promise<void> {
     await this.cancels.start();
-    await this.worker.waitUntilReady();
+    await Promise.all(this.workers.map((w) => w.waitUntilReady()));
   }
 
   /** Counts running processors, so `idle()` can wait for them (a force close does not). */
@@ -288,7 +318,7 @@ export class TaskWorker extends EventEmitter<TaskWorkerEvents> {
   close(force = false): Promise<void> {
     this.closing = true;
     this.closed ??= (async () => {
-      await this.worker.close(force);
+      await Promise.all(this.workers.map((w) => w.close(force)));
       await this.cancels.close();
       this.connection.disconnect();
     })();

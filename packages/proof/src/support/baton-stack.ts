@@ -35,6 +35,8 @@ export interface StackOptions {
   redisUrl?: string;
   /** Keep process logs in memory (default true). */
   keepLogs?: boolean;
+  /** How long each process may take to be ready (default 20 s; longer on a loaded machine). */
+  readyTimeoutMs?: number;
 }
 
 export class BatonStack {
@@ -63,7 +65,7 @@ export class BatonStack {
       api = await startApi(
         prefix,
         { REDIS_URL: redisUrl, API_KEYS: `proof:${API_KEY}`, METRICS_TOKEN, RATE_LIMIT_MAX: '1000000', ...options.apiEnv },
-        { keepLogs: options.keepLogs ?? true },
+        { keepLogs: options.keepLogs ?? true, ...(options.readyTimeoutMs ? { readyTimeoutMs: options.readyTimeoutMs } : {}) },
       );
       stack = new BatonStack(prefix, redisUrl, fake, api, options);
       await Promise.all(Array.from({ length: options.workers ?? 2 }, () => stack!.addWorker()));
@@ -102,7 +104,10 @@ export class BatonStack {
   }
 
   async addWorker(): Promise<BatonProcess> {
-    const worker = await startWorker(this.prefix, this.workerEnv(), { keepLogs: this.options.keepLogs ?? true });
+    const worker = await startWorker(this.prefix, this.workerEnv(), {
+      keepLogs: this.options.keepLogs ?? true,
+      ...(this.options.readyTimeoutMs ? { readyTimeoutMs: this.options.readyTimeoutMs } : {}),
+    });
     this.workers.push(worker);
     this.allWorkers.push(worker);
     return worker;
