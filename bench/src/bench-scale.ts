@@ -12,6 +12,7 @@ import pino from 'pino';
 import { startBatonWorker } from './baton-worker';
 import type { RemoteFakeProvider } from './fake-provider-client';
 import type { BenchOptions } from './options';
+import { keyLayout } from './key-layout';
 import { usedMemory } from './redis-probe';
 import { verdict, type BenchReport } from './report';
 import { RootTracker } from './root-tracker';
@@ -90,6 +91,8 @@ export async function benchScale(o: BenchOptions, fake: RemoteFakeProvider): Pro
       }
     }
     const memDelta = memAfter - memBefore;
+    const layout = await keyLayout(redis, prefix, /sc\d+/g);
+    const layoutTotal = layout.reduce((sum, c) => sum + c.bytes, 0);
     const finishedTasks = n * (STEPS + 1);
     const ok =
       completed === finishedTasks &&
@@ -135,6 +138,10 @@ export async function benchScale(o: BenchOptions, fake: RemoteFakeProvider): Pro
       notes: [
         `${n} sessions, each one root orchestrator (prompt \`orchestrate steps=${STEPS}\`) spawning ${STEPS} \`code\` subtasks one after the other: ${STEPS * 2 + 1} model requests and ${STEPS + 1} tasks per session. Submitted through engine.submit, 64 at a time, while one in-process worker (concurrency ${o.concurrency}) ran; fake provider in its own process answering at once.`,
         `Memory: INFO used_memory after all roots completed minus before the first submit (task hashes, conversations, committed gate responses, event streams, lanes/session hashes, indexes, and BullMQ's retained jobs: the last ${1000} completed kept). Nothing had expired yet (committed responses are kept ${7} days after their task ends).`,
+        `Key layout (MEMORY USAGE summed by key shape, ids replaced: <s> session, <t> task; ${fmt(layoutTotal / n, 0)} B per session over all keys of the prefix), heaviest first, bytes per session: ${layout
+          .slice(0, 12)
+          .map((c) => `\`${c.shape}\` ${c.type} ${fmt(c.bytes / n, 0)} (${fmt(c.keys / n, 2)} keys)`)
+          .join('; ')}.`,
         `Invariants: every task's status read back; the provider's per-session in-flight maximum and per-Idempotency-Key counts; conversations of ${check === roots.length ? 'every' : `${check} evenly spread`} session(s) checked with conversationProblems and their exact expected length.`,
       ],
     };
