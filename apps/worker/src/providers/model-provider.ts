@@ -79,6 +79,12 @@ export class ProviderError extends Error {
     super(message);
     this.name = 'ProviderError';
   }
+
+  /** A response body that is not of the protocol's shape (every protocol's parser says it the same way). */
+  static malformedResponse(error: z.ZodError, attempts: number): ProviderError {
+    const problems = error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
+    return new ProviderError(`malformed provider response: ${problems}`, 'malformed', attempts);
+  }
 }
 
 /** Hooks for metrics; every attempt is reported. */

@@ -3,7 +3,7 @@ import { HttpClient } from './http-client';
 import { ProviderError, type ModelCallContext, type ModelProvider, type ModelRequest, type ModelResponse, type ProviderObserver } from './model-provider';
 import type { BackoffOptions } from './retry-policy';
 import { openAiStreamReader } from './openai-stream';
-import { postWithRetries, readJsonReply, streamWithRetries } from './retrying-post';
+import { requestJson } from './retrying-post';
 import type { ProviderLimiter } from './shared-limiter';
 
 export interface OpenAiProviderOptions {
@@ -73,25 +73,25 @@ export class OpenAiProvider implements ModelProvider {
     if (this.options.userAgent) headers['user-agent'] = this.options.userAgent;
     const body = { model: request.model, messages: request.messages, ...(request.tools.length ? { tools: request.tools } : {}) };
 
-    if (this.options.stream ?? true) {
-      const streamBody = { ...body, stream: true, stream_options: { include_usage: true } };
-      const out = await streamWithRetries(this.http, this.url, headers, streamBody, this.options, context, request.model, (attempt) =>
-        openAiStreamReader(attempt, context.onDelta),
-      );
-      // A server that ignored `stream` answered with a whole body: parsed as such.
-      const json = out.reply ? readJsonReply(out.reply, out.attempts) : out.streamed;
-      return this.parse(json, request, out.attempts, idempotencyKey);
-    }
-    const { reply, attempts } = await postWithRetries(this.http, this.url, headers, body, this.options, context, request.model);
-    return this.parse(readJsonReply(reply, attempts), request, attempts, idempotencyKey);
+    const stream = this.options.stream ?? true;
+    const { json, attempts } = await requestJson(
+      {
+        http: this.http,
+        url: this.url,
+        headers,
+        body: stream ? { ...body, stream: true, stream_options: { include_usage: true } } : body,
+        options: this.options,
+        context,
+        model: request.model,
+      },
+      stream ? (attempt) => openAiStreamReader(attempt, context.onDelta) : undefined,
+    );
+    return this.parse(json, request, attempts, idempotencyKey);
   }
 
   private parse(json: unknown, request: ModelRequest, attempts: number, idempotencyKey: string): ModelResponse {
     const parsed = ChatCompletionSchema.safeParse(json);
-    if (!parsed.success) {
-      const problems = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
-      throw new ProviderError(`malformed provider response: ${problems}`, 'malformed', attempts);
-    }
+    if (!parsed.success) throw ProviderError.malformedResponse(parsed.error, attempts);
     const { message, finish_reason: finishReason } = parsed.data.choices[0]!;
     const toolCalls = (message.tool_calls ?? []).map((c, i) => ({
       // Ids must be unique in the conversation; a provider that omits them gets stable ones.

@@ -39,7 +39,7 @@ export function providerMessage(reply: HttpReply): string {
 }
 
 /** A 2xx body as JSON; not JSON: a final ProviderError (`malformed`). */
-export function readJsonReply(reply: HttpReply, attempts: number): unknown {
+function readJsonReply(reply: HttpReply, attempts: number): unknown {
   try {
     return JSON.parse(reply.text);
   } catch {
@@ -75,56 +75,40 @@ export class MalformedStream extends Error {
   }
 }
 
-/** What the retry loop got: a whole reply, or (streaming) the reader's result with the answer's head. */
-export type RetriedReply<T> = { reply: HttpReply; streamed?: undefined; attempts: number } | { reply?: undefined; streamed: T; attempts: number };
+/** What the retry loop got: a whole reply, or (streaming) the reader's result. */
+type RetriedReply<T> = { reply: HttpReply; streamed?: undefined; attempts: number } | { reply?: undefined; streamed: T; attempts: number };
 
-/** POSTs until a 2xx (returned with the attempt count) or a final failure (ProviderError). */
-export async function postWithRetries(
-  http: HttpClient,
-  url: URL,
-  headers: Record<string, string>,
-  body: unknown,
-  options: RetryingPostOptions,
-  context: ModelCallContext,
+/** One model request as the retry loop sends it, every attempt alike. */
+export interface ProviderPost {
+  http: HttpClient;
+  url: URL;
+  /** Sent on every attempt, `Idempotency-Key` included. */
+  headers: Record<string, string>;
+  body: unknown;
+  options: RetryingPostOptions;
+  context: ModelCallContext;
   /** The request's model: the limiter's scope (with the provider and the API key's hash). */
-  model = '',
-): Promise<{ reply: HttpReply; attempts: number }> {
-  const out = await retrying<never>(http, url, headers, body, options, context, model);
-  return { reply: out.reply!, attempts: out.attempts };
+  model: string;
 }
 
 /**
- * The same loop, streaming: every attempt asks for a stream and feeds it to a
- * fresh `reader(attempt)`. A stream cut mid-way (socket error, early end
+ * Sends `post` until a 2xx or a final failure (ProviderError) and returns the
+ * answer's JSON body with the attempt count. With `reader` (streaming), every
+ * attempt asks for a stream and feeds it to a fresh `reader(attempt)`, which
+ * puts the body back together. A stream cut mid-way (socket error, early end
  * without the terminal event, idle timeout, a mid-stream error event) is a
  * failed attempt like a refused request: retried under the same headers and
  * Idempotency-Key as attempt + 1, after the same backoff, through the same
  * limiter. A 2xx that is not an event stream (a server that ignores `stream`)
- * comes back as `reply`, for the caller's non-streaming parse.
+ * is parsed whole.
  */
-export function streamWithRetries<T>(
-  http: HttpClient,
-  url: URL,
-  headers: Record<string, string>,
-  body: unknown,
-  options: RetryingPostOptions,
-  context: ModelCallContext,
-  model: string,
-  reader: (attempt: number) => StreamReader<T>,
-): Promise<RetriedReply<T>> {
-  return retrying(http, url, headers, body, options, context, model, reader);
+export async function requestJson(post: ProviderPost, reader?: (attempt: number) => StreamReader<unknown>): Promise<{ json: unknown; attempts: number }> {
+  const out = await retrying(post, reader);
+  return { json: out.reply ? readJsonReply(out.reply, out.attempts) : out.streamed, attempts: out.attempts };
 }
 
-async function retrying<T>(
-  http: HttpClient,
-  url: URL,
-  headers: Record<string, string>,
-  body: unknown,
-  options: RetryingPostOptions,
-  context: ModelCallContext,
-  model: string,
-  reader?: (attempt: number) => StreamReader<T>,
-): Promise<RetriedReply<T>> {
+async function retrying<T>(post: ProviderPost, reader?: (attempt: number) => StreamReader<T>): Promise<RetriedReply<T>> {
+  const { http, url, headers, body, options, context, model } = post;
   const { signal, logger } = context;
   const giveUpOrWait = async (attempt: number, message: string, status: ProviderError['status'], retryAfterMs?: number) => {
     if (attempt >= options.maxAttempts) {

@@ -1,7 +1,7 @@
 import { HttpClient } from '../http-client';
 import { ProviderError, type ModelCallContext, type ModelProvider, type ModelRequest, type ModelResponse, type ProviderObserver } from '../model-provider';
 import type { BackoffOptions } from '../retry-policy';
-import { postWithRetries, readJsonReply, streamWithRetries } from '../retrying-post';
+import { requestJson } from '../retrying-post';
 import type { ProviderLimiter } from '../shared-limiter';
 import { anthropicStreamReader } from './anthropic-stream';
 import { AnthropicResponseSchema, fromAnthropicResponse, toAnthropicRequest } from './messages-format';
@@ -54,25 +54,17 @@ export class AnthropicProvider implements ModelProvider {
     if (this.options.apiKey) headers['x-api-key'] = this.options.apiKey;
     if (this.options.userAgent) headers['user-agent'] = this.options.userAgent;
     const body = toAnthropicRequest(request, { maxTokens: this.options.maxTokens, cache: this.options.promptCache ?? true });
-    if (this.options.stream ?? true) {
-      const out = await streamWithRetries(this.http, this.url, headers, { ...body, stream: true }, this.options, context, request.model, (attempt) =>
-        anthropicStreamReader(attempt, context.onDelta),
-      );
-      // A server that ignored `stream` answered with a whole body: parsed as such.
-      return this.parse(out.reply ? readJsonReply(out.reply, out.attempts) : out.streamed, request, out.attempts);
-    }
-    const { reply, attempts } = await postWithRetries(this.http, this.url, headers, body, this.options, context, request.model);
-    return this.parse(readJsonReply(reply, attempts), request, attempts);
+    const stream = this.options.stream ?? true;
+    const { json, attempts } = await requestJson(
+      { http: this.http, url: this.url, headers, body: stream ? { ...body, stream: true } : body, options: this.options, context, model: request.model },
+      stream ? (attempt) => anthropicStreamReader(attempt, context.onDelta) : undefined,
+    );
+    return this.parse(json, request, attempts);
   }
 
   private parse(json: unknown, request: ModelRequest, attempts: number): ModelResponse {
     const parsed = AnthropicResponseSchema.safeParse(json);
-    if (!parsed.success)
-      throw new ProviderError(
-        `malformed provider response: ${parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ')}`,
-        'malformed',
-        attempts,
-      );
+    if (!parsed.success) throw ProviderError.malformedResponse(parsed.error, attempts);
     const out = fromAnthropicResponse(parsed.data);
     return {
       message: out.message,
