@@ -1,6 +1,6 @@
 import { conversationProblems, Engine, type Message } from '@baton/core';
-import { chatCompletion, cleanupPrefix, REDIS_URL, startFakeProvider, testPrefix, toolCall, type FakeProvider } from '@baton/testkit';
-import { jobEnded, startTestWorker } from '../test-utils/harness';
+import { chatCompletion, testPrefix, toolCall, type FakeProvider } from '@baton/testkit';
+import { jobEnded, startFakeWorker, type FakeWorker } from '../test-utils/harness';
 import { BUILT_IN_MODES, ModeRegistry } from '../modes/modes';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -15,6 +15,7 @@ import type { WorkerApp } from '../worker-app';
 describe('agent loop: ask_followup_question and approvals', () => {
   const prefix = testPrefix('hitl');
   let fake: FakeProvider;
+  let stack: FakeWorker;
   let app: WorkerApp;
   let engine: Engine;
   let seq = 0;
@@ -26,16 +27,10 @@ describe('agent loop: ask_followup_question and approvals', () => {
   };
 
   beforeAll(async () => {
-    fake = await startFakeProvider({ apiKey: 'sk-test' });
-    app = await startTestWorker({ prefix, env: { LLM_BASE_URL: fake.url, MAX_TURNS: '5', WORKER_CONCURRENCY: '1' }, modes });
-    engine = new Engine(REDIS_URL, { prefix });
+    stack = await startFakeWorker({ prefix, env: { MAX_TURNS: '5', WORKER_CONCURRENCY: '1' }, modes });
+    ({ fake, app, engine } = stack);
   });
-  afterAll(async () => {
-    await app?.close(1000);
-    await engine?.close();
-    await fake?.close();
-    await cleanupPrefix(prefix);
-  });
+  afterAll(() => stack?.close());
 
   /** Turn 1 answers with `first`; turn 2 completes with the last tool result. */
   function script(taskId: string, first: ReturnType<typeof toolCall>): void {

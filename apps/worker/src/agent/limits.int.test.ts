@@ -1,6 +1,6 @@
 import { conversationProblems, Engine, type Message } from '@baton/core';
-import { cleanupPrefix, REDIS_URL, startFakeProvider, testPrefix, type FakeProvider } from '@baton/testkit';
-import { flatten, jobEnded, startTestWorker, treeProblems } from '../test-utils/harness';
+import { testPrefix, type FakeProvider } from '@baton/testkit';
+import { flatten, jobEnded, startFakeWorker, type FakeWorker, treeProblems } from '../test-utils/harness';
 import { parseEnv } from '../env';
 import type { WorkerApp } from '../worker-app';
 
@@ -11,21 +11,16 @@ import type { WorkerApp } from '../worker-app';
 describe('subtask limits in the agent loop (fake provider)', () => {
   const prefix = testPrefix('agent-limits');
   let fake: FakeProvider;
+  let stack: FakeWorker;
   let app: WorkerApp;
   let engine: Engine;
   let seq = 0;
 
   beforeAll(async () => {
-    fake = await startFakeProvider({ apiKey: 'sk-test' });
-    app = await startTestWorker({ prefix, env: { LLM_BASE_URL: fake.url, MAX_DEPTH: '1', MAX_CHILDREN_PER_TASK: '2' } });
-    engine = new Engine(REDIS_URL, { prefix });
+    stack = await startFakeWorker({ prefix, env: { MAX_DEPTH: '1', MAX_CHILDREN_PER_TASK: '2' } });
+    ({ fake, app, engine } = stack);
   });
-  afterAll(async () => {
-    await app?.close(1000);
-    await engine?.close();
-    await fake?.close();
-    await cleanupPrefix(prefix);
-  });
+  afterAll(() => stack?.close());
 
   async function run(prompt: string) {
     const taskId = `r${++seq}-${prefix.slice(-8)}`;

@@ -2,8 +2,8 @@ import { writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Engine, UsageReader, utcDay, type TaskTree } from '@baton/core';
-import { cleanupPrefix, REDIS_URL, startFakeProvider, testPrefix, type FakeProvider } from '@baton/testkit';
-import { flatten, jobEnded, startTestWorker } from '../test-utils/harness';
+import { testPrefix } from '@baton/testkit';
+import { flatten, jobEnded, startFakeWorker, type FakeWorker } from '../test-utils/harness';
 import type { WorkerApp } from '../worker-app';
 import { estimateTokens, tokensOfResponse, usageConfigFromEnv } from './usage-metering';
 import { parseEnv } from '../env';
@@ -18,23 +18,17 @@ describe.each([
   ['unpriced', 'other-model: { input: 1, output: 2 }\n'],
 ])('usage through the agent loop (%s model)', (name, prices) => {
   const prefix = testPrefix(`agent-usage-${name}`);
-  let fake: FakeProvider;
+  let stack: FakeWorker;
   let app: WorkerApp;
   let engine: Engine;
 
   beforeAll(async () => {
     const pricesFile = join(tmpdir(), `${prefix}-prices.yaml`);
     writeFileSync(pricesFile, prices);
-    fake = await startFakeProvider({ apiKey: 'sk-test' });
-    app = await startTestWorker({ prefix, env: { LLM_BASE_URL: fake.url, PRICES_FILE: pricesFile } });
-    engine = new Engine(REDIS_URL, { prefix });
+    stack = await startFakeWorker({ prefix, env: { PRICES_FILE: pricesFile } });
+    ({ app, engine } = stack);
   });
-  afterAll(async () => {
-    await app?.close(1000);
-    await engine?.close();
-    await fake?.close();
-    await cleanupPrefix(prefix);
-  });
+  afterAll(() => stack?.close());
 
   it('records each turn on its task and rolls up to tree, session and tenant day', async () => {
     const taskId = `r-${name}`;

@@ -1,7 +1,7 @@
 import { Engine, readModeCatalog, type Message } from '@baton/core';
-import { chatCompletion, cleanupPrefix, REDIS_URL, startFakeProvider, testPrefix, toolCall, type FakeProvider, type FakeRequest } from '@baton/testkit';
+import { chatCompletion, testPrefix, toolCall, type FakeProvider, type FakeRequest } from '@baton/testkit';
 import { NUDGE_MARKER, TRUNCATED_MARKER } from '../prompt/nudges';
-import { jobEnded, startTestWorker, treeProblems } from '../test-utils/harness';
+import { jobEnded, startFakeWorker, type FakeWorker, treeProblems } from '../test-utils/harness';
 import { existsSync, readdirSync, type Dirent } from 'node:fs';
 import { join, relative, sep } from 'node:path';
 import type { WorkerApp } from '../worker-app';
@@ -14,6 +14,7 @@ import type { WorkerApp } from '../worker-app';
 describe('modes in the agent loop', () => {
   const prefix = testPrefix('modes');
   let fake: FakeProvider;
+  let stack: FakeWorker;
   let app: WorkerApp;
   let engine: Engine;
   let seq = 0;
@@ -29,7 +30,8 @@ describe('modes in the agent loop', () => {
   const scripts = new Map<string, Script>();
 
   beforeAll(async () => {
-    fake = await startFakeProvider({ apiKey: 'sk-test' });
+    stack = await startFakeWorker({ prefix, env: { MAX_TURNS: '8', MAX_NO_TOOL_NUDGES: '2' } });
+    ({ fake, app, engine } = stack);
     fake.setPolicy((req) => {
       const prompt = req.body.messages?.find((m) => m.role === 'user')?.content ?? '';
       const script = scripts.get(String(prompt));
@@ -37,15 +39,8 @@ describe('modes in the agent loop', () => {
       const turn = (req.body.messages ?? []).filter((m) => m.role === 'assistant').length + 1;
       return { body: script(turn, req) };
     });
-    app = await startTestWorker({ prefix, env: { LLM_BASE_URL: fake.url, MAX_TURNS: '8', MAX_NO_TOOL_NUDGES: '2' } });
-    engine = new Engine(REDIS_URL, { prefix });
   });
-  afterAll(async () => {
-    await app?.close(1000);
-    await engine?.close();
-    await fake?.close();
-    await cleanupPrefix(prefix);
-  });
+  afterAll(() => stack?.close());
 
   async function run(prompt: string, mode: string, script: Script) {
     scripts.set(prompt, script);

@@ -1,7 +1,7 @@
 import { Engine, type Message } from '@baton/core';
-import { chatCompletion, cleanupPrefix, REDIS_URL, startFakeProvider, testPrefix, toolCall, type FakeProvider } from '@baton/testkit';
+import { chatCompletion, testPrefix, toolCall, type FakeProvider } from '@baton/testkit';
 import { join } from 'node:path';
-import { jobEnded, startTestWorker } from '../test-utils/harness';
+import { jobEnded, startFakeWorker, startTestWorker, type FakeWorker } from '../test-utils/harness';
 import type { WorkerApp } from '../worker-app';
 import { loadToolsModule } from './tools-module';
 
@@ -21,26 +21,21 @@ describe('TOOLS_MODULE', () => {
   describe('in a worker', () => {
     const prefix = testPrefix('toolsmod');
     let fake: FakeProvider;
+    let stack: FakeWorker;
     let app: WorkerApp;
     let engine: Engine;
 
     beforeAll(async () => {
-      fake = await startFakeProvider({ apiKey: 'sk-test' });
+      stack = await startFakeWorker({ prefix, env: { TOOLS_MODULE: fixture('tools-module.cjs') } });
+      ({ fake, app, engine } = stack);
       fake.setPolicy((req) => {
         const turn = (req.body.messages ?? []).filter((m) => m.role === 'assistant').length + 1;
         if (turn === 1) return { body: chatCompletion({ toolCalls: [toolCall('c1', 'shout', { text: 'hello' })] }) };
         const answer = req.body.messages?.at(-1)?.content;
         return { body: chatCompletion({ toolCalls: [toolCall('c2', 'attempt_completion', { result: String(answer) })] }) };
       });
-      app = await startTestWorker({ prefix, env: { LLM_BASE_URL: fake.url, TOOLS_MODULE: fixture('tools-module.cjs') } });
-      engine = new Engine(REDIS_URL, { prefix });
     });
-    afterAll(async () => {
-      await app?.close(1000);
-      await engine?.close();
-      await fake?.close();
-      await cleanupPrefix(prefix);
-    });
+    afterAll(() => stack?.close());
 
     it("offers the module's tools by group and runs them", async () => {
       const ended = jobEnded(app, 'tm-1');

@@ -1,8 +1,8 @@
 /** Helpers for the worker's tests (real Redis, fake provider over real HTTP). */
-import { conversationProblems, type Engine, type TaskTree } from '@baton/core';
+import { conversationProblems, Engine, type TaskTree } from '@baton/core';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { REDIS_URL } from '@baton/testkit';
+import { cleanupPrefix, REDIS_URL, startFakeProvider, type FakeProvider } from '@baton/testkit';
 import { parseEnv, type Env } from '../env';
 import { WorkerApp, type WorkerAppOptions } from '../worker-app';
 
@@ -29,6 +29,36 @@ export function testEnv(prefix: string, overrides: Record<string, string | undef
 export function startTestWorker(options: Omit<WorkerAppOptions, 'env'> & { prefix: string; env?: Record<string, string | undefined> }): Promise<WorkerApp> {
   const { prefix, env, ...rest } = options;
   return WorkerApp.start({ env: testEnv(prefix, env), ...rest });
+}
+
+/** A worker on the testkit's fake provider, and an engine to submit through. */
+export interface FakeWorker {
+  fake: FakeProvider;
+  app: WorkerApp;
+  engine: Engine;
+  /** Stops the worker, the engine and the fake, and removes the prefix's keys. */
+  close(): Promise<void>;
+}
+
+/** Starts the fake provider, a worker on it (LLM_BASE_URL set) and an engine; a test sets the fake's policy after. */
+export async function startFakeWorker(options: Parameters<typeof startTestWorker>[0]): Promise<FakeWorker> {
+  const fake = await startFakeProvider({ apiKey: 'sk-test' });
+  const app = await startTestWorker({ ...options, env: { LLM_BASE_URL: fake.url, ...options.env } }).catch(async (err: unknown) => {
+    await fake.close();
+    throw err;
+  });
+  const engine = new Engine(REDIS_URL, { prefix: options.prefix });
+  return {
+    fake,
+    app,
+    engine,
+    async close() {
+      await app.close(1000);
+      await engine.close();
+      await fake.close();
+      await cleanupPrefix(options.prefix);
+    },
+  };
 }
 
 /**
