@@ -43,6 +43,11 @@ const EXCEEDED = -30;
 const STALE = -2;
 const opt = (v: number | undefined) => (v === undefined ? '' : String(v));
 
+/** A reservation's estimate then its limits, as both reserve scripts take them (a missing limit: ''). */
+function estimateAndLimits(estimate: { tokens: number; costUsd: number }, limits: { maxTokens?: number; maxCostUsd?: number; maxTurns?: number }): string[] {
+  return [String(Math.max(0, Math.round(estimate.tokens))), String(estimate.costUsd), opt(limits.maxTokens), opt(limits.maxCostUsd), opt(limits.maxTurns)];
+}
+
 function exceeded(reply: unknown[]): BudgetExceeded {
   return { kind: 'exceeded', scope: reply[1] as BudgetScope, budget: reply[2] as BudgetName, limit: Number(reply[3]), spent: Number(reply[4]) };
 }
@@ -85,11 +90,7 @@ export async function budgetReserve(env: ScriptEnv, a: BudgetReserveArgs): Promi
   const reply = (await env.run('batonBudgetReserve', turnKeys(env, a.key, a.rootId), [
     a.key.turn,
     a.runnerToken,
-    Math.max(0, Math.round(a.estimate.tokens)),
-    String(a.estimate.costUsd),
-    opt(a.session.maxTokens),
-    opt(a.session.maxCostUsd),
-    opt(a.session.maxTurns),
+    ...estimateAndLimits(a.estimate, a.session),
     a.day,
     env.keys.sessionBase(a.key.sessionId),
     reservationMember(a.key, a.rootId),
@@ -189,18 +190,7 @@ export async function tenantReserve(env: ScriptEnv, a: TenantReserveArgs): Promi
   const reply = (await env.run(
     'batonTenantReserve',
     [env.keys.tenantUsageDay(a.tenant, a.day), r.byId, r.deadlines],
-    [
-      Math.max(0, Math.round(a.estimate.tokens)),
-      String(a.estimate.costUsd),
-      opt(a.limits.maxTokens),
-      opt(a.limits.maxCostUsd),
-      opt(a.limits.maxTurns),
-      a.ttlSeconds,
-      a.id,
-      Math.max(0, Math.round(a.lifetimeMs)),
-      env.keys.tenantUsageDayBase(a.tenant),
-      a.day,
-    ],
+    [...estimateAndLimits(a.estimate, a.limits), a.ttlSeconds, a.id, Math.max(0, Math.round(a.lifetimeMs)), env.keys.tenantUsageDayBase(a.tenant), a.day],
   )) as unknown[];
   if (reply[0] === 1) return { kind: 'reserved' };
   if (reply[0] === 2) return { kind: 'alreadyReserved' };

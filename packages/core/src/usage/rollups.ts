@@ -48,16 +48,19 @@ export interface AppliedRollup {
 /** Applies roll-up `id` of `sessionId` to both targets (each at most once), then forgets it. */
 export async function applyRollup(parts: RollupParts, sessionId: string, id: string, rollup: Rollup): Promise<AppliedRollup> {
   const { scripts, redis, ctx } = parts;
-  const tenant = await scripts.tenantRollup({
-    tenant: rollup.tenant,
-    day: rollup.day,
-    tokens: rollup.tokens,
-    costUsd: rollup.costUsd,
-    id,
-    ttlSeconds: rollup.ttlSeconds,
-    markerTtlSeconds: ROLLUP_MARKER_TTL_S,
-  });
-  const model = await scripts.modelRollup({ model: rollup.model, tokens: rollup.tokens, costUsd: rollup.costUsd, id, markerTtlSeconds: ROLLUP_MARKER_TTL_S });
+  // The two targets are independent (each in its own slot, each refusing a second application): sent together.
+  const [tenant, model] = await Promise.all([
+    scripts.tenantRollup({
+      tenant: rollup.tenant,
+      day: rollup.day,
+      tokens: rollup.tokens,
+      costUsd: rollup.costUsd,
+      id,
+      ttlSeconds: rollup.ttlSeconds,
+      markerTtlSeconds: ROLLUP_MARKER_TTL_S,
+    }),
+    scripts.modelRollup({ model: rollup.model, tokens: rollup.tokens, costUsd: rollup.costUsd, id, markerTtlSeconds: ROLLUP_MARKER_TTL_S }),
+  ]);
   await redis.hdel(ctx.keys.ofSession(sessionId, 'rollups'), id);
   return { tenant, model };
 }
