@@ -11,15 +11,10 @@
 
   Output: 1 released, 0 nothing reserved
 ]]
+--- @include "includes/tenant-reservation"
 local resv = redis.call('HGET', KEYS[1], ARGV[1])
 redis.call('ZREM', KEYS[2], ARGV[1])
 if not resv then return 0 end
 redis.call('HDEL', KEYS[1], ARGV[1])
-local tokens, cost, day = string.match(resv, '^(%S+) (%S+) (%S+)$')
-local dk = ARGV[2] .. day
-if redis.call('EXISTS', dk) == 1 then
-  redis.call('HINCRBY', dk, 'br:turns', -1)
-  redis.call('HINCRBY', dk, 'br:tokens', -tonumber(tokens))
-  redis.call('HINCRBYFLOAT', dk, 'br:cost', -tonumber(cost))
-end
+giveBackTenantReservation(resv, ARGV[2])
 return 1

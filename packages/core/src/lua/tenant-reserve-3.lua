@@ -30,18 +30,13 @@
           { -30, 'tenant', budget, limit, spent } over budget
 ]]
 --- @include "includes/common"
+--- @include "includes/tenant-reservation"
 
 local now = nowMs()
 for _, id in ipairs(redis.call('ZRANGEBYSCORE', KEYS[3], '-inf', now, 'LIMIT', 0, 100)) do
   local resv = redis.call('HGET', KEYS[2], id)
   if resv then
-    local tokens, cost, day = string.match(resv, '^(%S+) (%S+) (%S+)$')
-    local dk = ARGV[9] .. day
-    if redis.call('EXISTS', dk) == 1 then
-      redis.call('HINCRBY', dk, 'br:turns', -1)
-      redis.call('HINCRBY', dk, 'br:tokens', -tonumber(tokens))
-      redis.call('HINCRBYFLOAT', dk, 'br:cost', -tonumber(cost))
-    end
+    giveBackTenantReservation(resv, ARGV[9])
     redis.call('HDEL', KEYS[2], id)
   end
   redis.call('ZREM', KEYS[3], id)

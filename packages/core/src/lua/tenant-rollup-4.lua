@@ -20,6 +20,7 @@
 
   Output: 1 applied now, 0 already applied (refused)
 ]]
+--- @include "includes/tenant-reservation"
 if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[6]) then return 0 end
 local k = KEYS[2]
 redis.call('HINCRBY', k, 'in', ARGV[1])
@@ -32,12 +33,6 @@ local resv = redis.call('HGET', KEYS[3], ARGV[7])
 redis.call('ZREM', KEYS[4], ARGV[7])
 if resv then
   redis.call('HDEL', KEYS[3], ARGV[7])
-  local tokens, cost, day = string.match(resv, '^(%S+) (%S+) (%S+)$')
-  local dk = ARGV[8] .. day
-  if redis.call('EXISTS', dk) == 1 then
-    redis.call('HINCRBY', dk, 'br:turns', -1)
-    redis.call('HINCRBY', dk, 'br:tokens', -tonumber(tokens))
-    redis.call('HINCRBYFLOAT', dk, 'br:cost', -tonumber(cost))
-  end
+  giveBackTenantReservation(resv, ARGV[8])
 end
 return 1
