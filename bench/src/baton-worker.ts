@@ -53,8 +53,8 @@ export async function startBatonWorker(options: BatonWorkerOptions): Promise<Wor
     // transition: report it the same way when that script answered "carry on".
     const scripts = app.engine.scripts;
     const turnBoundary = scripts.turnBoundary;
-    scripts.turnBoundary = async (sessionId, taskId, token, turn) => {
-      const reply = await turnBoundary(sessionId, taskId, token, turn);
+    scripts.turnBoundary = async (sessionId, taskId, token, turn, carry) => {
+      const reply = await turnBoundary(sessionId, taskId, token, turn, carry);
       if (reply.kind === 'carryOn' && turn !== undefined) {
         hook({ sessionId, taskId, to: 'running', event: { type: 'turn.started', data: { turn } } }, nowMs());
       }

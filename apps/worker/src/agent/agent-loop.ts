@@ -86,7 +86,7 @@ class AgentRun {
       // A subtask spawned with new_task's todos starts with them (idempotent if replayed).
       const todos = TodosSchema.safeParse((ctx.task.metadata as { todos?: unknown } | null)?.todos);
       if (ctx.task.parentId && todos.success && !ctx.task.todos) await storeTodos(ctx, todos.data);
-      await this.append([
+      this.append([
         { role: 'system', content: this.systemPrompt() },
         { role: 'user', content: ctx.task.prompt },
       ]);
@@ -125,7 +125,7 @@ class AgentRun {
         await this.storeTextReply(message, response.finishReason);
         continue;
       }
-      await this.append([message]);
+      this.append([message]);
       this.log.debug({ toolCalls: message.tool_calls?.map((c) => c.function.name) ?? [], finishReason: response.finishReason }, 'assistant message stored');
     }
   }
@@ -194,12 +194,12 @@ class AgentRun {
   private async storeTextReply(message: Message, finishReason: string | null | undefined): Promise<void> {
     const max = this.options.maxNoToolNudges ?? 3;
     if (consecutiveNudges(this.messages) >= max) {
-      await this.append([message]);
+      this.append([message]);
       throw this.noToolUse();
     }
     const content = finishReason === 'length' ? truncatedNudge() : noToolsUsedNudge();
     this.log.warn({ finishReason: finishReason ?? null }, 'reply without a tool call: nudging the model to use a tool');
-    await this.append([message, { role: 'user', content }]);
+    this.append([message, { role: 'user', content }]);
   }
 
   private noToolUse(): TaskFailure {
@@ -228,12 +228,14 @@ class AgentRun {
               tool_call_id: c.id,
               content: c === call ? 'completed' : 'not run: the task completed with attempt_completion',
             }));
-          if (rest.length) await this.append(rest);
+          if (rest.length) this.append(rest);
           this.log.info('completed with attempt_completion');
           return { status: 'completed', result: parsed.data.result };
         }
       }
       if (answered.has(call.id)) continue;
+      // Before a tool acts, what the task said so far is durable and visible (its answer, the turn's end).
+      await this.ctx.flush();
       if (call.function.name === 'switch_mode' && tools.offers('switch_mode')) {
         const parsed = SwitchModeArgsSchema.safeParse(safeJson(call.function.arguments));
         if (parsed.success) {
@@ -243,12 +245,12 @@ class AgentRun {
             this.mode = switched.mode;
             tools = this.runner();
           }
-          await this.append([{ role: 'tool', tool_call_id: call.id, content: switched.content }]);
+          this.append([{ role: 'tool', tool_call_id: call.id, content: switched.content }]);
           continue;
         }
       }
       const content = await tools.run(turn, index, call, this.log);
-      await this.append([{ role: 'tool', tool_call_id: call.id, content }]);
+      this.append([{ role: 'tool', tool_call_id: call.id, content }]);
     }
     return undefined;
   }
@@ -303,9 +305,13 @@ class AgentRun {
     }
   }
 
-  /** CAS append at the exact current length (fenced by the runner token). */
-  private async append(messages: Message[]): Promise<void> {
-    await this.ctx.append(this.messages.length, messages);
+  /**
+   * CAS append at the exact current length (fenced by the runner token),
+   * carried by the runner's next script: the turn boundary, the terminal
+   * transition, or the flush before a tool runs (TaskContext.appendLater).
+   */
+  private append(messages: Message[]): void {
+    this.ctx.appendLater(this.messages.length, messages);
     this.messages = [...this.messages, ...messages];
   }
 }

@@ -3,6 +3,7 @@ import type { EngineContext } from '../engine-context';
 import { codeToError } from '../errors';
 import type { SessionLanes } from '../lanes/session-lanes';
 import type { Scripts } from '../scripts/scripts';
+import type { CarriedWrites } from '../scripts/task-scripts';
 
 /**
  * Pause and resume, in one place. Pausing a session stops dispatch (roots
@@ -38,10 +39,12 @@ export class Pausing {
   /**
    * A running task's turn boundary: true when its session is paused and the
    * task parked now (its handler stops with PauseSignal). Otherwise records
-   * `turn.started` for `turn`, if given. Throws STALE_RUNNER when fenced out.
+   * `turn.started` for `turn`, if given. The runner's carried writes go
+   * first, in the same script. Throws STALE_RUNNER when fenced out,
+   * CONVERSATION_CONFLICT when the carried messages do not fit.
    */
-  async parkAtTurnBoundary(sessionId: string, taskId: string, token: string, turn?: number): Promise<boolean> {
-    const reply = await this.scripts.turnBoundary(sessionId, taskId, token, turn);
+  async parkAtTurnBoundary(sessionId: string, taskId: string, token: string, turn?: number, carry?: CarriedWrites): Promise<boolean> {
+    const reply = await this.scripts.turnBoundary(sessionId, taskId, token, turn, carry);
     switch (reply.kind) {
       case 'parked':
         return true;
@@ -51,6 +54,12 @@ export class Pausing {
         throw codeToError('staleToken', { taskId, what: 'turn boundary' });
       case 'notRunning':
         throw codeToError('illegalTransition', { taskId, what: 'turn boundary' });
+      case 'lengthMismatch':
+        throw codeToError('lengthMismatch', {
+          taskId,
+          what: 'turn boundary',
+          detail: `carried messages expected length ${carry?.append?.expectedLength ?? '-'}, found ${reply.length}`,
+        });
     }
   }
 

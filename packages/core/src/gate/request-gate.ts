@@ -3,6 +3,7 @@ import { StaleRunnerError } from '../errors';
 import type { GateOutcome } from '../model/event';
 import { turnKeyString, type GateBegin, type TurnKey } from '../scripts/gate-scripts';
 import type { Scripts } from '../scripts/scripts';
+import type { RecordUsageReply, TurnUsage } from '../scripts/usage-scripts';
 import type { GateNotifier } from './gate-notifier';
 
 export { turnKeyString, type GateBegin, type TurnKey };
@@ -16,6 +17,11 @@ export interface GateRunOptions {
   onGranted?: (grant: { token: string; grants: number }) => void | Promise<void>;
   /** Called each time this caller finds the turn in flight elsewhere and starts waiting (racepoint). */
   onWaiting?: () => void;
+  /**
+   * The usage of a response this caller got: counted in the commit's own
+   * script (a runner's lease only), reported as `recorded`.
+   */
+  usageOf?: (response: unknown) => TurnUsage;
 }
 
 export interface GateResult<T> {
@@ -27,6 +33,8 @@ export interface GateResult<T> {
    * request may have reached the provider too (at-least-once at a crash boundary).
    */
   grants?: number;
+  /** For `called` with `usageOf`: how the commit counted the turn's usage. */
+  recorded?: RecordUsageReply;
 }
 
 export class LeaseLostError extends Error {
@@ -97,7 +105,8 @@ export class RequestGate {
         case 'granted':
           await options.onGranted?.(begun);
           try {
-            return { outcome: 'called', response: await this.callHolding(k, begun.token, options, call), grants: begun.grants };
+            const { response, recorded } = await this.callHolding(k, begun.token, options, call);
+            return { outcome: 'called', response, grants: begun.grants, ...(recorded ? { recorded } : {}) };
           } catch (err) {
             // Lost the lease while still a current runner (missed renewals): the turn is
             // not done; go round again and join whoever holds it now, or take it back.
@@ -108,7 +117,12 @@ export class RequestGate {
     }
   }
 
-  private async callHolding<T>(k: TurnKey, token: string, options: GateRunOptions, call: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  private async callHolding<T>(
+    k: TurnKey,
+    token: string,
+    options: GateRunOptions,
+    call: (signal: AbortSignal) => Promise<T>,
+  ): Promise<{ response: T; recorded?: RecordUsageReply }> {
     const controller = new AbortController();
     const onOuterAbort = () => controller.abort(options.signal?.reason);
     options.signal?.addEventListener('abort', onOuterAbort, { once: true });
@@ -128,10 +142,9 @@ export class RequestGate {
     try {
       const response = await call(controller.signal);
       if (controller.signal.aborted) throw controller.signal.reason;
-      if (!(await this.commit(k, token, JSON.stringify(response)))) {
-        throw new StaleRunnerError(k.taskId, `gate commit for ${turnKeyString(k)}`);
-      }
-      return response;
+      const commit = await this.scripts.gateCommit(k, token, JSON.stringify(response), options.usageOf?.(response));
+      if (commit.kind !== 'committed') throw new StaleRunnerError(k.taskId, `gate commit for ${turnKeyString(k)}`);
+      return { response, ...(commit.usage ? { recorded: commit.usage } : {}) };
     } catch (err) {
       await this.abandon(k, token).catch(() => undefined);
       // The call may surface the abort as its own error; report the cause.

@@ -1,3 +1,4 @@
+import { Cluster } from 'ioredis';
 import type { EngineContext } from '../engine-context';
 
 /**
@@ -23,12 +24,20 @@ export async function followTaskIndex(ctx: EngineContext, sessionId: string): Pr
  * The same for one tree a script just closed, whose ids and deadline it
  * returned: no reads, every entry gets the deadline, then the ids leave the
  * unindexed set (after, so that a crash in between leaves them for the
- * reconciler). Two round trips on the path of every finished tree.
+ * reconciler). On one Redis server the commands go in one write: one
+ * connection runs them in the order sent, so the SREM still runs last. On a
+ * cluster the entries live on other masters than the set, where no order
+ * holds across nodes: there, the SREM waits for the expiries (two round trips).
  */
 export async function followClosedTree(ctx: EngineContext, sessionId: string, ids: string[], at: number): Promise<void> {
   const { redis, keys } = ctx;
-  await Promise.all(ids.map((id) => redis.pexpireat(keys.taskIndex(id), at)));
-  await redis.srem(keys.unindexed(sessionId), ...ids);
+  const expiries = Promise.all(ids.map((id) => redis.pexpireat(keys.taskIndex(id), at)));
+  if (redis instanceof Cluster) {
+    await expiries;
+    await redis.srem(keys.unindexed(sessionId), ...ids);
+    return;
+  }
+  await Promise.all([expiries, redis.srem(keys.unindexed(sessionId), ...ids)]);
 }
 
 async function followBatch(ctx: EngineContext, sessionId: string, count: number): Promise<number> {

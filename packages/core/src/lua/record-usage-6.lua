@@ -36,36 +36,9 @@
           { -2 }                       stale runner token
           { -3 }                       the turn has no committed response
 ]]
+--- @include "includes/record-usage"
+
 local t = ARGV[1]
 if redis.call('HGET', KEYS[2], 'runner') ~= ARGV[2] then return { -2 } end
 if redis.call('HGET', KEYS[1], t .. ':state') ~= 'committed' then return { -3 } end
-if redis.call('HSETNX', KEYS[1], t .. ':usage', '1') == 0 then return { 0 } end
-
-local function add(key, prefix)
-  redis.call('HINCRBY', key, prefix .. 'in', ARGV[3])
-  redis.call('HINCRBY', key, prefix .. 'out', ARGV[4])
-  redis.call('HINCRBY', key, prefix .. 'cached', ARGV[5])
-  redis.call('HINCRBY', key, prefix .. 'turns', 1)
-  if ARGV[6] == '' then
-    redis.call('HINCRBY', key, prefix .. 'unpriced', 1)
-  else
-    redis.call('HINCRBYFLOAT', key, prefix .. 'cost', ARGV[6])
-  end
-end
-add(KEYS[2], 'u:')
-add(KEYS[3], 'tu:')
-add(KEYS[4], 'u:')
-
-local resv = redis.call('HGET', KEYS[1], t .. ':resv')
-if resv then
-  local tokens, cost = string.match(resv, '^(%S+) (%S+)')
-  redis.call('HDEL', KEYS[1], t .. ':resv')
-  for _, key in ipairs({ KEYS[3], KEYS[4] }) do
-    redis.call('HINCRBY', key, 'br:turns', -1)
-    redis.call('HINCRBY', key, 'br:tokens', -tonumber(tokens))
-    redis.call('HINCRBYFLOAT', key, 'br:cost', -tonumber(cost))
-  end
-end
-redis.call('ZREM', KEYS[5], ARGV[7])
-redis.call('HSET', KEYS[6], ARGV[8], ARGV[9])
-return { 1, resv or '', redis.call('HLEN', KEYS[6]) }
+return recordTurnUsage({ gate = KEYS[1], task = KEYS[2], root = KEYS[3], session = KEYS[4], reservations = KEYS[5], rollups = KEYS[6] }, t, 3)

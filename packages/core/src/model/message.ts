@@ -53,3 +53,9 @@ export function conversationProblems(messages: readonly Message[]): string[] {
 export function decodeMessages(raw: string[]): Message[] {
   return raw.map((m) => MessageSchema.parse(JSON.parse(m)));
 }
+
+/** Where a task's live conversation stands after its condenses (both 0 before the first). */
+export interface ConversationVersion {
+  version: number;
+  turnOffset: number;
+}

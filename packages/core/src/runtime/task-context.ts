@@ -7,12 +7,13 @@ import type { GateResult, GateRunOptions } from '../gate/request-gate';
 import type { Message } from '../model/message';
 import { isTerminal, type ChildOutcome, type Task } from '../model/task';
 import type { TaskHash } from '../store/task-record';
-import type { ConversationVersion } from '../store/conversation-store';
+import { encodeMessages, type ConversationVersion } from '../store/conversation-store';
+import type { CarriedWrites } from '../scripts/task-scripts';
 import { awaitInput } from '../input/await-input';
 import type { InputRequest, InputResponse } from '../model/pending-input';
 import { childTaskId } from './child-id';
 import { ParkForChildSignal, PauseSignal, YieldSignal } from './signals';
-import { recordTurn, releaseTurn, reserveTurn, type TurnMetering } from '../usage/turn-metering';
+import { recordTurn, releaseTurn, reserveTurn, settleRecorded, turnUsage, type TurnMetering } from '../usage/turn-metering';
 
 export interface SubtaskSpec {
   /**
@@ -48,14 +49,34 @@ export class TaskContext {
     readonly logger: Logger,
     /** True once the worker is closing: the task yields its job at the next turn boundary. */
     private readonly closing: () => boolean = () => false,
-    /** The conversation as read with the claim, if it was. */
-    private conversation?: Message[],
+    /** The conversation and its version as read with the claim, if they were. */
+    claimed?: { messages: Message[]; version: ConversationVersion },
     /** AWAITING_INPUT_TIMEOUT_MS: a task waiting for input longer fails (0: no limit). */
     private readonly inputTimeoutMs = 0,
-  ) {}
+  ) {
+    this.conversation = claimed?.messages;
+    this.version = claimed?.version;
+  }
+
+  /** This runner's copy of the conversation (see `messages()`). */
+  private conversation: Message[] | undefined;
+  /** The live conversation's version, as claimed or as this runner's condense left it. */
+  private version: ConversationVersion | undefined;
 
   /** The turn whose `turn.started` the last checkpoint recorded. */
   private startedTurn: number | undefined;
+
+  /**
+   * Writes made since this runner's last script (`appendLater`, a turn's
+   * end): carried by the next fenced script it sends anyway (turn boundary,
+   * terminal transition, append) instead of costing a round trip each. A
+   * crash before that loses nothing: a replay rebuilds them (the first
+   * messages from the task, a turn's answer from its committed gate response,
+   * a tool's result from the tool journal).
+   */
+  private pending:
+    | { expectedLength: number; messages: Message[]; encoded: string[]; fields: Record<string, string | number>; events: NonNullable<CarriedWrites['events']> }
+    | undefined;
 
   get sessionId(): string {
     return this.task.sessionId;
@@ -74,13 +95,63 @@ export class TaskContext {
     return [...this.conversation];
   }
 
-  /** CAS append, fenced. */
+  /** CAS append, fenced, now (with whatever this runner carries). Returns the new length. */
   async append(expectedLength: number, messages: Message[]): Promise<number> {
+    this.appendLater(expectedLength, messages);
+    return this.send(this.takeCarried()!);
+  }
+
+  /**
+   * CAS append, fenced, sent with this runner's next script (see `pending`).
+   * The messages are validated now and count in `messages()` at once; a
+   * refusal (CONVERSATION_CONFLICT, STALE_RUNNER) surfaces from the script
+   * that carries them.
+   */
+  appendLater(expectedLength: number, messages: Message[]): void {
+    const pending = (this.pending ??= { expectedLength, messages: [], encoded: [], fields: {}, events: [] });
+    if (pending.messages.length === 0) pending.expectedLength = expectedLength;
+    const at = pending.expectedLength + pending.messages.length;
+    if (expectedLength !== at) {
+      throw codeToError('lengthMismatch', { taskId: this.taskId, what: 'conversation append', detail: `expected length ${expectedLength}, found ${at}` });
+    }
+    pending.encoded.push(...encodeMessages(messages));
+    pending.messages.push(...messages);
+    if (this.conversation?.length === expectedLength) this.conversation.push(...messages);
+    else this.conversation = undefined;
+  }
+
+  /** Task fields and an event, sent with this runner's next script (see `pending`). */
+  private recordLater(fields: Record<string, string | number>, event: NonNullable<CarriedWrites['events']>[number]): void {
+    const pending = (this.pending ??= { expectedLength: 0, messages: [], encoded: [], fields: {}, events: [] });
+    Object.assign(pending.fields, fields);
+    pending.events.push(event);
+  }
+
+  /**
+   * What this runner carries, handed to the script that sends it (and
+   * forgotten here: if that script is refused, the runner is done or must
+   * re-read). Undefined when nothing is pending.
+   */
+  takeCarried(): CarriedWrites | undefined {
+    const p = this.pending;
+    if (!p) return undefined;
+    this.pending = undefined;
+    return {
+      ...(p.messages.length ? { append: { expectedLength: p.expectedLength, encoded: p.encoded } } : {}),
+      ...(Object.keys(p.fields).length ? { fields: p.fields } : {}),
+      ...(p.events.length ? { events: p.events } : {}),
+    };
+  }
+
+  /** Sends what this runner carries on its own (one script), before a write that must follow it. */
+  async flush(): Promise<void> {
+    const carry = this.takeCarried();
+    if (carry) await this.send(carry);
+  }
+
+  private async send(carry: CarriedWrites): Promise<number> {
     try {
-      const length = await this.engine.conversations.append(this.sessionId, this.taskId, this.token, expectedLength, messages);
-      if (this.conversation?.length === expectedLength) this.conversation.push(...messages);
-      else this.conversation = undefined;
-      return length;
+      return await this.engine.conversations.write(this.sessionId, this.taskId, this.token, carry);
     } catch (err) {
       this.conversation = undefined;
       throw err;
@@ -95,8 +166,18 @@ export class TaskContext {
    */
   async checkpoint(turn?: number): Promise<void> {
     this.signal.throwIfAborted();
-    if (this.closing()) throw new YieldSignal(this.taskId);
-    if (await this.engine.pausing.parkAtTurnBoundary(this.sessionId, this.taskId, this.token, turn)) throw new PauseSignal(this.taskId);
+    if (this.closing()) {
+      await this.flush();
+      throw new YieldSignal(this.taskId);
+    }
+    let parked: boolean;
+    try {
+      parked = await this.engine.pausing.parkAtTurnBoundary(this.sessionId, this.taskId, this.token, turn, this.takeCarried());
+    } catch (err) {
+      this.conversation = undefined;
+      throw err;
+    }
+    if (parked) throw new PauseSignal(this.taskId);
     if (turn !== undefined) this.startedTurn = turn;
   }
 
@@ -111,8 +192,9 @@ export class TaskContext {
    * response is used exactly once. Past the input timeout: TaskFailure
    * INPUT_TIMEOUT.
    */
-  awaitInput(toolCallId: string, request: InputRequest): Promise<InputResponse> {
+  async awaitInput(toolCallId: string, request: InputRequest): Promise<InputResponse> {
     this.signal.throwIfAborted();
+    await this.flush();
     return awaitInput(this, toolCallId, request, this.inputTimeoutMs);
   }
 
@@ -145,21 +227,21 @@ export class TaskContext {
     }
     if (metering) await reserveTurn(this, turn, metering);
     let result: GateResult<T>;
+    // A response this runner gets has its usage counted by the commit's own script.
+    let counted: ReturnType<typeof turnUsage> | undefined;
+    const usageOf = metering && ((response: unknown) => (counted = turnUsage(this, metering, response)).usage);
     try {
-      result = await this.engine.gate.run(key, { ...hooks, runnerToken: this.token, signal: this.signal }, (signal) => call(signal, idempotencyKey));
+      result = await this.engine.gate.run(key, { ...hooks, runnerToken: this.token, signal: this.signal, ...(usageOf ? { usageOf } : {}) }, (signal) =>
+        call(signal, idempotencyKey),
+      );
     } catch (err) {
       if (metering) await releaseTurn(this, turn).catch((e: unknown) => this.logger.warn({ err: e, turn }, 'could not release the turn’s budget reservation'));
       throw err;
     }
-    if (metering) await recordTurn(this, turn, metering, result.response);
-    await this.engine.tasks.transition({
-      sessionId: this.sessionId,
-      taskId: this.taskId,
-      token: this.token,
-      to: 'running',
-      fields: { turns: turn },
-      event: { type: 'turn.completed', data: { turn, outcome: result.outcome, grants: result.grants ?? null } },
-    });
+    if (metering && result.recorded && counted) await settleRecorded(this, turn, result.recorded, counted.rollup);
+    else if (metering) await recordTurn(this, turn, metering, result.response);
+    // The turn's end rides on this runner's next script (with the answer the caller appends).
+    this.recordLater({ turns: turn }, { type: 'turn.completed', data: { turn, outcome: result.outcome, grants: result.grants ?? null } });
     return result;
   }
 
@@ -171,6 +253,8 @@ export class TaskContext {
    * its conversation, calls this again with the same key: now it returns.
    */
   async subtask(spec: SubtaskSpec): Promise<ChildOutcome> {
+    // The parent's conversation so far is durable before it may park on the child.
+    await this.flush();
     const childId = childTaskId(this.task.rootId, this.taskId, spec.key);
     const { keys } = this.engine.ctx;
     // The session's shard, which is the parent job's queue: a BullMQ flow may not span hash slots.
@@ -256,8 +340,9 @@ export class TaskContext {
   }
 
   /** The live conversation's version and turn offset (see `condenseConversation`). */
-  conversationVersion(): Promise<ConversationVersion> {
-    return this.engine.conversations.version(this.sessionId, this.taskId);
+  async conversationVersion(): Promise<ConversationVersion> {
+    this.version ??= await this.engine.conversations.version(this.sessionId, this.taskId);
+    return { ...this.version };
   }
 
   /**
@@ -270,6 +355,7 @@ export class TaskContext {
   async gateRequest<T>(name: string, call: (signal: AbortSignal, idempotencyKey: string) => Promise<T>, metering?: TurnMetering): Promise<GateResult<T>> {
     const key = { sessionId: this.sessionId, taskId: this.taskId, turn: name };
     const idempotencyKey = `${this.taskId}:${name}`;
+    await this.flush();
     // Metered as a turn is (budgets, usage, roll-ups), under its own key `<taskId>:<name>`.
     if (metering) await reserveTurn(this, name, metering);
     let result: GateResult<T>;
@@ -290,9 +376,11 @@ export class TaskContext {
    * new version.
    */
   async condenseConversation(expected: { length: number; version: number }, turnOffset: number, messages: Message[]): Promise<number> {
+    await this.flush();
     try {
       const version = await this.engine.conversations.condense(this.sessionId, this.taskId, this.token, expected, turnOffset, messages);
       this.conversation = [...messages];
+      this.version = { version, turnOffset };
       return version;
     } catch (err) {
       this.conversation = undefined;

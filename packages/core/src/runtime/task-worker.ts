@@ -7,6 +7,8 @@ import type { Engine } from '../engine';
 import { BatonError, isBatonError } from '../errors';
 import { TASK_QUEUE } from '../keys';
 import type { Message } from '../model/message';
+import type { CarriedWrites } from '../scripts/task-scripts';
+import type { ConversationVersion } from '../model/message';
 import { isTerminal, type Task, type TaskError } from '../model/task';
 import { CancelListener } from './cancel-listener';
 import { AwaitInputSignal, ParkForChildSignal, PauseSignal, TaskFailure, YieldSignal } from './signals';
@@ -182,7 +184,7 @@ export class TaskWorker extends EventEmitter<TaskWorkerEvents> {
     const controller = this.cancels.track(taskId);
     try {
       // The first pass uses what the claim returned; a pass after an early child end reads again.
-      let claimed: { task: Task; messages: Message[] } | undefined = { task: start.task, messages: start.messages };
+      let claimed: { task: Task; messages: Message[]; version: ConversationVersion } | undefined = start;
       for (;;) {
         const task = claimed ? claimed.task : await this.engine.tasks.get(sessionId, taskId);
         if (!task) return { skipped: 'vanished' };
@@ -194,18 +196,26 @@ export class TaskWorker extends EventEmitter<TaskWorkerEvents> {
           controller.signal,
           log.child({ token }),
           () => this.closing,
-          claimed?.messages,
+          claimed,
           this.options.awaitingInputTimeoutMs ?? 0,
         );
         claimed = undefined;
         try {
           const outcome = await this.handler(context);
           // Applied: the lease (for a root) moved on in the same script; nothing left to do.
-          if (await this.finish(sessionId, taskId, token, outcome)) return { done: true };
+          // The handler's last writes (its answer, the turn's end) ride on the terminal transition.
+          if (await this.finish(sessionId, taskId, token, outcome, context.takeCarried())) return { done: true };
           break;
         } catch (err) {
           if (err instanceof ParkForChildSignal) {
-            await this.engine.tasks.transition({ sessionId, taskId, token, to: 'waiting', event: { type: 'task.waiting', data: { childId: err.childId } } });
+            await this.engine.tasks.transition({
+              sessionId,
+              taskId,
+              token,
+              to: 'waiting',
+              event: { type: 'task.waiting', data: { childId: err.childId } },
+              carry: context.takeCarried(),
+            });
             if (await job.moveToWaitingChildren(jobToken!)) throw new WaitingChildrenError();
             // The child ended before we parked: carry on in this same job.
             await this.engine.tasks.transition({ sessionId, taskId, token, to: 'running', event: { type: 'task.resumed', data: { from: 'waiting' } } });
@@ -237,7 +247,7 @@ export class TaskWorker extends EventEmitter<TaskWorkerEvents> {
             err instanceof TaskFailure || limit
               ? { code: (err as TaskFailure | BatonError).code, message: (err as Error).message }
               : { code: 'TASK_ERROR', message: err instanceof Error ? err.message : String(err) };
-          if (await this.finish(sessionId, taskId, token, { status: 'failed', error: failure })) return { done: true };
+          if (await this.finish(sessionId, taskId, token, { status: 'failed', error: failure }, context.takeCarried())) return { done: true };
           break;
         }
       }
@@ -255,8 +265,8 @@ export class TaskWorker extends EventEmitter<TaskWorkerEvents> {
     return { done: true };
   }
 
-  /** Records the terminal outcome; false when fenced out (cancelled or re-taken meanwhile). */
-  private async finish(sessionId: string, taskId: string, token: string, outcome: TaskOutcome): Promise<boolean> {
+  /** Records the terminal outcome (with the runner's carried writes); false when fenced out (cancelled or re-taken meanwhile). */
+  private async finish(sessionId: string, taskId: string, token: string, outcome: TaskOutcome, carry?: CarriedWrites): Promise<boolean> {
     return this.engine.tasks
       .transition(
         outcome.status === 'completed'
@@ -267,6 +277,7 @@ export class TaskWorker extends EventEmitter<TaskWorkerEvents> {
               to: 'completed',
               fields: { result: outcome.result },
               event: { type: 'task.completed', data: { result: outcome.result } },
+              carry,
             }
           : {
               sessionId,
@@ -275,6 +286,7 @@ export class TaskWorker extends EventEmitter<TaskWorkerEvents> {
               to: 'failed',
               fields: { errorCode: outcome.error.code, errorMessage: outcome.error.message },
               event: { type: 'task.failed', data: { error: outcome.error } },
+              carry,
             },
       )
       .then(

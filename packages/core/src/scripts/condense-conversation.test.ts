@@ -12,7 +12,7 @@ describe('condenseConversation script', () => {
   it('ok: archives the old version, replaces the list, records version and turn offset; a re-send answers ok', async () => {
     const { taskId, token } = await f.running('cc');
     const old = [msg('system', 's'), msg('user', 'u'), msg('assistant', 'a1'), msg('user', 'nudge'), msg('assistant', 'a2')];
-    await scripts.appendMessages('cc', taskId, token, 0, old);
+    await scripts.appendMessages('cc', taskId, token, { append: { expectedLength: 0, encoded: old } });
     const next = [msg('system', 's'), msg('user', 'u + summary'), msg('assistant', 'a2')];
     const args = { sessionId: 'cc', taskId, token, expectedLength: 5, expectedVersion: 0, turnOffset: 1, encoded: next };
     expect(await scripts.condenseConversation(args)).toEqual({ kind: 'ok', length: 3, version: 1 });
@@ -42,7 +42,7 @@ describe('condenseConversation script', () => {
   it('lengthMismatch (length or version), staleToken: nothing changes', async () => {
     const { taskId, token } = await f.running('cc2');
     const old = [msg('system', 's'), msg('user', 'u')];
-    await scripts.appendMessages('cc2', taskId, token, 0, old);
+    await scripts.appendMessages('cc2', taskId, token, { append: { expectedLength: 0, encoded: old } });
     const base = { sessionId: 'cc2', taskId, token, expectedLength: 2, expectedVersion: 0, turnOffset: 0, encoded: [msg('system', 'x')] };
     expect(await scripts.condenseConversation({ ...base, expectedLength: 3 })).toEqual({ kind: 'lengthMismatch', length: 2, version: 0 });
     expect(await scripts.condenseConversation({ ...base, expectedVersion: 1 })).toEqual({ kind: 'lengthMismatch', length: 2, version: 0 });
@@ -53,7 +53,7 @@ describe('condenseConversation script', () => {
 
   it('the archive expires with its tree and is deleted with it', async () => {
     const { taskId, token } = await f.running('cc3');
-    await scripts.appendMessages('cc3', taskId, token, 0, [msg('system', 's'), msg('user', 'u')]);
+    await scripts.appendMessages('cc3', taskId, token, { append: { expectedLength: 0, encoded: [msg('system', 's'), msg('user', 'u')] } });
     await scripts.condenseConversation({
       sessionId: 'cc3',
       taskId,

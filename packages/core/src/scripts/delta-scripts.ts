@@ -3,7 +3,7 @@
  * appended only by the holder of the turn's gate lease (see the worker's
  * agent/delta-publisher).
  */
-import type { TurnKey } from './gate-scripts';
+import type { TurnKey } from './turn-key';
 import { eventsTrim, UnexpectedReplyError, type ScriptEnv } from './reply';
 
 export type EmitDeltaReply = { kind: 'emitted'; id: string } | { kind: 'leaseLost' };

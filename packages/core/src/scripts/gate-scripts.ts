@@ -1,21 +1,13 @@
 /**
  * Wrappers of the request-gate scripts: gate-begin-3, gate-renew-2,
- * gate-commit-2, gate-abandon-1. A turn key is `<taskId>:<turn>`; waiters
+ * gate-commit-6, gate-abandon-1. A turn key is `<taskId>:<turn>`; waiters
  * are woken on the gate channel with that key.
  */
 import { UnexpectedReplyError, type ScriptEnv } from './reply';
+import { turnKeyString, type TurnKey } from './turn-key';
+import { decodeRecordUsage, usageKeysAndArgs, type RecordUsageReply, type TurnUsage } from './usage-scripts';
 
-export interface TurnKey {
-  sessionId: string;
-  taskId: string;
-  /** A turn number, or another request of the task through the gate (`condense:<n>`, see the worker's agent/condense). */
-  turn: number | string;
-}
-
-/** The idempotency key of a turn, forwarded to the provider as `Idempotency-Key`. */
-export function turnKeyString(k: TurnKey): string {
-  return `${k.taskId}:${k.turn}`;
-}
+export { turnKeyString, type TurnKey };
 
 export type GateBegin =
   { kind: 'committed'; response: string } | { kind: 'granted'; token: string; grants: number } | { kind: 'inflight'; leaseUntil: number } | { kind: 'stale' };
@@ -57,17 +49,24 @@ export async function gateRenew(env: ScriptEnv, k: TurnKey, token: string): Prom
   throw new UnexpectedReplyError('gate-renew', reply);
 }
 
-export type GateCommitReply = { kind: 'committed' } | { kind: 'staleToken' };
+export type GateCommitReply =
+  /** `usage`: how the usage given with the commit was counted (absent when none was given, or the lease has no runner). */
+  { kind: 'committed'; usage?: RecordUsageReply } | { kind: 'staleToken' };
 
-export async function gateCommit(env: ScriptEnv, k: TurnKey, token: string, response: string): Promise<GateCommitReply> {
+/** Commits a turn's response; with `usage` (a runner's lease), counts the turn's usage in the same script. */
+export async function gateCommit(env: ScriptEnv, k: TurnKey, token: string, response: string, usage?: TurnUsage): Promise<GateCommitReply> {
   const { keys } = env;
-  const reply = await env.run(
-    'batonGateCommit',
-    [keys.gate(k.sessionId, k.taskId), keys.task(k.sessionId, k.taskId)],
-    [k.turn, token, response, keys.gateChannel(), turnKeyString(k)],
-  );
-  if (reply === 1) return { kind: 'committed' };
-  if (reply === STALE) return { kind: 'staleToken' };
+  const counted = usageKeysAndArgs(env, k, usage ?? { rootId: k.taskId });
+  const reply = (await env.run('batonGateCommit', counted.keys, [
+    k.turn,
+    token,
+    response,
+    keys.gateChannel(),
+    turnKeyString(k),
+    ...(usage ? counted.args : []),
+  ])) as [number, unknown[]?];
+  if (reply[0] === 1) return reply[1] ? { kind: 'committed', usage: decodeRecordUsage(reply[1]) } : { kind: 'committed' };
+  if (reply[0] === STALE) return { kind: 'staleToken' };
   throw new UnexpectedReplyError('gate-commit', reply);
 }
 

@@ -40,10 +40,11 @@ export class Scripts {
   // One task.
   startTask = (sessionId: string, taskId: string) => task.startTask(this.env, sessionId, taskId);
   transition = (a: task.TransitionArgs) => task.transition(this.env, a);
-  turnBoundary = (sessionId: string, taskId: string, token: string, turn?: number) => task.turnBoundary(this.env, sessionId, taskId, token, turn);
+  turnBoundary = (sessionId: string, taskId: string, token: string, turn?: number, carry?: task.CarriedWrites) =>
+    task.turnBoundary(this.env, sessionId, taskId, token, turn, carry);
   spawnChild = (a: task.SpawnChildArgs) => task.spawnChild(this.env, a);
-  appendMessages = (sessionId: string, taskId: string, token: string, expectedLength: number, encoded: string[]) =>
-    task.appendMessages(this.env, sessionId, taskId, token, expectedLength, encoded);
+  appendMessages = (sessionId: string, taskId: string, token: string, carry: task.CarriedWrites) =>
+    task.appendMessages(this.env, sessionId, taskId, token, carry);
   condenseConversation = (a: task.CondenseConversationArgs) => task.condenseConversation(this.env, a);
 
   // Human in the loop.
@@ -53,7 +54,7 @@ export class Scripts {
   // Request gate.
   gateBegin = (k: gate.TurnKey, runnerToken?: string) => gate.gateBegin(this.env, k, runnerToken);
   gateRenew = (k: gate.TurnKey, token: string) => gate.gateRenew(this.env, k, token);
-  gateCommit = (k: gate.TurnKey, token: string, response: string) => gate.gateCommit(this.env, k, token, response);
+  gateCommit = (k: gate.TurnKey, token: string, response: string, usage?: usage.TurnUsage) => gate.gateCommit(this.env, k, token, response, usage);
   gateAbandon = (k: gate.TurnKey, token: string) => gate.gateAbandon(this.env, k, token);
 
   // Streaming: live deltas of a turn, fenced by its gate lease.

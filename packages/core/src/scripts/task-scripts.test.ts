@@ -82,13 +82,15 @@ describe('task scripts', () => {
     it('ok (and ok again for a re-send of the same append), lengthMismatch, staleToken', async () => {
       const { taskId, token } = await f.running('ap');
       const msg = JSON.stringify({ role: 'user', content: 'hi' });
-      expect(await scripts.appendMessages('ap', taskId, token, 0, [msg])).toEqual({ kind: 'ok', length: 1 });
-      expect(await scripts.appendMessages('ap', taskId, token, 0, [msg])).toEqual({ kind: 'ok', length: 1 });
-      expect(await scripts.appendMessages('ap', taskId, token, 0, [JSON.stringify({ role: 'user', content: 'other' })])).toEqual({
+      expect(await scripts.appendMessages('ap', taskId, token, { append: { expectedLength: 0, encoded: [msg] } })).toEqual({ kind: 'ok', length: 1 });
+      expect(await scripts.appendMessages('ap', taskId, token, { append: { expectedLength: 0, encoded: [msg] } })).toEqual({ kind: 'ok', length: 1 });
+      expect(
+        await scripts.appendMessages('ap', taskId, token, { append: { expectedLength: 0, encoded: [JSON.stringify({ role: 'user', content: 'other' })] } }),
+      ).toEqual({
         kind: 'lengthMismatch',
         length: 1,
       });
-      expect(await scripts.appendMessages('ap', taskId, 'old', 1, [msg])).toEqual({ kind: 'staleToken', length: 1 });
+      expect(await scripts.appendMessages('ap', taskId, 'old', { append: { expectedLength: 1, encoded: [msg] } })).toEqual({ kind: 'staleToken', length: 1 });
       const started = await scripts.startTask('ap', taskId);
       expect(started).toMatchObject({ kind: 'ok', messages: [{ role: 'user', content: 'hi' }] });
     });

@@ -1,21 +1,44 @@
 /**
- * Wrappers of the scripts that change one task: start-task-4, transition-6,
- * turn-boundary-4, spawn-child-4, append-messages-2, condense-conversation-3. Runner writes carry the
- * runner token; a `staleToken` reply means this runner was fenced out.
+ * Wrappers of the scripts that change one task: start-task-4, transition-7,
+ * turn-boundary-5, spawn-child-4, append-messages-3, condense-conversation-3. Runner writes carry the
+ * runner token; a `staleToken` reply means this runner was fenced out. Transition, turn boundary
+ * and append also carry a runner's pending writes (CarriedWrites), so that messages and turn
+ * bookkeeping ride on the next script the runner sends anyway.
  */
 import type { EventType } from '../model/event';
 import { decodeMessages, type Message } from '../model/message';
 import { isTerminal, taskMachine, type Task, type TaskStatus } from '../model/task';
 import { decodeTask } from '../store/task-record';
+import type { ConversationVersion } from '../model/message';
 import { eventsTrim, hashOf, scriptCodeName, UnexpectedReplyError, type ScriptEnv } from './reply';
 
+/**
+ * Writes a runner has made since its last script and carries to the next one
+ * (lua/includes/carried-writes): messages, appended compare-and-set at their
+ * expected length, then task fields and events, all fenced by the script's
+ * runner token check.
+ */
+export interface CarriedWrites {
+  append?: { expectedLength: number; encoded: string[] };
+  fields?: Record<string, string | number>;
+  events?: { type: EventType; data?: Record<string, unknown> }[];
+}
+
+/** The tail of ARGV that carries `c` (expected length, meta, messages); none: nothing carried. */
+export function carriedArgs(c: CarriedWrites | undefined): (string | number)[] {
+  if (!c) return [];
+  const events = c.events?.map((e) => [e.type, JSON.stringify(e.data ?? {})]);
+  const meta = c.fields || events?.length ? JSON.stringify({ f: c.fields, e: events }) : '';
+  return [c.append ? c.append.expectedLength : '', meta, ...(c.append?.encoded ?? [])];
+}
+
 export type StartTaskReply =
-  | { kind: 'ok'; token: string; previous: TaskStatus; task: Task; messages: Message[] }
+  | { kind: 'ok'; token: string; previous: TaskStatus; task: Task; messages: Message[]; version: ConversationVersion }
   | { kind: 'notFound' }
   | { kind: 'terminal'; status: TaskStatus }
   | { kind: 'illegalTransition'; status: TaskStatus };
 
-/** Takes a fresh runner fence on the task and returns it with its children and conversation. */
+/** Takes a fresh runner fence on the task and returns it with its children, conversation and conversation version. */
 export async function startTask(env: ScriptEnv, sessionId: string, taskId: string): Promise<StartTaskReply> {
   const { keys, options } = env;
   const reply = (await env.run(
@@ -26,8 +49,11 @@ export async function startTask(env: ScriptEnv, sessionId: string, taskId: strin
   const [code, token, status, taskFlat = [], childIds = [], conversation = []] = reply;
   const kind = scriptCodeName(code);
   switch (kind) {
-    case 'ok':
-      return { kind, token, previous: status as TaskStatus, task: decodeTask(hashOf(taskFlat), childIds), messages: decodeMessages(conversation) };
+    case 'ok': {
+      const hash = hashOf(taskFlat);
+      const version = { version: Number(hash.convVersion ?? 0), turnOffset: Number(hash.turnOffset ?? 0) };
+      return { kind, token, previous: status as TaskStatus, task: decodeTask(hash, childIds), messages: decodeMessages(conversation), version };
+    }
     case 'notFound':
       return { kind };
     case 'alreadyFinal':
@@ -47,6 +73,8 @@ export interface TransitionArgs {
   token?: string;
   fields?: Record<string, string | number>;
   event?: { type: EventType; data?: Record<string, unknown> };
+  /** A runner's pending writes, applied first in the same script (runner transitions only). */
+  carry?: CarriedWrites;
 }
 
 export type TransitionReply =
@@ -61,7 +89,9 @@ export type TransitionReply =
     }
   | { kind: 'notFound' }
   | { kind: 'staleToken'; previous: TaskStatus }
-  | { kind: 'illegalTransition'; previous: TaskStatus };
+  | { kind: 'illegalTransition'; previous: TaskStatus }
+  /** The carried messages were refused: the conversation has `length` messages (nothing applied). */
+  | { kind: 'lengthMismatch'; length: number };
 
 /** A status change guarded by the task state machine and the runner fence. */
 export async function transition(env: ScriptEnv, a: TransitionArgs): Promise<TransitionReply> {
@@ -69,7 +99,7 @@ export async function transition(env: ScriptEnv, a: TransitionArgs): Promise<Tra
   const s = a.sessionId;
   const reply = (await env.run(
     'batonTransition',
-    [keys.task(s, a.taskId), keys.events(s), keys.gate(s, a.taskId), keys.session(s), keys.lane(s), keys.active(s)],
+    [keys.task(s, a.taskId), keys.events(s), keys.gate(s, a.taskId), keys.session(s), keys.lane(s), keys.active(s), keys.conversation(s, a.taskId)],
     [
       a.token ?? '',
       a.to,
@@ -81,6 +111,7 @@ export async function transition(env: ScriptEnv, a: TransitionArgs): Promise<Tra
       isTerminal(a.to) ? options.gateTtlMs : 0,
       a.taskId,
       keys.sessionBase(s),
+      ...carriedArgs(a.carry),
     ],
   )) as [number, string, string[], string[]?, number?];
   const [code, previous, dispatched, closedIds = [], closedAt = 0] = reply;
@@ -93,6 +124,8 @@ export async function transition(env: ScriptEnv, a: TransitionArgs): Promise<Tra
     case 'staleToken':
     case 'illegalTransition':
       return { kind, previous: previous as TaskStatus };
+    case 'lengthMismatch':
+      return { kind, length: Number(previous) };
     default:
       throw new UnexpectedReplyError('transition', reply);
   }
@@ -104,17 +137,28 @@ export type TurnBoundaryReply =
   /** The session is paused: the task is parked now. */
   | { kind: 'parked' }
   | { kind: 'staleToken' }
-  | { kind: 'notRunning' };
+  | { kind: 'notRunning' }
+  /** The carried messages were refused: the conversation has `length` messages (nothing applied). */
+  | { kind: 'lengthMismatch'; length: number };
 
 const PARKED = 1;
 
-export async function turnBoundary(env: ScriptEnv, sessionId: string, taskId: string, token: string, turn?: number): Promise<TurnBoundaryReply> {
+/** Parks the task if its session is paused, else records `turn.started` (a turn given); applies `carry` first. */
+export async function turnBoundary(
+  env: ScriptEnv,
+  sessionId: string,
+  taskId: string,
+  token: string,
+  turn?: number,
+  carry?: CarriedWrites,
+): Promise<TurnBoundaryReply> {
   const { keys, options } = env;
-  const code = (await env.run(
+  const reply = (await env.run(
     'batonTurnBoundary',
-    [keys.session(sessionId), keys.task(sessionId, taskId), keys.parked(sessionId), keys.events(sessionId)],
-    [token, taskId, eventsTrim(options), turn ?? ''],
-  )) as number;
+    [keys.session(sessionId), keys.task(sessionId, taskId), keys.parked(sessionId), keys.events(sessionId), keys.conversation(sessionId, taskId)],
+    [token, taskId, eventsTrim(options), turn ?? '', ...carriedArgs(carry)],
+  )) as [number, number];
+  const [code, length] = reply;
   if (code === PARKED) return { kind: 'parked' };
   const kind = scriptCodeName(code);
   switch (kind) {
@@ -124,8 +168,10 @@ export async function turnBoundary(env: ScriptEnv, sessionId: string, taskId: st
       return { kind };
     case 'illegalTransition':
       return { kind: 'notRunning' };
+    case 'lengthMismatch':
+      return { kind, length };
     default:
-      throw new UnexpectedReplyError('turn-boundary', code);
+      throw new UnexpectedReplyError('turn-boundary', reply);
   }
 }
 
@@ -182,20 +228,16 @@ export type AppendMessagesReply =
   /** The conversation does not have the expected length: `length` is what it has. */
   | { kind: 'lengthMismatch'; length: number };
 
-/** Compare-and-set append (expected length), fenced by the runner token. `encoded`: JSON messages. */
-export async function appendMessages(
-  env: ScriptEnv,
-  sessionId: string,
-  taskId: string,
-  token: string,
-  expectedLength: number,
-  encoded: string[],
-): Promise<AppendMessagesReply> {
-  const { keys } = env;
+/**
+ * Compare-and-set append (expected length), fenced by the runner token, with the runner's other
+ * carried writes (fields, events). `carry.append.encoded`: JSON messages.
+ */
+export async function appendMessages(env: ScriptEnv, sessionId: string, taskId: string, token: string, carry: CarriedWrites): Promise<AppendMessagesReply> {
+  const { keys, options } = env;
   const reply = (await env.run(
     'batonAppendMessages',
-    [keys.conversation(sessionId, taskId), keys.task(sessionId, taskId)],
-    [token, expectedLength, ...encoded],
+    [keys.conversation(sessionId, taskId), keys.task(sessionId, taskId), keys.events(sessionId)],
+    [token, taskId, eventsTrim(options), ...carriedArgs(carry)],
   )) as [number, number];
   const [code, length] = reply;
   const kind = scriptCodeName(code);

@@ -3,7 +3,7 @@
  * record-usage-6 (session slot), tenant-reserve-3, tenant-release-2,
  * tenant-rollup-4 (the tenant's slot) and model-rollup-2 (the per-model totals' slot).
  */
-import { turnKeyString, type TurnKey } from './gate-scripts';
+import { turnKeyString, type TurnKey } from './turn-key';
 import { UnexpectedReplyError, type ScriptEnv } from './reply';
 
 /** Tokens of one turn. `input` includes `cached`. */
@@ -122,15 +122,19 @@ export async function budgetRelease(env: ScriptEnv, k: TurnKey, rootId: string):
   return { kind: 'released', reservation };
 }
 
-export interface RecordUsageArgs {
-  key: TurnKey;
+/** A committed turn's usage, as record-usage-6 (or gate-commit-6, with the commit) counts it. */
+export interface TurnUsage {
   rootId: string;
-  runnerToken: string;
-  tokens: TurnTokens;
+  tokens?: TurnTokens;
   /** null: the model has no price. */
-  costUsd: number | null;
+  costUsd?: number | null;
   /** The turn's roll-up, kept pending in the session until applied (see usage/rollups). */
-  rollup: string;
+  rollup?: string;
+}
+
+export interface RecordUsageArgs extends Required<TurnUsage> {
+  key: TurnKey;
+  runnerToken: string;
 }
 
 export type RecordUsageReply =
@@ -139,26 +143,30 @@ export type RecordUsageReply =
   | { kind: 'staleToken' }
   | { kind: 'notCommitted' };
 
-export async function recordUsage(env: ScriptEnv, a: RecordUsageArgs): Promise<RecordUsageReply> {
-  const reply = (await env.run(
-    'batonRecordUsage',
-    [...turnKeys(env, a.key, a.rootId), env.keys.ofSession(a.key.sessionId, 'rollups')],
-    [
-      a.key.turn,
-      a.runnerToken,
-      a.tokens.input,
-      a.tokens.output,
-      a.tokens.cached,
-      a.costUsd === null ? '' : String(a.costUsd),
-      reservationMember(a.key, a.rootId),
-      turnKeyString(a.key),
-      a.rollup,
+/** The keys (gate, task, root, session, reservations, roll-ups) and the usage arguments of a turn's usage record. */
+export function usageKeysAndArgs(env: ScriptEnv, k: TurnKey, u: TurnUsage): { keys: string[]; args: (string | number)[] } {
+  const tokens = u.tokens ?? { input: 0, output: 0, cached: 0 };
+  return {
+    keys: [...turnKeys(env, k, u.rootId), env.keys.ofSession(k.sessionId, 'rollups')],
+    args: [
+      tokens.input,
+      tokens.output,
+      tokens.cached,
+      u.costUsd === null || u.costUsd === undefined ? '' : String(u.costUsd),
+      reservationMember(k, u.rootId),
+      turnKeyString(k),
+      u.rollup ?? '{}',
     ],
-  )) as unknown[];
-  switch (reply[0]) {
+  };
+}
+
+/** Decodes includes/record-usage's reply (and record-usage-6's refusals). */
+export function decodeRecordUsage(reply: unknown): RecordUsageReply {
+  const r = Array.isArray(reply) ? (reply as unknown[]) : [];
+  switch (r[0]) {
     case 1: {
-      const reservation = parseReservation(String(reply[1] ?? ''));
-      const pending = Number(reply[2]);
+      const reservation = parseReservation(String(r[1] ?? ''));
+      const pending = Number(r[2]);
       return reservation ? { kind: 'recorded', reservation, pending } : { kind: 'recorded', pending };
     }
     case 0:
@@ -170,6 +178,12 @@ export async function recordUsage(env: ScriptEnv, a: RecordUsageArgs): Promise<R
     default:
       throw new UnexpectedReplyError('record-usage', reply);
   }
+}
+
+export async function recordUsage(env: ScriptEnv, a: RecordUsageArgs): Promise<RecordUsageReply> {
+  const { keys, args } = usageKeysAndArgs(env, a.key, a);
+  const [turn, ...rest] = [a.key.turn, ...args];
+  return decodeRecordUsage(await env.run('batonRecordUsage', keys, [turn!, a.runnerToken, ...rest]));
 }
 
 export interface TenantReserveArgs {

@@ -1,10 +1,16 @@
 import type { EngineContext } from '../engine-context';
 import { codeToError } from '../errors';
 import { z } from 'zod';
-import { decodeMessages, MessageSchema, type Message } from '../model/message';
+import { decodeMessages, MessageSchema, type ConversationVersion, type Message } from '../model/message';
 import type { Scripts } from '../scripts/scripts';
+import type { CarriedWrites } from '../scripts/task-scripts';
 
 export { decodeMessages };
+
+/** Messages as the conversation list stores them (validated, one JSON string each). */
+export function encodeMessages(messages: Message[]): string[] {
+  return messages.map((m) => JSON.stringify(MessageSchema.parse(m)));
+}
 
 /** A conversation version a condense replaced, as the archive keeps it (and the export shows it). */
 export const ArchivedConversationSchema = z.object({
@@ -18,11 +24,7 @@ export const ArchivedConversationSchema = z.object({
 });
 export type ArchivedConversation = z.infer<typeof ArchivedConversationSchema>;
 
-/** Where a task's live conversation stands after its condenses (both 0 before the first). */
-export interface ConversationVersion {
-  version: number;
-  turnOffset: number;
-}
+export type { ConversationVersion };
 
 /**
  * A task's conversation: a Redis list of JSON messages. Appends are
@@ -41,13 +43,21 @@ export class ConversationStore {
 
   /** Returns the new length; throws CONVERSATION_CONFLICT or STALE_RUNNER when refused. */
   async append(sessionId: string, taskId: string, token: string, expectedLength: number, messages: Message[]): Promise<number> {
-    const encoded = messages.map((m) => JSON.stringify(MessageSchema.parse(m)));
-    const reply = await this.scripts.appendMessages(sessionId, taskId, token, expectedLength, encoded);
+    return this.write(sessionId, taskId, token, { append: { expectedLength, encoded: encodeMessages(messages) } });
+  }
+
+  /**
+   * Applies a runner's carried writes on their own (messages compare-and-set,
+   * then fields and events). Returns the new length (-1 when no message was
+   * carried); throws CONVERSATION_CONFLICT or STALE_RUNNER when refused.
+   */
+  async write(sessionId: string, taskId: string, token: string, carry: CarriedWrites): Promise<number> {
+    const reply = await this.scripts.appendMessages(sessionId, taskId, token, carry);
     if (reply.kind !== 'ok') {
       throw codeToError(reply.kind, {
         taskId,
         what: 'conversation append',
-        detail: `expected length ${expectedLength}, found ${reply.length}`,
+        detail: `expected length ${carry.append?.expectedLength ?? '-'}, found ${reply.length}`,
       });
     }
     return reply.length;
@@ -78,7 +88,7 @@ export class ConversationStore {
     turnOffset: number,
     messages: Message[],
   ): Promise<number> {
-    const encoded = messages.map((m) => JSON.stringify(MessageSchema.parse(m)));
+    const encoded = encodeMessages(messages);
     const reply = await this.scripts.condenseConversation({
       sessionId,
       taskId,

@@ -59,8 +59,12 @@ export class TaskStore {
     // the session goes into the reconciler's index first, so a crash in between is repaired.
     const [, reply] = await Promise.all([terminal ? redis.zadd(keys.sessionIndex(), Date.now(), req.sessionId) : undefined, this.scripts.transition(req)]);
     if (reply.kind !== 'ok') {
-      const from = reply.kind === 'notFound' ? undefined : reply.previous;
-      const err = codeToError(reply.kind, { taskId: req.taskId, what: `transition to ${req.to}`, detail: `from ${from ?? ''}` });
+      const from = reply.kind === 'notFound' || reply.kind === 'lengthMismatch' ? undefined : reply.previous;
+      const detail =
+        reply.kind === 'lengthMismatch'
+          ? `carried messages expected length ${req.carry?.append?.expectedLength ?? '-'}, found ${reply.length}`
+          : `from ${from ?? ''}`;
+      const err = codeToError(reply.kind, { taskId: req.taskId, what: `transition to ${req.to}`, detail });
       this.ctx.logger.warn({ taskId: req.taskId, sessionId: req.sessionId, to: req.to, from, code: err.code }, err.message);
       throw err;
     }

@@ -17,8 +17,8 @@ export interface MeteredRunner {
 }
 import { TaskFailure } from '../runtime/signals';
 import { StaleRunnerError } from '../errors';
-import type { BudgetExceeded, BudgetLimits, TurnTokens } from '../scripts/usage-scripts';
-import { turnKeyString, type TurnKey } from '../scripts/gate-scripts';
+import type { BudgetExceeded, BudgetLimits, RecordUsageReply, TurnTokens, TurnUsage } from '../scripts/usage-scripts';
+import { turnKeyString, type TurnKey } from '../scripts/turn-key';
 import { PriceTable } from './prices';
 import { applyRollup, drainRollups, type Rollup } from './rollups';
 
@@ -160,8 +160,21 @@ export async function releaseTurn(ctx: MeteredRunner, turn: number | string): Pr
  * counted twice.
  */
 export async function recordTurn(ctx: MeteredRunner, turn: number | string, m: TurnMetering, response: unknown): Promise<void> {
-  const { scripts, ctx: ectx } = ctx.engine;
+  const { usage, rollup } = turnUsage(ctx, m, response);
   const key: TurnKey = { sessionId: ctx.sessionId, taskId: ctx.taskId, turn };
+  const reply = await ctx.engine.scripts.recordUsage({
+    key,
+    runnerToken: ctx.token,
+    rootId: usage.rootId,
+    tokens: usage.tokens!,
+    costUsd: usage.costUsd!,
+    rollup: usage.rollup!,
+  });
+  await settleRecorded(ctx, turn, reply, rollup);
+}
+
+/** What a committed response's usage counts (tokens, cost) and its roll-up (tenant's day, model). */
+export function turnUsage(ctx: MeteredRunner, m: TurnMetering, response: unknown): { usage: TurnUsage; rollup: Rollup } {
   const tokens = m.tokensOf(response) ?? { input: 0, output: 0, cached: 0 };
   const costUsd = m.config.prices.costOf(m.model, tokens);
   const rollup: Rollup = {
@@ -172,18 +185,20 @@ export async function recordTurn(ctx: MeteredRunner, turn: number | string, m: T
     costUsd,
     ttlSeconds: m.config.tenantUsageTtlS ?? DEFAULT_TENANT_USAGE_TTL_S,
   };
-  const reply = await scripts.recordUsage({
-    key,
-    rootId: ctx.task.rootId,
-    runnerToken: ctx.token,
-    tokens,
-    costUsd,
-    rollup: JSON.stringify(rollup),
-  });
+  return { usage: { rootId: ctx.task.rootId, tokens, costUsd, rollup: JSON.stringify(rollup) }, rollup };
+}
+
+/**
+ * After a turn's usage was counted (by record-usage-6, or by the gate's
+ * commit in the same script): applies its roll-up, or drains what a crash
+ * left pending when it had been counted before.
+ */
+export async function settleRecorded(ctx: MeteredRunner, turn: number | string, reply: RecordUsageReply, rollup: Rollup): Promise<void> {
+  const key: TurnKey = { sessionId: ctx.sessionId, taskId: ctx.taskId, turn };
   if (reply.kind === 'staleToken') throw new StaleRunnerError(ctx.taskId, `record usage of turn ${turn}`);
   if (reply.kind === 'notCommitted') return;
   if (reply.kind === 'recorded') {
-    await ectx.racepoints.beforeUsageRollup?.(ctx.sessionId, turnKeyString(key));
+    await ctx.engine.ctx.racepoints.beforeUsageRollup?.(ctx.sessionId, turnKeyString(key));
     await applyRollup(ctx.engine, ctx.sessionId, turnKeyString(key), rollup);
     // Others pending: left by a crashed worker of this session; O(1) unless there are.
     if (reply.pending > 1) await drainRollups(ctx.engine, ctx.sessionId);
