@@ -157,9 +157,26 @@ export interface FilesConfig {
 }
 
 export class EnvError extends Error {
-  constructor(readonly problems: string[]) {
-    super(problems.length === 1 ? `invalid environment: ${problems[0]}` : `invalid environment:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+  constructor(
+    message: string,
+    /** The variables at fault. */
+    readonly variables: string[],
+  ) {
+    super(message);
     this.name = 'EnvError';
+  }
+
+  /** Every variable the schema refused, each with its rule. */
+  static invalid(error: z.ZodError): EnvError {
+    return new EnvError(
+      `invalid environment:\n${z.prettifyError(error)}`,
+      error.issues.map((issue) => issue.path.join('.') || 'env'),
+    );
+  }
+
+  /** A rule across variables, said in one line. */
+  static rule(message: string, variables: string[]): EnvError {
+    return new EnvError(`invalid environment: ${message}`, variables);
   }
 }
 
@@ -174,13 +191,11 @@ export const MISSING_API_KEYS =
  */
 export function parseEnv(source: Record<string, string | undefined>): ApiConfig {
   const parsed = EnvSchema.safeParse(source);
-  if (!parsed.success) {
-    throw new EnvError(parsed.error.issues.map((i) => `${i.path.join('.') || 'env'}: ${i.message}`));
-  }
+  if (!parsed.success) throw EnvError.invalid(parsed.error);
   const env = parsed.data;
   const open = env.API_AUTH === 'none';
-  if (!open && env.API_KEYS.length === 0) throw new EnvError([MISSING_API_KEYS]);
-  if (open && env.API_KEYS.length > 0) throw new EnvError(['API_AUTH: "none" contradicts API_KEYS; unset one of them']);
+  if (!open && env.API_KEYS.length === 0) throw EnvError.rule(MISSING_API_KEYS, ['API_KEYS']);
+  if (open && env.API_KEYS.length > 0) throw EnvError.rule('API_AUTH: "none" contradicts API_KEYS; unset one of them', ['API_AUTH', 'API_KEYS']);
   return {
     redisUrl: env.REDIS_URL,
     prefix: env.BATON_PREFIX,

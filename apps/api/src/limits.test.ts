@@ -125,7 +125,7 @@ describe('MAX_QUEUED_ROOTS_PER_SESSION in the environment', () => {
     expect(parseEnv({ ...KEYS, MAX_QUEUED_ROOTS_PER_SESSION: '' }).maxQueuedRootsPerSession).toBe(100);
     expect(parseEnv({ ...KEYS, MAX_QUEUED_ROOTS_PER_SESSION: '7' }).maxQueuedRootsPerSession).toBe(7);
     for (const bad of ['0', '10001', 'many', '1.5']) {
-      expect(() => parseEnv({ ...KEYS, MAX_QUEUED_ROOTS_PER_SESSION: bad })).toThrow(/MAX_QUEUED_ROOTS_PER_SESSION:/);
+      expect(() => parseEnv({ ...KEYS, MAX_QUEUED_ROOTS_PER_SESSION: bad })).toThrow(/→ at MAX_QUEUED_ROOTS_PER_SESSION$/m);
     }
   });
 });

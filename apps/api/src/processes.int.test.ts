@@ -38,7 +38,7 @@ describe('api and worker processes', () => {
     const r = runApi({ PORT: 'x', API_KEYS: 'oops-SECRET-1', REDIS_URL: 'http://u:SECRET-2@h', DASHBOARD_PASSWORD: 'SECRET3', METRICS_TOKEN: 'SECRET-4' });
     expect(r.status).toBe(1);
     expect(r.stderr).toContain('invalid environment');
-    for (const name of ['PORT', 'API_KEYS', 'REDIS_URL', 'DASHBOARD_PASSWORD', 'METRICS_TOKEN']) expect(r.stderr).toContain(`${name}:`);
+    for (const name of ['PORT', 'API_KEYS', 'REDIS_URL', 'DASHBOARD_PASSWORD', 'METRICS_TOKEN']) expect(r.stderr).toContain(`→ at ${name}\n`);
     expect(r.stderr).not.toMatch(/SECRET/);
   });
 

@@ -25,9 +25,8 @@ describe('env', () => {
       error = err;
     }
     expect(error).toBeInstanceOf(EnvError);
-    const problems = (error as EnvError).problems;
-    expect(problems.map((p) => p.split(':')[0])).toEqual(['REDIS_URL', 'BATON_PREFIX', 'WORKER_CONCURRENCY', 'LLM_TIMEOUT_MS', 'METRICS_PORT']);
-    expect(problems[2]).toContain('(got "0")');
+    expect((error as EnvError).variables).toEqual(['REDIS_URL', 'BATON_PREFIX', 'WORKER_CONCURRENCY', 'LLM_TIMEOUT_MS', 'METRICS_PORT']);
+    expect((error as EnvError).message).toContain('(got "0")\n  → at WORKER_CONCURRENCY');
   });
 
   it('never echoes values that may carry a secret (Redis URL, LLM URL)', () => {
@@ -38,7 +37,7 @@ describe('env', () => {
       error = err;
     }
     expect(error).toBeInstanceOf(EnvError);
-    expect((error as EnvError).problems.map((p) => p.split(':')[0])).toEqual(['REDIS_URL', 'LLM_BASE_URL']);
+    expect((error as EnvError).variables).toEqual(['REDIS_URL', 'LLM_BASE_URL']);
     expect((error as EnvError).message).not.toMatch(/SECRET/);
   });
 });
@@ -56,10 +55,10 @@ describe('QUEUE_SHARDS and WORKER_QUEUE_SHARDS', () => {
 
   it('refuse a pin that is not a list of numbers, or names a shard that does not exist', () => {
     expect(() => parseEnv({ QUEUE_SHARDS: '3', WORKER_QUEUE_SHARDS: 'one' })).toThrow(
-      'WORKER_QUEUE_SHARDS: comma-separated shard numbers, e.g. "0,2" (got "one")',
+      '✖ comma-separated shard numbers, e.g. "0,2" (got "one")\n  → at WORKER_QUEUE_SHARDS',
     );
     expect(() => parseEnv({ QUEUE_SHARDS: '3', WORKER_QUEUE_SHARDS: '1,3,5' })).toThrow(
-      'WORKER_QUEUE_SHARDS: shard(s) 3, 5 do not exist: QUEUE_SHARDS is 3 (shards 0..2)',
+      '✖ shard(s) 3, 5 do not exist: QUEUE_SHARDS is 3 (shards 0..2) (got "1,3,5")\n  → at WORKER_QUEUE_SHARDS',
     );
     expect(() => parseEnv({ QUEUE_SHARDS: '0' })).toThrow('QUEUE_SHARDS');
     expect(() => parseEnv({ QUEUE_SHARDS: '65' })).toThrow('QUEUE_SHARDS');
@@ -78,11 +77,13 @@ describe('LLM_PROVIDER', () => {
   it('streams by default; LLM_STREAM=false asks for whole answers; anything else is refused', () => {
     expect(parseEnv({}).LLM_STREAM).toBe(true);
     expect(parseEnv({ LLM_STREAM: 'false' }).LLM_STREAM).toBe(false);
-    expect(() => parseEnv({ LLM_STREAM: 'yes' })).toThrow(/LLM_STREAM: Invalid option: expected one of "true"\|"false"/);
+    expect(() => parseEnv({ LLM_STREAM: 'yes' })).toThrow(/Invalid option: expected one of "true"\|"false" \(got "yes"\)\n {2}→ at LLM_STREAM/);
   });
 
   it('refuses an unknown provider, naming the choices', () => {
-    expect(() => parseEnv({ LLM_PROVIDER: 'claude' })).toThrow(/LLM_PROVIDER: Invalid option: expected one of "openai"\|"anthropic"\|"demo"/);
+    expect(() => parseEnv({ LLM_PROVIDER: 'claude' })).toThrow(
+      /Invalid option: expected one of "openai"\|"anthropic"\|"demo" \(got "claude"\)\n {2}→ at LLM_PROVIDER/,
+    );
   });
 });
 

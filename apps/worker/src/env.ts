@@ -178,8 +178,13 @@ export type Env = z.output<typeof EnvSchema>;
 const SECRET_VARIABLES = new Set(['REDIS_URL', 'LLM_BASE_URL', 'LLM_API_KEY', 'OPENAI_BASE_URL', 'OPENAI_API_KEY', 'ANTHROPIC_BASE_URL', 'ANTHROPIC_API_KEY']);
 
 export class EnvError extends Error {
-  constructor(readonly problems: string[]) {
-    super(`invalid worker configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+  /** The variables at fault, in the order zod reported them. */
+  readonly variables: string[];
+
+  constructor(error: z.ZodError) {
+    super(`invalid worker configuration:\n${z.prettifyError(error)}`);
+    this.name = 'EnvError';
+    this.variables = error.issues.map((issue) => issue.path.join('.') || '(environment)');
   }
 }
 
@@ -189,14 +194,13 @@ export function parseEnv(source: Record<string, string | undefined>): Env {
   const present = Object.fromEntries(Object.entries(source).filter(([, v]) => v !== undefined && v.trim() !== ''));
   const parsed = EnvSchema.safeParse(present);
   if (parsed.success) return parsed.data;
-  const problems = parsed.error.issues.map((issue) => {
-    const name = issue.path.join('.') || '(environment)';
+  // The value given helps fix a typo, but values that may carry a secret (a key, a URL with a password) are never echoed.
+  const withValues = parsed.error.issues.map((issue) => {
+    const name = issue.path.join('.');
     const value = source[name];
-    // Values that may carry a secret (a key, a URL with a password) are never echoed.
-    const echo = value !== undefined && !SECRET_VARIABLES.has(name);
-    return `${name}: ${issue.message}${echo ? ` (got ${JSON.stringify(value)})` : ''}`;
+    return value === undefined || SECRET_VARIABLES.has(name) ? issue : { ...issue, message: `${issue.message} (got ${JSON.stringify(value)})` };
   });
-  throw new EnvError(problems);
+  throw new EnvError(new z.ZodError(withValues));
 }
 
 /** Reads `process.env` (the only place that does). */

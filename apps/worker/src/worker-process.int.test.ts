@@ -69,7 +69,7 @@ describe('worker process', () => {
     });
     expect(r.status).toBe(1);
     expect(r.stderr).toContain('invalid worker configuration');
-    for (const name of ['WORKER_CONCURRENCY', 'LLM_BASE_URL', 'LLM_MAX_ATTEMPTS']) expect(r.stderr).toContain(`- ${name}:`);
+    for (const name of ['WORKER_CONCURRENCY', 'LLM_BASE_URL', 'LLM_MAX_ATTEMPTS']) expect(r.stderr).toContain(`→ at ${name}\n`);
   });
 
   it('two worker processes share the load; per session one request in flight, every key requested once', async () => {

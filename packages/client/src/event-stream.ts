@@ -141,7 +141,7 @@ function toEvent(message: SseMessage, url: string): SessionEvent {
   const taskId =
     typeof data === 'object' && data !== null && typeof (data as { taskId?: unknown }).taskId === 'string' ? (data as { taskId: string }).taskId : null;
   const reset = message.event === 'reset' ? StreamResetSchema.safeParse(data) : null;
-  if (reset && !reset.success) throw new BatonProtocolError(url, `malformed reset event: ${reset.error.issues.map((i) => i.message).join('; ')}`);
+  if (reset && !reset.success) throw new BatonProtocolError(url, `malformed reset event:\n${z.prettifyError(reset.error)}`);
   return { id: message.id, type: message.event, data, taskId, reset: reset?.data ?? null };
 }
 

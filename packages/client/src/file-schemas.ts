@@ -1,8 +1,8 @@
 import { z } from 'zod';
 
 /**
- * Schemas of the workspace files routes (`/v1/sessions/{id}/files`, issue 10
- * "Seeding a workspace"): a public contract, validated at the boundary like
+ * Schemas of the workspace files routes (`/v1/sessions/{id}/files`, seeding
+ * a workspace): a public contract, validated at the boundary like
  * every other response.
  */
 

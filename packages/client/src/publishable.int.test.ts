@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { REPO_ROOT } from '@baton/testkit';
 
 /**
- * "Publishable packages" (issue 10): @baton/core, @baton/worker and
+ * Publishable packages: @baton/core, @baton/worker and
  * @baton/client pack with `pnpm pack`, and the tarballs load with require,
  * import and TypeScript in a folder outside the monorepo. The work is in
  * scripts/check-pack.mjs (also runnable by hand); this runs it on the built

@@ -17,10 +17,8 @@ export interface Racepoints {
   beforeUsageRollup?(sessionId: string, rollupId: string): Promise<void>;
 }
 
-export interface JobData {
-  taskId: string;
-  sessionId: string;
-}
+// Declared with the queues that carry it; still importable from here, where the runtime looks for it.
+export type { JobData } from './queue-shards';
 
 /**
  * The infrastructure the engine's parts share: one command connection, the

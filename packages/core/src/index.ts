@@ -4,7 +4,7 @@ export { TreeExportSchema, type TreeExport } from './lifecycle/tree-export';
 export type { DeleteSessionState, DeleteTreeResult } from './lifecycle/deletion';
 export { EngineOptionsSchema, MAX_DEPTH_CAP, MAX_QUEUE_SHARDS, type EngineOptions, type ResolvedEngineOptions } from './config';
 export { openRedis, connectionFromUrl, type FailFastOptions, type Connection, type ClusterConnection, type RedisClient } from './connection';
-export type { JobData } from './engine-context';
+export type { JobData } from './queue-shards';
 export { Keys, TASK_QUEUE } from './keys';
 export { QueueShards, shardOfSession } from './queue-shards';
 export { LateCommandError, redisFailure, RedisFailureKind, type RedisFailure } from './redis-failure';

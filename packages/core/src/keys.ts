@@ -2,7 +2,9 @@
  * Every Redis key Baton uses is built here and nowhere else, and the Lua
  * side gets its key names from here too: `luaKeySchema()` generates the Lua
  * constants and builders that the script loader inlines into every script
- * (`--- @include "generated/keys"`), so no key name is spelled twice.
+ * that builds keys itself (through includes/common, which has
+ * `--- @include "generated/keys"`), so no key name is spelled twice. Scripts
+ * given all their keys as KEYS need none of it.
  *
  * All keys of one session share the hash tag `{s:<sessionId>}` so that every
  * script touching a session (lane, lease, tasks of its trees, conversations,
@@ -23,7 +25,7 @@ export const SessionKey = {
   events: 'events',
   roots: 'roots',
   unindexed: 'unindexed',
-  /** Budget reservations of turns in flight by deadline (zset, budget-reserve-5): a dead worker's expire. */
+  /** Deadlines of the budget reservations of turns in flight (zset, budget-reserve-5): the next reserve drops those a dead worker left. */
   reservations: 'resv',
   /** Usage roll-ups recorded but not yet applied to the tenant and model totals (hash, record-usage-6). */
   rollups: 'rollups',
@@ -36,7 +38,7 @@ const TASK_SEGMENT = 'task';
 /** Keys of a task besides its hash: `<base>:task:<id>:<suffix>`. */
 export const TaskKey = { children: 'children', conv: 'conv', gate: 'gate', convArchive: 'conv-archive' } as const;
 
-/** Fields of the stats hash (`Keys.stats`), read by the metrics code through `statsField`. */
+/** Fields of the stats hash (`Keys.stats`): store/task-stats.ts writes and reads them (the metrics read them through it). */
 export const statsField = {
   created: (kind: 'root' | 'child') => `created:${kind}`,
   ended: (status: string) => `ended:${status}`,
@@ -44,8 +46,9 @@ export const statsField = {
 
 /**
  * The Lua half of the schema: `SESSION_KEYS` (every key of a session, for
- * expiry and persistence), `sessionKey(base, name)`, `taskKey(base, id)`,
- * and one builder per task suffix (`childrenKey`, `convKey`, `gateKey`) plus
+ * expiry and persistence), `SESSION_KEY` and `TASK_KEY` (name -> suffix),
+ * `sessionKey(base, name)`, `taskKey(base, id)`, one builder per task suffix
+ * (`childrenKey`, `convKey`, `gateKey`, `convArchiveKey`) and
  * `taskSubKey(taskKey, name)` for a script that only holds a task key.
  */
 export function luaKeySchema(): string {
@@ -83,7 +86,7 @@ export class Keys {
 
   /**
    * BullMQ queue prefix of queue shard `shard` of `shards` (QUEUE_SHARDS). Shard 0 is
-   * always `{<prefix>}`, today's queue, so a deployment with one shard keeps its keys.
+   * always `{<prefix>}`, the queue of a one-shard deployment, so that one keeps its keys.
    * Shard i > 0 gets its own hash tag `{<prefix>:q<i>.<salt>}`, the salt being the
    * smallest number that puts the tag's slot at or just after `slot(shard 0) + i *
    * 16384 / shards`: the shards' slots are evenly spaced over the slot space, so a
@@ -207,7 +210,7 @@ export class Keys {
   }
   /**
    * A tenant's usage of one UTC day (`YYYY-MM-DD`): tokens, cost, turns and the
-   * budget reservations of turns in flight (record-usage, tenant-* scripts).
+   * budget reservations of turns in flight (tenant-reserve-3, tenant-release-2, tenant-rollup-4).
    * Hash-tagged per tenant; expires (TENANT_USAGE_TTL_S) so the history is bounded.
    */
   tenantUsageDay(tenant: string, day: string): string {

@@ -1,8 +1,13 @@
 import { createHash } from 'node:crypto';
 import { Queue, type DefaultJobOptions } from 'bullmq';
 import type { RedisClient } from './connection';
-import type { JobData } from './engine-context';
 import { TASK_QUEUE, type Keys } from './keys';
+
+/** What a task's BullMQ job carries: the rest is in the task's own hash. */
+export interface JobData {
+  taskId: string;
+  sessionId: string;
+}
 
 /**
  * The queue shard of a session: the first 32 bits of the SHA-256 of its id,

@@ -17,6 +17,7 @@
 import { setMaxListeners } from 'node:events';
 import { createServer, type IncomingHttpHeaders, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { setTimeout as wait } from 'node:timers/promises';
 import { scriptedReply, streamCutOf, type ChatRequestBody } from './fake-provider-script';
 import {
   ANTHROPIC_STREAM_ERROR,
@@ -372,17 +373,7 @@ export async function startFakeProvider(options: FakeProviderOptions = {}): Prom
   };
 }
 
+/** Waits `ms`, or less when the signal aborts (resolving either way: the caller then looks at the signal). */
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(timer);
-      resolve();
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
+  return wait(ms, undefined, { signal }).catch(() => undefined);
 }

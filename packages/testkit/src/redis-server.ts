@@ -10,6 +10,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { setTimeout as wait } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 
 /** A port nobody listens on right now (the OS picks it). */
@@ -43,7 +44,7 @@ export async function waitForRedis(port: number, timeoutMs = 20_000): Promise<vo
       client.disconnect();
     }
     if (Date.now() - start > timeoutMs) throw new Error(`redis on port ${port} did not answer within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 50));
+    await wait(50);
   }
 }
 

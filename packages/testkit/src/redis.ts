@@ -4,6 +4,7 @@
  * Shared by every package's tests (import from @baton/testkit).
  */
 import { randomBytes } from 'node:crypto';
+import { setTimeout as wait } from 'node:timers/promises';
 import { Cluster, Redis } from 'ioredis';
 
 export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -105,6 +106,6 @@ export async function waitUntil(predicate: () => Promise<boolean> | boolean, tim
   const start = Date.now();
   while (!(await predicate())) {
     if (Date.now() - start > timeoutMs) throw new Error(`condition not reached within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, stepMs));
+    await wait(stepMs);
   }
 }

@@ -1,4 +1,5 @@
 import { decodeEvent, type BatonEvent, type Engine } from '@baton/core';
+import { setTimeout as wait } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { compareIds } from './stream-id';
 import type { ReadReply, StreamReader } from './stream-readers';
@@ -127,7 +128,7 @@ export class StreamShard {
             await current.catch(() => undefined);
             delayMs = 1;
           } else {
-            await new Promise((r) => setTimeout(r, delayMs));
+            await wait(delayMs);
             delayMs = Math.min(delayMs * 2, 50);
           }
         }

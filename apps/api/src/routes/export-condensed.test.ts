@@ -1,8 +1,8 @@
 import { startHarness, waitForTask, type Harness } from '../test-utils/harness';
 
 /**
- * The export of a task whose conversation was condensed (context condensing,
- * issue 11) carries the replaced versions; `GET messages` answers the live
+ * The export of a task whose conversation was condensed (docs/design.md,
+ * "Context condensing") carries the replaced versions; `GET messages` answers the live
  * one. The archive is staged in Redis as the condense-conversation script
  * leaves it (the worker side is proven in apps/worker agent/condense).
  */

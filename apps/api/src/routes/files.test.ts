@@ -227,7 +227,12 @@ describe('POST /v1/sessions/{id}/files', () => {
     expect((await postTar('s-malformed', gzipSync(Buffer.from('plain text, no tar')))).json()).toMatchObject({ status: 422, code: 'INVALID_ARCHIVE' });
     const shape = await postJson('s-malformed', { files: [{ path: 'a.txt' }] });
     expect(shape.statusCode).toBe(400);
-    expect(shape.json().detail).toContain('content');
+    // The entry's own field is named, in the prose and in the machine-readable list.
+    expect(shape.json().detail).toContain('✖ Invalid input: expected string, received undefined\n  → at body.files[0].content');
+    expect(shape.json().errors).toEqual([{ path: 'body.files.0.content', message: 'Invalid input: expected string, received undefined' }]);
+    expect((await postJson('s-malformed', [{ path: 'a.txt', content: 1 }])).json().errors).toEqual([
+      { path: 'body.0.content', message: 'Invalid input: expected string, received number' },
+    ]);
     expect((await postJson('s-malformed', [{ path: 'a', content: '!!!', encoding: 'base64' }])).statusCode).toBe(400);
     const text = await h.app.inject({
       method: 'POST',

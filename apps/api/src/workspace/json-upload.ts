@@ -16,22 +16,23 @@ export const FileEntrySchema = z
   .meta({ id: 'FileEntry' });
 export type FileEntry = z.output<typeof FileEntrySchema>;
 
+const FileListSchema = z.array(FileEntrySchema).min(1);
+const FilesObjectSchema = z.strictObject({ files: FileListSchema });
+
 /** `{"files": [...]}` or the bare array. */
-export const FilesUploadSchema = z
-  .union([z.strictObject({ files: z.array(FileEntrySchema).min(1) }), z.array(FileEntrySchema).min(1)])
-  .meta({ id: 'FilesUpload' });
+export const FilesUploadSchema = z.union([FilesObjectSchema, FileListSchema]).meta({ id: 'FilesUpload' });
 
 /** Checks every entry (paths, encodings, budget) before writing any, then writes them in order (a later duplicate wins). */
 export async function writeJsonEntries(workspace: Workspace, body: unknown, limits: UploadLimits): Promise<PlannedEntry[]> {
-  const parsed = FilesUploadSchema.safeParse(body);
+  // Each form on its own, so that a bad entry is reported at its field rather than as "matches neither form".
+  const parsed = (Array.isArray(body) ? FileListSchema : FilesObjectSchema).safeParse(body);
   if (!parsed.success) {
-    const issues = parsed.error.issues.map((i) => ({ path: `body${i.path.length ? '.' + i.path.join('.') : ''}`, message: i.message }));
+    const error = new z.ZodError(parsed.error.issues.map((issue) => ({ ...issue, path: ['body', ...issue.path] })));
     throw new ApiError(
       'INVALID_INPUT',
-      `expected {"files": [{"path", "content", "encoding"?: "utf8"|"base64"}]} (or the bare array), or a tar.gz with Content-Type: application/gzip: ${issues
-        .map((i) => `${i.path}: ${i.message}`)
-        .join('; ')}`,
-      { errors: issues },
+      `expected {"files": [{"path", "content", "encoding"?: "utf8"|"base64"}]} (or the bare array), or a tar.gz with Content-Type: application/gzip:\n${z.prettifyError(error)}`,
+      // The same shape as a route's schema errors: one {path, message} per problem.
+      { errors: error.issues.map((issue) => ({ path: issue.path.join('.'), message: issue.message })) },
     );
   }
   const entries = Array.isArray(parsed.data) ? parsed.data : parsed.data.files;

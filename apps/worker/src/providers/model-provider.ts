@@ -82,8 +82,7 @@ export class ProviderError extends Error {
 
   /** A response body that is not of the protocol's shape (every protocol's parser says it the same way). */
   static malformedResponse(error: z.ZodError, attempts: number): ProviderError {
-    const problems = error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
-    return new ProviderError(`malformed provider response: ${problems}`, 'malformed', attempts);
+    return new ProviderError(`malformed provider response:\n${z.prettifyError(error)}`, 'malformed', attempts);
   }
 }
 

@@ -24,7 +24,7 @@ describe('OpenAI-compatible provider client', () => {
     fake.setPolicy(() => ({ body: { choices: [{ message: { role: 'user' } }] } }));
     const err = await call('bad:1').catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ProviderError);
-    expect((err as Error).message).toMatch(/^malformed provider response: choices\.0\.message\.role/);
+    expect((err as Error).message).toMatch(/^malformed provider response:\n✖ .+\n {2}→ at choices\[0\]\.message\.role$/);
     fake.setPolicy(() => ({ body: 'not json' }));
     await expect(call('bad:2')).rejects.toThrow('malformed provider response: not JSON');
     expect(fake.stats.requestsByKey).toMatchObject({ 'bad:1': 1, 'bad:2': 1 });

@@ -82,8 +82,7 @@ export function openAiStreamReader(attempt: number, onDelta?: (delta: ModelDelta
     }
     const parsed = ChunkSchema.safeParse(json.value);
     if (!parsed.success) {
-      const problems = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
-      throw new MalformedStream(`chunk ${chunks}: ${problems}`);
+      throw new MalformedStream(`chunk ${chunks}:\n${z.prettifyError(parsed.error)}`);
     }
     const chunk = parsed.data;
     model ??= chunk.model;

@@ -30,5 +30,8 @@ describe('retry policy', () => {
     const sleeping = abortableSleep(60_000, controller.signal);
     controller.abort(new Error('cancelled'));
     await expect(sleeping).rejects.toThrow('cancelled');
+    // An aborted signal ends it before it starts, with the signal's own reason; an untouched one lets it run out.
+    await expect(abortableSleep(60_000, controller.signal)).rejects.toThrow('cancelled');
+    await expect(abortableSleep(1, new AbortController().signal)).resolves.toBeUndefined();
   });
 });

@@ -1,7 +1,9 @@
 /**
- * When to retry a model request and how long to wait. Pure functions; the
- * provider client applies them inside one gate call (same key, same lease).
+ * When to retry a model request and how long to wait (pure functions), and
+ * the backoff sleep itself; the provider client applies them inside one gate
+ * call (same key, same lease).
  */
+import { setTimeout as wait } from 'node:timers/promises';
 
 export interface BackoffOptions {
   baseMs: number;
@@ -41,17 +43,11 @@ export function retryDelayMs(attempt: number, options: BackoffOptions, retryAfte
 }
 
 /** Sleeps, ending early (rejecting with the signal's reason) when the signal aborts. */
-export function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(signal.reason);
-    const onAbort = () => {
-      clearTimeout(timer);
-      reject(signal.reason);
-    };
-    const timer = setTimeout(() => {
-      signal.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
+export async function abortableSleep(ms: number, signal: AbortSignal): Promise<void> {
+  try {
+    await wait(ms, undefined, { signal });
+  } catch (err) {
+    // timers/promises rejects with its own AbortError; callers tell a cancel from a timeout by the signal's reason.
+    throw signal.aborted ? signal.reason : err;
+  }
 }

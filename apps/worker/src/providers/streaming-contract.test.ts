@@ -230,8 +230,8 @@ describe.each<Kind>(['openai', 'anthropic'])('%s provider, streaming', (kind) =>
     expect(err).toMatchObject({ status: 'malformed', attempts: 1 });
     expect((err as Error).message).toMatch(
       kind === 'openai'
-        ? /^malformed provider stream: chunk 1: choices\.0\.delta\.content: /
-        : /^malformed provider stream: event 1 \(content_block_delta\): index: /,
+        ? /^malformed provider stream: chunk 1:\n✖ .+\n {2}→ at choices\[0\]\.delta\.content$/
+        : /^malformed provider stream: event 1 \(content_block_delta\):\n✖ .+\n {2}→ at index$/m,
     );
 
     fake.setPolicy(() => ({ sse: 'data: {not json\n\n' }));

@@ -8,8 +8,8 @@ import { runCli } from './run-cli';
 
 /**
  * `answer`, `approve`, `deny` and the prompts of `watch`, against a real HTTP
- * server that speaks the contract of `POST /v1/tasks/{taskId}/input` (issue
- * 10: `{"answer"}` or `{"approved", "feedback"?}`, Idempotency-Key, 202 with
+ * server that speaks the contract of `POST /v1/tasks/{taskId}/input`
+ * (`{"answer"}` or `{"approved", "feedback"?}`, Idempotency-Key, 202 with
  * the task, 409 when the task is not awaiting input). The route itself lives
  * in the API; this pins what the client sends and how it reads the answer.
  */

@@ -23,6 +23,16 @@ describe('human-in-the-loop scripts', () => {
       expect(await ask('ask', taskId, next)).toEqual({ kind: 'delivered', response: JSON.stringify({ kind: 'answer', answer: 'b' }) });
     });
 
+    it('parked again for the same tool call (the job re-run): the first askedAt kept, the request announced once', async () => {
+      const { taskId, token } = await f.running('ask-again');
+      const first = await ask('ask-again', taskId, token, 'c1', 60_000);
+      const { token: next } = (await scripts.startTask('ask-again', taskId)) as { token: string };
+      const again = await ask('ask-again', taskId, next, 'c1', 60_000);
+      expect(again).toMatchObject({ kind: 'parked', askedAt: first.kind === 'parked' ? first.askedAt : -1 });
+      const events = await f.redis.xrange(f.keys.events('ask-again'), '-', '+');
+      expect(events.filter(([, fields]) => fields[1] === 'task.input_required')).toHaveLength(1);
+    });
+
     it('timedOut once askedAt + timeout has passed; notRunning for a task that is not running', async () => {
       const { taskId, token } = await f.running('ask-timeout');
       expect(await ask('ask-timeout', taskId, token, 'c1', 1)).toMatchObject({ kind: 'parked' });

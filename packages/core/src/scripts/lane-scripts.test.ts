@@ -41,9 +41,26 @@ describe('lane scripts', () => {
       });
     });
 
-    it('notFound: the session belongs to another tenant', async () => {
+    it('notFound: the session belongs to another tenant, or is being deleted', async () => {
       await scripts.submitRoot(f.root('tenant'));
       expect(await scripts.submitRoot(f.root('tenant', { tenant: 'other' }))).toEqual({ kind: 'notFound' });
+      await scripts.stopSession('tenant', 'deleted');
+      expect(await scripts.submitRoot(f.root('tenant'))).toEqual({ kind: 'notFound' });
+    });
+
+    it('sessionBusy names the lane head when no root holds the lease (a paused session)', async () => {
+      await scripts.setPaused('busy-lane', true);
+      const queued = f.root('busy-lane');
+      expect(await scripts.submitRoot(queued)).toMatchObject({ kind: 'created', dispatched: [] });
+      expect(await scripts.submitRoot(f.root('busy-lane', { onBusy: 'reject' }))).toEqual({ kind: 'sessionBusy', busyTaskId: queued.taskId });
+    });
+
+    it('replayed is answered before the lane is found full', async () => {
+      const args = f.root('full-replay', { idempotencyKey: 'k' });
+      await scripts.submitRoot(args);
+      await scripts.submitRoot(f.root('full-replay'));
+      expect(await scripts.submitRoot(f.root('full-replay'))).toEqual({ kind: 'sessionQueueFull' });
+      expect(await scripts.submitRoot(f.root('full-replay', { idempotencyKey: 'k' }))).toEqual({ kind: 'replayed', taskId: args.taskId });
     });
 
     it('taskExists: a caller-chosen id that is taken', async () => {
@@ -65,6 +82,18 @@ describe('lane scripts', () => {
       await scripts.submitRoot(second);
       expect(await scripts.finishRoot('finish', first.taskId)).toEqual({ kind: 'ok', released: true, dispatched: [second.taskId] });
       expect(await scripts.finishRoot('finish', first.taskId)).toEqual({ kind: 'ok', released: false, dispatched: [] });
+    });
+
+    it('with no root id only dispatches: nothing while the lease is taken, the lane head once there is room', async () => {
+      const first = f.root('redispatch');
+      const second = f.root('redispatch');
+      await scripts.submitRoot(first);
+      await scripts.submitRoot(second);
+      expect(await scripts.finishRoot('redispatch', '')).toEqual({ kind: 'ok', released: false, dispatched: [] });
+      // A later submission may raise the session's concurrency (SESSION_CONCURRENCY changed).
+      await f.redis.hset(f.keys.session('redispatch'), 'concurrency', 2);
+      expect(await scripts.finishRoot('redispatch', '')).toEqual({ kind: 'ok', released: false, dispatched: [second.taskId] });
+      expect(await f.redis.lrange(f.keys.active('redispatch'), 0, -1)).toEqual([first.taskId, second.taskId]);
     });
   });
 

@@ -44,6 +44,8 @@ describe('lifecycle scripts', () => {
       });
       expect(await scripts.deleteTree('t', childId)).toEqual({ kind: 'notRoot' });
       await scripts.cancel('t', taskId, 'done');
+      // Every task is over, but the cancelled root's job has not stopped yet: it still holds the lease.
+      expect(await scripts.deleteTree('t', taskId)).toEqual({ kind: 'notTerminal' });
       await scripts.finishRoot('t', taskId);
       expect(await scripts.deleteTree('t', taskId)).toEqual({ kind: 'deleted', taskIds: expect.arrayContaining([taskId, childId]) });
       expect(await scripts.deleteTree('t', taskId)).toEqual({ kind: 'notFound' });

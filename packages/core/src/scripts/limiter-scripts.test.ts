@@ -31,7 +31,9 @@ describe('limiter scripts', () => {
 
   it('when a hold ends with a known limit and window, a new window admits exactly `limit` requests', async () => {
     const s = scope();
-    await record(s, 0, 3, 60_000); // limit and window learned from an earlier answer
+    // Limit and window learned from an earlier answer, no hold: open, and the hash lives a window (plus grace).
+    expect(await record(s, 0, 3, 60_000)).toEqual({ kind: 'open' });
+    expect(await f.redis.pttl(f.keys.providerLimit(s))).toBeGreaterThan(60_000);
     await f.redis.hset(f.keys.providerLimit(s), 'until', 1, 'left', 0); // a hold that ended long ago
     const replies = [];
     for (let i = 0; i < 4; i++) replies.push(await scripts.limiterAcquire(s, 1000));

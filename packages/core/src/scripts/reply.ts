@@ -19,7 +19,9 @@ const NAMES = new Map<number, ScriptCodeName>((Object.entries(ScriptCode) as [Sc
 
 /** The one place a script's integer code becomes a name (ScriptCode in errors.ts). */
 export function scriptCodeName(code: unknown): ScriptCodeName {
-  const name = NAMES.get(Number(code));
+  // Only an integer reads as a code: Number(null), Number('') and Number([]) are 0, which is `ok`.
+  const n = typeof code === 'number' ? code : typeof code === 'string' && /^-?\d+$/.test(code) ? Number(code) : NaN;
+  const name = NAMES.get(n);
   if (!name) throw new UnexpectedReplyError('script', code);
   return name;
 }

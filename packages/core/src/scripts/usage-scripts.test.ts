@@ -103,6 +103,37 @@ describe('usage and budget scripts', () => {
     expect(await scripts.budgetRelease(r.key(1), r.taskId)).toEqual({ kind: 'released', reservation: { tokens: 100, costUsd: 0.5, day: '2026-01-01' } });
     expect(await scripts.budgetRelease(r.key(1), r.taskId)).toEqual({ kind: 'none' });
     expect(await redis.hmget(keys.task('s6', r.taskId), 'br:turns', 'br:tokens')).toEqual(['0', '0']);
+    // A committed turn keeps its reservation for record-usage to settle.
+    await scripts.budgetReserve(reserveArgs(r.key(2), r.token));
+    await commit(r.key(2), r.token);
+    expect(await scripts.budgetRelease(r.key(2), r.taskId)).toEqual({ kind: 'none' });
+    expect(await redis.hmget(keys.task('s6', r.taskId), 'br:turns', 'br:tokens')).toEqual(['1', '100']);
+  });
+
+  it('budgetReserve: exceeded for the session by turns and by cost; an approval lifts the tree budget', async () => {
+    const turns = await root('s10');
+    await scripts.budgetReserve(reserveArgs(turns.key(1), turns.token, { session: { maxTurns: 1 } }));
+    expect(await scripts.budgetReserve(reserveArgs(turns.key(2), turns.token, { session: { maxTurns: 1 } }))).toEqual({
+      kind: 'exceeded',
+      scope: 'session',
+      budget: 'maxTurns',
+      limit: 1,
+      spent: 1,
+    });
+    const cost = await root('s11');
+    await scripts.budgetReserve(reserveArgs(cost.key(1), cost.token, { session: { maxCostUsd: 0.5 } }));
+    expect(await scripts.budgetReserve(reserveArgs(cost.key(2), cost.token, { session: { maxCostUsd: 0.5 } }))).toEqual({
+      kind: 'exceeded',
+      scope: 'session',
+      budget: 'maxCostUsd',
+      limit: 0.5,
+      spent: 0.5,
+    });
+    const tree = await root('s12', { bTurns: '1' });
+    await scripts.budgetReserve(reserveArgs(tree.key(1), tree.token));
+    expect(await scripts.budgetReserve(reserveArgs(tree.key(2), tree.token))).toMatchObject({ kind: 'exceeded', scope: 'tree', budget: 'maxTurns' });
+    await redis.hset(keys.task('s12', tree.taskId), 'bIgnore:tree', '1');
+    expect(await scripts.budgetReserve(reserveArgs(tree.key(2), tree.token))).toEqual({ kind: 'reserved' });
   });
 
   it('recordUsage: recorded once (task, tree, session; reservation settled), alreadyRecorded, notCommitted, staleToken', async () => {

@@ -4,6 +4,7 @@
  * every request (answered with a status, or abandoned by its client) and of
  * which requests are in flight right now, per worker pid.
  */
+import { setTimeout as wait } from 'node:timers/promises';
 import type { FakePolicy, FakeRequest } from '@baton/testkit';
 import { BatonStack } from '../support/baton-stack';
 
@@ -26,13 +27,8 @@ export class ChaosProvider {
     const { random, minLatencyMs, maxLatencyMs, errorRate } = this.options;
     const delay = minLatencyMs + Math.floor(random() * (maxLatencyMs - minLatencyMs + 1));
     const roll = random();
-    await new Promise<void>((resolve) => {
-      const timer = setTimeout(resolve, delay);
-      request.signal.addEventListener('abort', () => {
-        clearTimeout(timer);
-        resolve();
-      });
-    });
+    // The latency, cut short when the client goes (then looked at below).
+    await wait(delay, undefined, { signal: request.signal }).catch(() => undefined);
     this.inFlight.delete(request);
     if (request.signal.aborted) {
       this.outcome.set(request, 'aborted');

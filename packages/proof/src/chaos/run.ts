@@ -156,7 +156,7 @@ async function main(): Promise<number> {
     const checks = {
       'every task completed': notCompleted.length === 0 && report.tasks.length === figures.expectedTasks,
       'zero overlap per session': report.maxInFlightPerSession <= 1,
-      // The bound, counted per repeat: each extra request of a key follows one sent by a worker
+      // One provider request per key, except after a crash; counted per repeat: each extra request of a key follows one sent by a worker
       // that was killed before it recorded the answer. (The count of requests in flight at the kill,
       // requestsCutByKills, misses answers received but not yet committed when the kill hit.)
       "every request beyond one per key follows a killed worker's request of that key": unexplainedRepeats === 0,

@@ -12,7 +12,6 @@ import { taskEvent, waitForEvent, waitForStatus } from '../support/waits';
 export interface ClusterSmokeResult {
   figures: Record<string, unknown>;
   checks: Record<string, boolean>;
-  /** Failures outside the engine, reported but not gating (see the issue in the text). */
 }
 
 export async function clusterSmoke(redisUrl: string, sessions = 20): Promise<ClusterSmokeResult> {

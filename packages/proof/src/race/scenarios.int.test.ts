@@ -7,7 +7,7 @@ import { taskEvent, waitForEvent, waitForStatus } from '../support/waits';
 import { expectInvariants } from './expect-invariants';
 
 /**
- * More of the issue's race scenarios through Baton as deployed (API + worker
+ * More race scenarios (docs/design.md, "The problem") through Baton as deployed (API + worker
  * processes, real Redis, the HTTP fake provider), each ending with
  * `expectInvariants` (one in flight per session, one request per key, one
  * committed response per turn, well-formed conversations). See

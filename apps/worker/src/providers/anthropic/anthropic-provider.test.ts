@@ -93,7 +93,7 @@ describe('Anthropic Messages API provider client', () => {
 
   it('a malformed 200 body is a clear, non-retried error', async () => {
     fake.setPolicy(() => ({ body: { type: 'message', content: 'not blocks' } }));
-    await expect(call('t5:1')).rejects.toThrow(/^malformed provider response: content/);
+    await expect(call('t5:1')).rejects.toThrow(/^malformed provider response:\n✖ .+\n {2}→ at content$/m);
     expect(fake.stats.requestsByKey['t5:1']).toBe(1);
   });
 

@@ -84,8 +84,7 @@ export function anthropicStreamReader(attempt: number, onDelta?: (delta: ModelDe
     if (typeof type === 'string' && !KNOWN.has(type)) return;
     const parsed = EventSchema.safeParse(json.value);
     if (!parsed.success) {
-      const problems = parsed.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
-      throw new MalformedStream(`event ${events} (${event.event ?? 'message'}): ${problems}`);
+      throw new MalformedStream(`event ${events} (${event.event ?? 'message'}):\n${z.prettifyError(parsed.error)}`);
     }
     const e = parsed.data;
     switch (e.type) {
