@@ -36,6 +36,8 @@
 
   Output: { 1 }                                  reserved now
           { 2 }                                  already reserved (a replay): deadline pushed
+          { 4 }                                  no budget applies (no tree or session limit,
+                                                 no tenant day): nothing reserved, nothing to settle
           { 3 }                                  the turn is committed (a replay): nothing to reserve
           { -2 }                                 stale runner token
           { -30, scope, budget, limit, spent }   over budget: scope tree|session,
@@ -90,11 +92,17 @@ local function over(key, prefix, maxTokens, maxCost, maxTurns)
 end
 
 local tree = redis.call('HMGET', KEYS[3], 'bTokens', 'bCost', 'bTurns', 'bIgnore:tree', 'bIgnore:session')
-if tree[4] ~= '1' then
+-- No limit to hold the turn against (the common deployment): a reservation would only be
+-- written now and settled at the commit. A tenant day ('-' when none) still needs one, to settle.
+local function set(v) return v ~= nil and v ~= false and v ~= '' end
+local treeLimited = tree[4] ~= '1' and (set(tree[1]) or set(tree[2]) or set(tree[3]))
+local sessionLimited = tree[5] ~= '1' and (set(ARGV[5]) or set(ARGV[6]) or set(ARGV[7]))
+if not treeLimited and not sessionLimited and ARGV[8] == '-' then return { 4 } end
+if treeLimited then
   local hit = over(KEYS[3], 'tu:', tree[1] or '', tree[2] or '', tree[3] or '')
   if hit then return { -30, 'tree', hit[1], hit[2], hit[3] } end
 end
-if tree[5] ~= '1' then
+if sessionLimited then
   local hit = over(KEYS[4], 'u:', ARGV[5], ARGV[6], ARGV[7])
   if hit then return { -30, 'session', hit[1], hit[2], hit[3] } end
 end

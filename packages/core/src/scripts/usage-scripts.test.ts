@@ -47,6 +47,19 @@ describe('usage and budget scripts', () => {
     expect(await redis.hget(keys.session('s1'), 'br:tokens')).toBe('100');
   });
 
+  it('budgetReserve: unbudgeted (nothing written) without a tree or session limit or tenant day; any limit reserves', async () => {
+    const free = await root('s-free');
+    expect(await scripts.budgetReserve(reserveArgs(free.key(1), free.token, { day: '-' }))).toEqual({ kind: 'unbudgeted' });
+    expect(await redis.hget(keys.task('s-free', free.taskId), 'br:turns')).toBeNull();
+    expect(await redis.zcard(keys.ofSession('s-free', 'reservations'))).toBe(0);
+    // A session limit, a tree budget, or a tenant day each need the reservation.
+    expect(await scripts.budgetReserve(reserveArgs(free.key(2), free.token, { day: '-', session: { maxTurns: 9 } }))).toEqual({ kind: 'reserved' });
+    const tree = await root('s-tree', { bTurns: '9' });
+    expect(await scripts.budgetReserve(reserveArgs(tree.key(1), tree.token, { day: '-' }))).toEqual({ kind: 'reserved' });
+    const ignored = await root('s-ign', { bTurns: '9', 'bIgnore:tree': '1' });
+    expect(await scripts.budgetReserve(reserveArgs(ignored.key(1), ignored.token, { day: '-' }))).toEqual({ kind: 'unbudgeted' });
+  });
+
   it('budgetReserve: exceeded for the tree (turns, tokens with reservations, cost) and the session', async () => {
     const r = await root('s2', { bTurns: '1' });
     await scripts.budgetReserve(reserveArgs(r.key(1), r.token));

@@ -68,7 +68,14 @@ export interface BudgetReserveArgs {
   lifetimeMs: number;
 }
 
-export type BudgetReserveReply = { kind: 'reserved' } | { kind: 'alreadyReserved' } | { kind: 'committed' } | { kind: 'staleToken' } | BudgetExceeded;
+export type BudgetReserveReply =
+  | { kind: 'reserved' }
+  | { kind: 'alreadyReserved' }
+  /** No tree or session limit and no tenant day: nothing was reserved (nothing to settle). */
+  | { kind: 'unbudgeted' }
+  | { kind: 'committed' }
+  | { kind: 'staleToken' }
+  | BudgetExceeded;
 
 function turnKeys(env: ScriptEnv, k: TurnKey, rootId: string): string[] {
   const { keys } = env;
@@ -103,6 +110,8 @@ export async function budgetReserve(env: ScriptEnv, a: BudgetReserveArgs): Promi
       return { kind: 'alreadyReserved' };
     case 3:
       return { kind: 'committed' };
+    case 4:
+      return { kind: 'unbudgeted' };
     case STALE:
       return { kind: 'staleToken' };
     case EXCEEDED:

@@ -97,7 +97,7 @@ export async function reserveTurn(ctx: MeteredRunner, turn: number | string, m: 
       lifetimeMs,
     });
     if (reply.kind === 'staleToken') throw new StaleRunnerError(ctx.taskId, `budget reserve for turn ${turn}`);
-    if (reply.kind === 'committed') return;
+    if (reply.kind === 'committed' || reply.kind === 'unbudgeted') return;
     let over: BudgetExceeded | undefined = reply.kind === 'exceeded' ? reply : undefined;
     // Also after `alreadyReserved`: a crash between the two reserves left the tenant side without
     // one; the tenant script reserves an id once (a second call only pushes its deadline).
