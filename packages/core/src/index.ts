@@ -47,6 +47,7 @@ export type { TaskTotals } from './store/task-stats';
 export { RequestGate, LeaseLostError, turnKeyString, type TurnKey, type GateBegin, type GateResult, type GateRunOptions } from './gate/request-gate';
 export { TaskWorker, TaskWorkerOptionsSchema, JobDataSchema, type TaskHandler, type TaskOutcome, type TaskWorkerOptions } from './runtime/task-worker';
 export { TaskContext, type SubtaskSpec } from './runtime/task-context';
+export type { TaskRuntime } from './runtime/task-runtime';
 export { childTaskId, MAX_TASK_ID_LENGTH, SUBTASK_KEY_PATTERN, SUBTASK_KEY_MAX_LENGTH } from './runtime/child-id';
 export { TaskFailure, ParkForChildSignal, PauseSignal, YieldSignal, AwaitInputSignal } from './runtime/signals';
 export { Reconciler, ReconcilerLockLostError, type HeldLock, type ReconcileReport, type ReconcilerOptions } from './reconciler';

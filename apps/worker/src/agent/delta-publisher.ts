@@ -1,4 +1,4 @@
-import type { Engine, TurnKey } from '@baton/core';
+import type { TaskRuntime, TurnKey } from '@baton/core';
 import type { Logger } from 'pino';
 import type { ModelDelta } from '../providers/model-provider';
 
@@ -104,7 +104,7 @@ export class DeltaPublisher {
   private readonly ids: string[] = [];
 
   constructor(
-    private readonly engine: Pick<Engine, 'scripts' | 'redis' | 'keys'>,
+    private readonly engine: Pick<TaskRuntime, 'scripts' | 'redis' | 'ctx'>,
     private readonly key: TurnKey & { turn: number },
     private readonly options: DeltaPublisherOptions,
     private readonly log: Logger,
@@ -161,7 +161,7 @@ export class DeltaPublisher {
     if (this.ids.length === 0) return;
     const ids = this.ids.splice(0);
     try {
-      await this.engine.redis.xdel(this.engine.keys.events(this.key.sessionId), ...ids);
+      await this.engine.redis.xdel(this.engine.ctx.keys.events(this.key.sessionId), ...ids);
     } catch (err) {
       this.log.warn({ err, deltas: ids.length }, 'could not delete the turn’s delta events; the stream trim will');
     }

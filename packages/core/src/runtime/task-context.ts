@@ -1,7 +1,7 @@
 import type { Job } from 'bullmq';
 import type { Logger } from 'pino';
 import type { JobData } from '../engine-context';
-import type { Engine } from '../engine';
+import type { TaskRuntime } from './task-runtime';
 import { BatonError, codeToError, StaleRunnerError } from '../errors';
 import type { GateResult, GateRunOptions } from '../gate/request-gate';
 import type { Message } from '../model/message';
@@ -41,7 +41,7 @@ export function outcomeOf(taskId: string, hash: TaskHash): ChildOutcome {
  */
 export class TaskContext {
   constructor(
-    readonly engine: Engine,
+    readonly engine: TaskRuntime,
     readonly job: Job<JobData>,
     readonly task: Task,
     readonly token: string,

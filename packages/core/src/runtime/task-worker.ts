@@ -3,7 +3,7 @@ import { DelayedError, WaitingChildrenError, Worker, type Job } from 'bullmq';
 import { z } from 'zod';
 import { openRedis } from '../connection';
 import type { JobData } from '../engine-context';
-import type { Engine } from '../engine';
+import type { TaskRuntime } from './task-runtime';
 import { BatonError, isBatonError } from '../errors';
 import { TASK_QUEUE } from '../keys';
 import type { Message } from '../model/message';
@@ -91,7 +91,7 @@ export class TaskWorker extends EventEmitter<TaskWorkerEvents> {
   private readonly running = new Set<Promise<unknown>>();
 
   constructor(
-    private readonly engine: Engine,
+    private readonly engine: TaskRuntime,
     private readonly handler: TaskHandler,
     options: TaskWorkerOptions = {},
   ) {
