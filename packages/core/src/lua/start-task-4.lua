@@ -11,12 +11,16 @@
   ARGV[1] task id
   ARGV[2] states from which 'running' may be entered (CSV)
   ARGV[3] events trim (`<maxLen>:<maxAgeMs>`, see emit)
+  ARGV[4] session key base (the last child's key is built from it)
 
-  Output: { code, token, previousStatus, taskHashFlat, childIds, conversation }
+  Output: { code, token, previousStatus, taskHashFlat, childIds, conversation, lastChild }
     0 ok, -1 not found, -7 terminal (token 0), -3 illegal transition
     The task, its children and its conversation come back with the claim so
     the runner starts without more round trips (its children list and
     conversation, built from KEYS[1] with the generated taskSubKey).
+    lastChild: { status, result, errorCode, errorMessage } of the newest
+    child, or {}: a parent resumed after its child ended reads the outcome
+    it was waiting for from here, not in a round trip of its own.
 ]]
 --- @include "includes/common"
 
@@ -35,5 +39,10 @@ if (redis.call('HGET', KEYS[1], 'startedAt') or '') == '' then
 else
   emit(KEYS[3], ARGV[3], 'task.resumed', ARGV[1], cjson.encode({ from = s, token = token }), now)
 end
-return { 0, tostring(token), s, redis.call('HGETALL', KEYS[1]),
-  redis.call('LRANGE', taskSubKey(KEYS[1], TASK_KEY.children), 0, -1), redis.call('LRANGE', taskSubKey(KEYS[1], TASK_KEY.conv), 0, -1) }
+local children = redis.call('LRANGE', taskSubKey(KEYS[1], TASK_KEY.children), 0, -1)
+local lastChild = {}
+if #children > 0 then
+  lastChild = redis.call('HMGET', taskKey(ARGV[4], children[#children]), 'status', 'result', 'errorCode', 'errorMessage')
+end
+return { 0, tostring(token), s, redis.call('HGETALL', KEYS[1]), children,
+  redis.call('LRANGE', taskSubKey(KEYS[1], TASK_KEY.conv), 0, -1), lastChild }

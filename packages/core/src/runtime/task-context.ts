@@ -50,13 +50,17 @@ export class TaskContext {
     /** True once the worker is closing: the task yields its job at the next turn boundary. */
     private readonly closing: () => boolean = () => false,
     /** The conversation and its version as read with the claim, if they were. */
-    claimed?: { messages: Message[]; version: ConversationVersion },
+    claimed?: { messages: Message[]; version: ConversationVersion; lastChild?: { id: string; hash: TaskHash } },
     /** AWAITING_INPUT_TIMEOUT_MS: a task waiting for input longer fails (0: no limit). */
     private readonly inputTimeoutMs = 0,
   ) {
     this.conversation = claimed?.messages;
     this.version = claimed?.version;
+    this.claimedChild = claimed?.lastChild;
   }
+
+  /** The newest child as read with the claim: the first `subtask` call for it reads no more. */
+  private claimedChild: { id: string; hash: TaskHash } | undefined;
 
   /** This runner's copy of the conversation (see `messages()`). */
   private conversation: Message[] | undefined;
@@ -259,7 +263,9 @@ export class TaskContext {
     const { keys } = this.engine.ctx;
     // The session's shard, which is the parent job's queue: a BullMQ flow may not span hash slots.
     const queue = this.engine.ctx.queues.forSession(this.sessionId);
-    let child = await this.engine.tasks.raw(this.sessionId, childId);
+    const claimed = this.claimedChild?.id === childId ? this.claimedChild.hash : undefined;
+    this.claimedChild = undefined;
+    let child = claimed ?? (await this.engine.tasks.raw(this.sessionId, childId));
     if (child.status && isTerminal(child.status as Task['status'])) return outcomeOf(childId, child);
 
     let spawned = false;

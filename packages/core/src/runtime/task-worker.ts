@@ -7,6 +7,7 @@ import type { TaskRuntime } from './task-runtime';
 import { BatonError, isBatonError } from '../errors';
 import { TASK_QUEUE } from '../keys';
 import type { Message } from '../model/message';
+import type { TaskHash } from '../store/task-record';
 import type { CarriedWrites } from '../scripts/task-scripts';
 import type { ConversationVersion } from '../model/message';
 import { isTerminal, type Task, type TaskError } from '../model/task';
@@ -184,7 +185,7 @@ export class TaskWorker extends EventEmitter<TaskWorkerEvents> {
     const controller = this.cancels.track(taskId);
     try {
       // The first pass uses what the claim returned; a pass after an early child end reads again.
-      let claimed: { task: Task; messages: Message[]; version: ConversationVersion } | undefined = start;
+      let claimed: { task: Task; messages: Message[]; version: ConversationVersion; lastChild?: { id: string; hash: TaskHash } } | undefined = start;
       for (;;) {
         const task = claimed ? claimed.task : await this.engine.tasks.get(sessionId, taskId);
         if (!task) return { skipped: 'vanished' };

@@ -80,6 +80,27 @@ describe('carried writes', () => {
     expect(await f.redis.hget(f.keys.task('ac', taskId), 'turns')).toBe('2');
   });
 
+  it('startTask: a parent resumed after its child ended gets the newest child outcome with the claim', async () => {
+    const { taskId } = await f.running('lc');
+    const first = await scripts.startTask('lc', taskId);
+    if (first.kind !== 'ok') throw new Error(first.kind);
+    expect(first).not.toHaveProperty('lastChild');
+    const childId = `${taskId}.1.0`;
+    await scripts.spawnChild({
+      sessionId: 'lc',
+      parentId: taskId,
+      token: first.token,
+      childId,
+      fields: { id: childId, sessionId: 'lc', parentId: taskId, rootId: taskId, tenant: 'default', mode: 'm', prompt: 'p' },
+    });
+    const child = await scripts.startTask('lc', childId);
+    if (child.kind !== 'ok') throw new Error(child.kind);
+    await scripts.transition({ sessionId: 'lc', taskId: childId, token: child.token, to: 'completed', fields: { result: 'done' } });
+    const resumed = await scripts.startTask('lc', taskId);
+    expect(resumed).toMatchObject({ kind: 'ok', lastChild: { id: childId, hash: { status: 'completed', result: 'done' } } });
+    expect(resumed.kind === 'ok' && resumed.lastChild?.hash).not.toHaveProperty('errorCode');
+  });
+
   describe('gateCommit with usage', () => {
     const usage = (rootId: string) => ({ rootId, tokens: { input: 10, output: 5, cached: 2 }, costUsd: 0.5, rollup: '{"r":1}' });
 

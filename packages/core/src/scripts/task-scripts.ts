@@ -8,7 +8,7 @@
 import type { EventType } from '../model/event';
 import { decodeMessages, type Message } from '../model/message';
 import { isTerminal, taskMachine, type Task, type TaskStatus } from '../model/task';
-import { decodeTask } from '../store/task-record';
+import { decodeTask, type TaskHash } from '../store/task-record';
 import type { ConversationVersion } from '../model/message';
 import { eventsTrim, hashOf, scriptCodeName, UnexpectedReplyError, type ScriptEnv } from './reply';
 
@@ -32,8 +32,22 @@ export function carriedArgs(c: CarriedWrites | undefined): (string | number)[] {
   return [c.append ? c.append.expectedLength : '', meta, ...(c.append?.encoded ?? [])];
 }
 
+/** A hash's fields that exist (HMGET answers null for the others). */
+function definedFields(fields: Record<string, string | null | undefined>): TaskHash {
+  return Object.fromEntries(Object.entries(fields).filter((e): e is [string, string] => typeof e[1] === 'string')) as TaskHash;
+}
+
 export type StartTaskReply =
-  | { kind: 'ok'; token: string; previous: TaskStatus; task: Task; messages: Message[]; version: ConversationVersion }
+  | {
+      kind: 'ok';
+      token: string;
+      previous: TaskStatus;
+      task: Task;
+      messages: Message[];
+      version: ConversationVersion;
+      /** The newest child's outcome fields (what a parent resumed after it ended needs), if the task has children. */
+      lastChild?: { id: string; hash: TaskHash };
+    }
   | { kind: 'notFound' }
   | { kind: 'terminal'; status: TaskStatus }
   | { kind: 'illegalTransition'; status: TaskStatus };
@@ -44,15 +58,26 @@ export async function startTask(env: ScriptEnv, sessionId: string, taskId: strin
   const reply = (await env.run(
     'batonStartTask',
     [keys.task(sessionId, taskId), keys.fence(sessionId), keys.events(sessionId), keys.parked(sessionId)],
-    [taskId, taskMachine.sourcesOf('running').join(','), eventsTrim(options)],
-  )) as [number, string, string, string[]?, string[]?, string[]?];
-  const [code, token, status, taskFlat = [], childIds = [], conversation = []] = reply;
+    [taskId, taskMachine.sourcesOf('running').join(','), eventsTrim(options), keys.sessionBase(sessionId)],
+  )) as [number, string, string, string[]?, string[]?, string[]?, (string | null)[]?];
+  const [code, token, status, taskFlat = [], childIds = [], conversation = [], lastFields = []] = reply;
   const kind = scriptCodeName(code);
   switch (kind) {
     case 'ok': {
       const hash = hashOf(taskFlat);
       const version = { version: Number(hash.convVersion ?? 0), turnOffset: Number(hash.turnOffset ?? 0) };
-      return { kind, token, previous: status as TaskStatus, task: decodeTask(hash, childIds), messages: decodeMessages(conversation), version };
+      const lastId = childIds[childIds.length - 1];
+      const [cStatus, result, errorCode, errorMessage] = lastFields;
+      const lastChild = lastId && cStatus ? { id: lastId, hash: definedFields({ status: cStatus, result, errorCode, errorMessage }) } : undefined;
+      return {
+        kind,
+        token,
+        previous: status as TaskStatus,
+        task: decodeTask(hash, childIds),
+        messages: decodeMessages(conversation),
+        version,
+        ...(lastChild ? { lastChild } : {}),
+      };
     }
     case 'notFound':
       return { kind };
