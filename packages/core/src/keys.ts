@@ -227,8 +227,9 @@ export class Keys {
    * id, one empty field per roll-up id, expiring (ROLLUP_MARKER_TTL_S after the last
    * application). A given id always maps to the same key, whenever and however often it is
    * applied, so the field alone refuses a second application. The buckets keep each hash
-   * under hash-max-listpack-entries (a packed hash costs ~40 bytes a field; a string key per
-   * roll-up cost ~150) up to ROLLED_BUCKETS x 512 turns a day in one slot.
+   * packed (a listpack: ~40 bytes a field, where a string key per roll-up cost ~150) up to
+   * ROLLED_BUCKETS x 512 (hash-max-listpack-entries) turns a day in one slot; past that a
+   * bucket is a hash table, ~100 bytes a field, still less than a key.
    */
   tenantRolled(tenant: string, day: string, rollupId: string): string {
     return `${this.prefix}:{t:${tenant}}:rolled:${day}:${rolledBucket(rollupId)}`;
@@ -278,7 +279,7 @@ export class Keys {
  * changing it moves every id to another key, so markers written before the change no
  * longer refuse a second application of their roll-up.
  */
-export const ROLLED_BUCKETS = 1024;
+export const ROLLED_BUCKETS = 256;
 
 /** The bucket of a roll-up id: FNV-1a (32 bits) of its UTF-16 code units, modulo ROLLED_BUCKETS. Stable across processes and versions. */
 export function rolledBucket(rollupId: string): number {

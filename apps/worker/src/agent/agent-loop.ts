@@ -87,10 +87,7 @@ class AgentRun {
       // A subtask spawned with new_task's todos starts with them (idempotent if replayed).
       const todos = TodosSchema.safeParse((ctx.task.metadata as { todos?: unknown } | null)?.todos);
       if (ctx.task.parentId && todos.success && !ctx.task.todos) await storeTodos(ctx, todos.data);
-      await this.append([
-        systemReference(mode.slug, this.systemPrompt()),
-        { role: 'user', content: ctx.task.prompt },
-      ]);
+      await this.append([systemReference(mode.slug, this.systemPrompt()), { role: 'user', content: ctx.task.prompt }]);
       this.log.info({ mode: mode.slug }, 'task started');
     }
 

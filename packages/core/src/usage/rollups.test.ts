@@ -102,7 +102,14 @@ describe('usage roll-ups across a crash', () => {
     const engine = h.engine();
     // Recorded "yesterday" (the day travels with the pending roll-up), applied today, then again by a racing drainer.
     const yesterday = new Date(Date.now() - 24 * 3600 * 1000).toISOString().slice(0, 10);
-    const rollup = RollupSchema.parse({ tenant: 'ccme', day: yesterday, model: 'm1', tokens: { input: 80, output: 20, cached: 0 }, costUsd: cost, ttlSeconds: 3600 });
+    const rollup = RollupSchema.parse({
+      tenant: 'ccme',
+      day: yesterday,
+      model: 'm1',
+      tokens: { input: 80, output: 20, cached: 0 },
+      costUsd: cost,
+      ttlSeconds: 3600,
+    });
     expect(await applyRollup(engine, 'late', 'late-1:1', rollup)).toEqual({ tenant: { kind: 'applied' }, model: { kind: 'applied' } });
     expect(await applyRollup(engine, 'late', 'late-1:1', rollup)).toEqual({ tenant: { kind: 'duplicate' }, model: { kind: 'duplicate' } });
     const reader = new UsageReader(engine.ctx);
