@@ -13,6 +13,7 @@ import { startBatonWorker } from './baton-worker';
 import type { RemoteFakeProvider } from './fake-provider-client';
 import type { BenchOptions } from './options';
 import { keyLayout } from './key-layout';
+import { messageText } from './message-text';
 import { usedMemory } from './redis-probe';
 import { verdict, type BenchReport } from './report';
 import { RootTracker } from './root-tracker';
@@ -50,6 +51,7 @@ export async function benchScale(o: BenchOptions, fake: RemoteFakeProvider): Pro
     await Promise.all(roots.map((r) => tracker.done(r.taskId)));
     wallMs = nowMs() - t0;
     const memAfter = await usedMemory(redis);
+    const text = await messageText(redis, prefix);
 
     // Invariants. Statuses of every task (roots and children), read in pipelines.
     let tasks = 0;
@@ -94,6 +96,14 @@ export async function benchScale(o: BenchOptions, fake: RemoteFakeProvider): Pro
     const layout = await keyLayout(redis, prefix, /sc\d+/g);
     const layoutTotal = layout.reduce((sum, c) => sum + c.bytes, 0);
     const finishedTasks = n * (STEPS + 1);
+    const textBytes = text.conversations + text.responses;
+    // The verdict uses MEMORY USAGE over the run's own keys: on a shared Redis, other clients move used_memory.
+    const withoutText = layoutTotal - textBytes;
+    const deltaWithoutText = memDelta - textBytes;
+    const deltaDrift = Math.abs(memDelta - layoutTotal) / layoutTotal;
+    // What a session keeps besides its tasks: its keys with no task in their name (session hash, lane, fence, roots, events, ...).
+    const sessionOnly = layout.filter((c) => c.shape.includes('{s:<s>}') && !c.shape.includes(':task:')).reduce((sum, c) => sum + c.bytes, 0);
+    const memoryOk = withoutText / finishedTasks <= 2048 && sessionOnly / n <= 256;
     const ok =
       completed === finishedTasks &&
       tasks === finishedTasks &&
@@ -123,7 +133,27 @@ export async function benchScale(o: BenchOptions, fake: RemoteFakeProvider): Pro
           baselineName: '',
           target: '',
           verdict: '',
-          note: `total ${fmt(memDelta / 1024 ** 2, 1)} MiB`,
+          note: `total ${fmt(memDelta / 1024 ** 2, 1)} MiB${deltaDrift > 0.25 ? `; ${fmt(deltaDrift * 100, 0)}% off the MEMORY USAGE sum of the run's keys: other clients of this Redis moved used_memory meanwhile` : ''}`,
+        },
+        {
+          bench: '5 scale',
+          metric: 'Redis bytes without message text (MEMORY USAGE of every key of the run minus message text): per session / per finished task',
+          baton: `${fmt(withoutText / n / 1024, 2)} KiB / ${fmt(withoutText / finishedTasks / 1024, 2)} KiB`,
+          baseline: '',
+          baselineName: '',
+          target: '<= 2 KiB per finished task',
+          verdict: verdict(withoutText / finishedTasks <= 2048),
+          note: `message text ${fmt(textBytes / n, 0)} B per session (conversations ${fmt(text.conversations / n, 0)}, committed responses ${fmt(text.responses / n, 0)}); used_memory delta minus message text ${fmt(deltaWithoutText / n / 1024, 2)} KiB / ${fmt(deltaWithoutText / finishedTasks / 1024, 2)} KiB`,
+        },
+        {
+          bench: '5 scale',
+          metric: "a session's own keys (no task in the name: session hash, lane, fence, roots, events), MEMORY USAGE per session",
+          baton: `${fmt(sessionOnly / n, 0)} B`,
+          baseline: '',
+          baselineName: '',
+          target: '<= 256 B per idle session',
+          verdict: verdict(sessionOnly / n <= 256),
+          note: 'its trees finished, nothing expired yet; the events stream is most of it',
         },
         {
           bench: '5 scale',
@@ -138,8 +168,9 @@ export async function benchScale(o: BenchOptions, fake: RemoteFakeProvider): Pro
       notes: [
         `${n} sessions, each one root orchestrator (prompt \`orchestrate steps=${STEPS}\`) spawning ${STEPS} \`code\` subtasks one after the other: ${STEPS * 2 + 1} model requests and ${STEPS + 1} tasks per session. Submitted through engine.submit, 64 at a time, while one in-process worker (concurrency ${o.concurrency}) ran; fake provider in its own process answering at once.`,
         `Memory: INFO used_memory after all roots completed minus before the first submit (task hashes, conversations, committed gate responses, event streams, lanes/session hashes, indexes, and BullMQ's retained jobs: the last ${1000} completed kept). Nothing had expired yet (committed responses are kept ${7} days after their task ends).`,
+        `Without message text: the MEMORY USAGE of every key of the run (the key layout's total below; used_memory deltas are also moved by other clients of a shared Redis, so they are shown but not judged) minus the bytes (UTF-8) of the values that are message text, read back after the run: every entry of every conversation list (one JSON message each; archived versions too) and every committed response (\`<turn>:response\` of the gate hashes), ${fmt(textBytes / n, 0)} B per session; what Redis spends around them (entry headers, key names) stays counted, and so does every other value (a task's prompt and result, the events' data). Per session: divided by the ${n} sessions (each with its ${STEPS + 1} finished tasks); per finished task: divided by the ${finishedTasks} tasks. The used_memory delta minus the same text gives ${fmt(deltaWithoutText / n, 0)} B per session. ${memoryOk ? 'Both memory targets met.' : `A memory target is missed: the heaviest key shapes below are what is left (the session's events stream; gate hashes, 6 fields a turn, and task hashes, which one value over hash-max-listpack-value (64 bytes: a response, a result, a prompt) turns from a listpack into a hash table), and RESULTS.md says what it would take.`}`,
         `Key layout (MEMORY USAGE summed by key shape, ids replaced: <s> session, <t> task; ${fmt(layoutTotal / n, 0)} B per session over all keys of the prefix), heaviest first, bytes per session: ${layout
-          .slice(0, 12)
+          .slice(0, 16)
           .map((c) => `\`${c.shape}\` ${c.type} ${fmt(c.bytes / n, 0)} (${fmt(c.keys / n, 2)} keys)`)
           .join('; ')}.`,
         `Invariants: every task's status read back; the provider's per-session in-flight maximum and per-Idempotency-Key counts; conversations of ${check === roots.length ? 'every' : `${check} evenly spread`} session(s) checked with conversationProblems and their exact expected length.`,

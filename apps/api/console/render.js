@@ -105,6 +105,14 @@ export function renderConversation(messages) {
   const callNames = new Map();
   for (const m of messages) for (const call of m.tool_calls ?? []) callNames.set(call.id, call.function.name);
   return messages.map((m) => {
+    if (m.role === 'system' && !m.content && m.ref) {
+      // Agent conversations store a reference: the worker rebuilds the prompt for every request.
+      return h(
+        'li',
+        { class: 'msg msg-system' },
+        h('p', { class: 'role' }, 'System prompt ', h('code', {}, m.ref), ' (rebuilt from the mode for every request)'),
+      );
+    }
     if (m.role === 'system') {
       return h('li', { class: 'msg msg-system' }, h('details', {}, h('summary', {}, 'System prompt'), h('pre', { class: 'text' }, m.content)));
     }

@@ -127,7 +127,8 @@ export const ToolCallSchema = z.object({
   function: z.object({ name: z.string(), arguments: z.string() }),
 });
 export const MessageSchema = z.discriminatedUnion('role', [
-  z.object({ role: z.literal('system'), content: z.string() }),
+  // An agent conversation's system message is a reference: content '' and ref `<mode>@<prompt hash>` (the prompt is rebuilt per request).
+  z.object({ role: z.literal('system'), content: z.string(), ref: z.string().optional() }),
   z.object({ role: z.literal('user'), content: z.string() }),
   z.object({ role: z.literal('assistant'), content: z.string().nullable(), tool_calls: z.array(ToolCallSchema).optional() }),
   z.object({ role: z.literal('tool'), tool_call_id: z.string(), content: z.string() }),

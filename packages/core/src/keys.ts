@@ -224,16 +224,25 @@ export class Keys {
   tenantReservations(tenant: string): { byId: string; deadlines: string } {
     return { byId: `${this.prefix}:{t:${tenant}}:resv`, deadlines: `${this.prefix}:{t:${tenant}}:resv:until` };
   }
-  /** Marker of a turn's roll-up applied to the tenant's day (tenant-rollup-4; expiring). */
-  tenantRolled(tenant: string, rollupId: string): string {
-    return `${this.prefix}:{t:${tenant}}:rolled:${rollupId}`;
+  /**
+   * Where a target remembers the roll-ups it applied (tenant-rollup-4): a hash per UTC day of
+   * the roll-up (the day it was recorded on, carried in the roll-up itself) and bucket of its
+   * id, one empty field per roll-up id, expiring (ROLLUP_MARKER_TTL_S after the last
+   * application). A given id always maps to the same key, whenever and however often it is
+   * applied, so the field alone refuses a second application. The buckets keep each hash
+   * packed (a listpack: ~40 bytes a field, where a string key per roll-up cost ~150) up to
+   * ROLLED_BUCKETS x 512 (hash-max-listpack-entries) turns a day in one slot; past that a
+   * bucket is a hash table, ~100 bytes a field, still less than a key.
+   */
+  tenantRolled(tenant: string, day: string, rollupId: string): string {
+    return `${this.prefix}:{t:${tenant}}:rolled:${day}:${rolledBucket(rollupId)}`;
   }
   /**
-   * Marker of a turn's roll-up applied to the per-model totals (model-rollup-2; expiring). Its hash
-   * tag is the totals key's whole name, so both share a slot without renaming the totals key.
+   * The same for the per-model totals (model-rollup-2). Its hash tag is the totals key's
+   * whole name, so both share a slot without renaming the totals key.
    */
-  modelRolled(rollupId: string): string {
-    return `${this.prefix}:{${this.usageByModel()}}:rolled:${rollupId}`;
+  modelRolled(day: string, rollupId: string): string {
+    return `${this.prefix}:{${this.usageByModel()}}:rolled:${day}:${rolledBucket(rollupId)}`;
   }
   /**
    * Token and cost totals per model (fields `<model>|in|out|cached|turns|cost|unpriced`), for the
@@ -266,6 +275,20 @@ export class Keys {
   queueShardsConfig(): string {
     return `${this.prefix}:{config}:queue-shards`;
   }
+}
+
+/**
+ * Buckets of a day's roll-up markers (`Keys.tenantRolled`). Part of every marker's key:
+ * changing it moves every id to another key, so markers written before the change no
+ * longer refuse a second application of their roll-up.
+ */
+export const ROLLED_BUCKETS = 256;
+
+/** The bucket of a roll-up id: FNV-1a (32 bits) of its UTF-16 code units, modulo ROLLED_BUCKETS. Stable across processes and versions. */
+export function rolledBucket(rollupId: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < rollupId.length; i++) h = Math.imul(h ^ rollupId.charCodeAt(i), 0x01000193);
+  return (h >>> 0) % ROLLED_BUCKETS;
 }
 
 /** Redis Cluster hash slots. */

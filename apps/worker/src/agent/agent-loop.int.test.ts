@@ -4,6 +4,7 @@ import { get } from 'node:http';
 import { z } from 'zod';
 import { flatten, jobEnded, startTestWorker, treeProblems } from '../test-utils/harness';
 import { ModeRegistry, BUILT_IN_MODES } from '../modes/modes';
+import { systemReference } from '../prompt/system-reference';
 import { defineTool } from '../tools/tool-registry';
 import type { WorkerApp } from '../worker-app';
 
@@ -86,6 +87,9 @@ describe('agent loop (in-process worker, fake provider)', () => {
     expect(first.headers['x-baton-session-id']).toBe(`s-${taskId}`);
     expect(first.body.model).toBe('fake-model');
     expect(first.body.messages?.map((m) => m.role)).toEqual(['system', 'user']);
+    // The conversation stores a reference to the prompt the request sent, not its text.
+    expect(messages[0]).toEqual(systemReference('orchestrator', String(first.body.messages?.[0]?.content)));
+    expect(String(first.body.messages?.[0]?.content)).toContain('Current mode: orchestrator');
     // The orchestrator is offered the always-on tools (modes/tool-list); new_task's mode is an enum of the modes.
     expect(first.body.tools?.map((t) => t.function.name)).toEqual([
       'ask_followup_question',

@@ -17,9 +17,10 @@ import { storeTodos, switchMode } from '../modes/task-state';
 import { consecutiveNudges, noToolsUsedNudge, truncatedNudge } from '../prompt/nudges';
 import { withModeEnums } from '../prompt/mode-enum';
 import { buildSystemPrompt } from '../prompt/system-prompt';
+import { systemReference } from '../prompt/system-reference';
 import { ModelResponseSchema, ProviderError, type ModelProvider, type ModelResponse } from '../providers/model-provider';
 import { AttemptCompletionArgsSchema, SwitchModeArgsSchema, TodosSchema } from '../tools/tool-registry';
-import { answeredCalls, assistantCount, lastAssistant, withUniqueCallIds } from './conversation';
+import { answeredCalls, assistantCount, lastAssistant, withSystemPrompt, withUniqueCallIds } from './conversation';
 import { ToolCallRunner } from './tool-call-runner';
 import { Condenser } from './condense/condense';
 import { DeltaPublisher } from './delta-publisher';
@@ -86,10 +87,7 @@ class AgentRun {
       // A subtask spawned with new_task's todos starts with them (idempotent if replayed).
       const todos = TodosSchema.safeParse((ctx.task.metadata as { todos?: unknown } | null)?.todos);
       if (ctx.task.parentId && todos.success && !ctx.task.todos) await storeTodos(ctx, todos.data);
-      this.append([
-        { role: 'system', content: this.systemPrompt() },
-        { role: 'user', content: ctx.task.prompt },
-      ]);
+      this.append([systemReference(mode.slug, this.systemPrompt()), { role: 'user', content: ctx.task.prompt }]);
       this.log.info({ mode: mode.slug }, 'task started');
     }
 
@@ -148,7 +146,7 @@ class AgentRun {
     if (!this.options.condense) return this.callModel(turn);
     const condenser = new Condenser(this.ctx, this.provider(), this.options.condense, this.options.metrics, this.options.usage);
     const model = this.mode.model ?? this.options.defaultModel;
-    if (condenser.due(model, this.messages)) await this.condense(condenser, model);
+    if (condenser.due(model, withSystemPrompt(this.messages, this.systemPrompt()))) await this.condense(condenser, model);
     try {
       return await this.callModel(turn, true);
     } catch (err) {
@@ -259,9 +257,9 @@ class AgentRun {
   private async callModel(turn: number, contextTooLong = false): Promise<ModelResponse> {
     const { ctx, options, mode } = this;
     const tools = this.requestTools();
-    // The stored system message is the one the task started with; each request tells the current mode's (see prompt/system-prompt).
+    // The stored system message is a reference (prompt/system-reference); each request tells the current mode's prompt.
     const system = buildSystemPrompt({ mode, modes: options.modes.list(), tools });
-    const messages = this.messages[0]?.role === 'system' ? [{ role: 'system' as const, content: system }, ...this.messages.slice(1)] : this.messages;
+    const messages = withSystemPrompt(this.messages, system);
     const request = { model: mode.model ?? options.defaultModel, messages, tools };
     const provider = this.provider();
     const started = process.hrtime.bigint();

@@ -1,5 +1,6 @@
 import type { Message } from '@baton/core';
-import { answeredCalls, assistantCount, lastAssistant, withUniqueCallIds } from './conversation';
+import { systemReference } from '../prompt/system-reference';
+import { answeredCalls, assistantCount, lastAssistant, withSystemPrompt, withUniqueCallIds } from './conversation';
 
 const call = (id: string) => ({ id, type: 'function' as const, function: { name: 'new_task', arguments: '{}' } });
 
@@ -22,5 +23,19 @@ describe('conversation reads', () => {
     const fixed = withUniqueCallIds(next, messages, 2);
     expect(fixed.tool_calls?.map((c) => c.id)).toEqual(['call_t2_0', 'c', 'call_t2_2']);
     expect(withUniqueCallIds(next, messages, 2)).toEqual(fixed);
+  });
+
+  it('a request sends the prompt in place of the stored reference (or of a stored text): nothing else changes', () => {
+    const stored: Message[] = [systemReference('code', 'the prompt'), ...messages.slice(1)];
+    const sent = withSystemPrompt(stored, 'the prompt');
+    expect(sent).toEqual([{ role: 'system', content: 'the prompt' }, ...messages.slice(1)]);
+    expect(JSON.stringify(sent[0])).toBe('{"role":"system","content":"the prompt"}');
+    expect(withSystemPrompt(messages, 'the prompt')).toEqual(sent);
+    // The reference: the mode and a hash of the prompt, the same for the same prompt; no text.
+    expect(stored[0]).toEqual({ role: 'system', content: '', ref: expect.stringMatching(/^code@[0-9a-f]{16}$/) });
+    expect(systemReference('code', 'the prompt')).toEqual(stored[0]);
+    expect(systemReference('code', 'another prompt')).not.toEqual(stored[0]);
+    // Turn derivation does not look at it.
+    expect(assistantCount(stored)).toBe(assistantCount(messages));
   });
 });

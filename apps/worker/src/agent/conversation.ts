@@ -5,6 +5,16 @@ import type { AssistantMessage, Message } from '@baton/core';
  * from these alone (it is re-run from scratch after every park or crash).
  */
 
+/**
+ * The conversation as a request sends it: the stored system message (a
+ * reference to the prompt the task started with, or the text itself in a
+ * conversation stored before references) replaced by `system`, the prompt of
+ * the task's current mode, built for this request.
+ */
+export function withSystemPrompt(messages: readonly Message[], system: string): Message[] {
+  return messages[0]?.role === 'system' ? [{ role: 'system', content: system }, ...messages.slice(1)] : [...messages];
+}
+
 /** Turn n is the n-th assistant message; the next turn is their count + 1. */
 export function assistantCount(messages: readonly Message[]): number {
   return messages.filter((m) => m.role === 'assistant').length;

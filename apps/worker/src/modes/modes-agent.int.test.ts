@@ -1,6 +1,7 @@
 import { Engine, readModeCatalog, type Message } from '@baton/core';
 import { chatCompletion, testPrefix, toolCall, type FakeProvider, type FakeRequest } from '@baton/testkit';
 import { NUDGE_MARKER, TRUNCATED_MARKER } from '../prompt/nudges';
+import { systemReference } from '../prompt/system-reference';
 import { jobEnded, startFakeWorker, type FakeWorker, treeProblems } from '../test-utils/harness';
 import { existsSync, readdirSync, type Dirent } from 'node:fs';
 import { join, relative, sep } from 'node:path';
@@ -126,8 +127,8 @@ describe('modes in the agent loop', () => {
     expect(names(requests[2]!)).toContain('write_to_file');
     expect(requests[0]!.body.messages?.[0]?.content).toMatch(/^Current mode: ask /m);
     expect(requests[2]!.body.messages?.[0]?.content).toMatch(/^Current mode: code /m);
-    // The stored system message stays the one the task started with.
-    expect(messages[0]!.content).toMatch(/^Current mode: ask /m);
+    // The stored system message stays a reference to the prompt the task started with (ask's, as request 1 sent it).
+    expect(messages[0]).toEqual(systemReference('ask', String(requests[0]!.body.messages?.[0]?.content)));
     expect(events.filter((e) => e.type === 'task.mode_switched').map((e) => e.data)).toEqual([{ from: 'ask', to: 'code', reason: 'need to write' }]);
     expect(events.filter((e) => e.type === 'task.todos_updated').map((e) => e.data)).toEqual([{ todos }]);
   });

@@ -7,10 +7,10 @@ import type { OpenAiTool } from '../tools/tool-registry';
  * KiloCode's section order: role, tool use, the tools, the workspace rules,
  * the modes, the mode's own instructions.
  *
- * A mode switch: the stored conversation keeps the system message of the
- * mode the task started in (it is history: what the model was told then);
- * each request replaces it with the prompt of the task's current mode, so
- * the turns after switch_mode see the new role, tools and instructions.
+ * A mode switch: each request builds the prompt of the task's current mode,
+ * so the turns after switch_mode see the new role, tools and instructions.
+ * The stored conversation holds only a reference to the prompt the task
+ * started with (prompt/system-reference), which every request replaces.
  * The switch itself stays visible in the conversation as switch_mode's
  * tool result.
  *

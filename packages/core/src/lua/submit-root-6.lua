@@ -80,7 +80,8 @@ redis.call('HSETNX', KEYS[1], 'tenant', ARGV[11])
 redis.call('HSET', KEYS[1], 'concurrency', ARGV[12])
 local seq = redis.call('HINCRBY', KEYS[1], 'seq', 1)
 setFields(KEYS[6], fields)
-redis.call('HSET', KEYS[6], 'status', 'queued', 'createdAt', now, 'seq', seq, 'turns', 0, 'runner', 0)
+-- The root's place in its session (seq) is told by its task.created event; nothing reads it from the task hash.
+redis.call('HSET', KEYS[6], 'status', 'queued', 'createdAt', now, 'turns', 0, 'runner', 0)
 openTree(base, taskId, ARGV[5] == '1' and KEYS[5] or '', ARGV[14], now)
 redis.call('RPUSH', KEYS[2], taskId)
 emit(KEYS[4], maxlen, 'task.created', taskId,

@@ -8,7 +8,17 @@ export const ToolCallSchema = z.object({
 });
 export type ToolCall = z.infer<typeof ToolCallSchema>;
 
-export const SystemMessageSchema = z.object({ role: z.literal('system'), content: z.string() });
+/**
+ * A system message. An agent conversation stores only a reference to its system prompt (`content`
+ * '' and `ref` `<mode>@<hash of the prompt>`): the worker rebuilds the prompt for every request
+ * from the task's current mode and tools, so the text itself would be a copy nobody sends.
+ */
+export const SystemMessageSchema = z.object({
+  role: z.literal('system'),
+  content: z.string(),
+  /** `<mode slug>@<first 16 hex of the prompt's SHA-256>`: which prompt the task started with, when `content` is left out. */
+  ref: z.string().optional(),
+});
 export const UserMessageSchema = z.object({ role: z.literal('user'), content: z.string() });
 export const AssistantMessageSchema = z.object({
   role: z.literal('assistant'),

@@ -1,6 +1,7 @@
 import { REDIS_URL } from '@baton/testkit';
 import { EngineOptionsSchema } from '../config';
 import { openRedis } from '../connection';
+import { rolledBucket } from '../keys';
 import { Scripts } from './scripts';
 import { ScriptFixture } from './script-fixture';
 
@@ -226,7 +227,11 @@ describe('usage and budget scripts', () => {
     const d3 = await redis.hgetall(keys.tenantUsageDay('acme', '2026-01-03'));
     expect(d3).toEqual({ in: '5', out: '6', cached: '1', turns: '1', unpriced: '1' });
     expect(await redis.ttl(keys.tenantUsageDay('acme', '2026-01-03'))).toBeGreaterThan(900);
-    expect(await redis.ttl(keys.tenantRolled('acme', 'a:1'))).toBeGreaterThan(90);
+    // The marker: a field of the markers hash of the roll-up's day (packed), expiring.
+    const markers = keys.tenantRolled('acme', '2026-01-03', 'a:1');
+    expect(await redis.hget(markers, 'a:1')).toBe('');
+    expect(await redis.object('ENCODING', markers)).toBe('listpack');
+    expect(await redis.ttl(markers)).toBeGreaterThan(90);
     expect(await redis.hlen(keys.tenantReservations('acme').byId)).toBe(0);
   });
 
@@ -239,10 +244,40 @@ describe('usage and budget scripts', () => {
   });
 
   it('modelRollup: applied once per id, then duplicate', async () => {
-    const a = { model: 'm-roll', tokens: { input: 3, output: 4, cached: 0 }, costUsd: 0.5, id: `${f.prefix}:1`, markerTtlSeconds: 100 };
+    const a = { model: 'm-roll', day: '2026-01-05', tokens: { input: 3, output: 4, cached: 0 }, costUsd: 0.5, id: `${f.prefix}:1`, markerTtlSeconds: 100 };
     expect(await scripts.modelRollup(a)).toEqual({ kind: 'applied' });
     expect(await scripts.modelRollup(a)).toEqual({ kind: 'duplicate' });
     expect(await redis.hmget(keys.usageByModel(), 'm-roll|in', 'm-roll|turns', 'm-roll|cost')).toEqual(['3', '1', '0.5']);
+    expect(await redis.hget(keys.modelRolled('2026-01-05', a.id), a.id)).toBe('');
+    expect(await redis.ttl(keys.modelRolled('2026-01-05', a.id))).toBeGreaterThan(90);
+  });
+
+  it('roll-up markers: ids sharing a bucket are told apart; a duplicate pushes nothing, an application pushes the expiry', async () => {
+    // Two ids of one bucket (found by search, so the test does not depend on which bucket that is).
+    const first = 'shared:1';
+    let other = 0;
+    while (rolledBucket(`shared:${++other + 1}`) !== rolledBucket(first));
+    const second = `shared:${other + 1}`;
+    const base = { model: 'm-bucket', day: '2026-01-06', tokens: { input: 1, output: 1, cached: 0 }, costUsd: null };
+    expect(keys.modelRolled(base.day, first)).toBe(keys.modelRolled(base.day, second));
+    expect(await scripts.modelRollup({ ...base, id: first, markerTtlSeconds: 100 })).toEqual({ kind: 'applied' });
+    expect(await scripts.modelRollup({ ...base, id: first, markerTtlSeconds: 1000 })).toEqual({ kind: 'duplicate' });
+    expect(await redis.ttl(keys.modelRolled(base.day, first))).toBeLessThanOrEqual(100);
+    expect(await scripts.modelRollup({ ...base, id: second, markerTtlSeconds: 1000 })).toEqual({ kind: 'applied' });
+    expect(await redis.ttl(keys.modelRolled(base.day, first))).toBeGreaterThan(900);
+    expect(await redis.hget(keys.usageByModel(), 'm-bucket|turns')).toBe('2');
+    // The same id on another day is another roll-up (ids are unique per turn; the day only groups markers).
+    expect(keys.modelRolled('2026-01-07', first)).not.toBe(keys.modelRolled(base.day, first));
+  });
+
+  it('rolledBucket is pinned: markers written by an earlier version must be found by this one', () => {
+    // FNV-1a 32 of the id, modulo 256 (FNV-1a of 'a' is 0xe40c292c).
+    expect(['t_0123456789abcdef0123456789abcdef:1', 't_0123456789abcdef0123456789abcdef.1.0:2', '', 'a'].map(rolledBucket)).toEqual([
+      241,
+      211,
+      197,
+      0xe40c292c % 256,
+    ]);
   });
 
   it('budgetReserve: replays reserve once (deadline pushed); a committed turn answers committed', async () => {

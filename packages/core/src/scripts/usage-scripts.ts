@@ -241,6 +241,7 @@ export interface TenantRollupArgs {
   /** The roll-up's id (`<taskId>:<turn>`): applied once, and the tenant reservation of that id settled. */
   id: string;
   ttlSeconds: number;
+  /** How long the markers of `day` remember the id after this application. */
   markerTtlSeconds: number;
 }
 
@@ -258,7 +259,7 @@ export async function tenantRollup(env: ScriptEnv, a: TenantRollupArgs): Promise
   const r = keys.tenantReservations(a.tenant);
   const reply = await env.run(
     'batonTenantRollup',
-    [keys.tenantRolled(a.tenant, a.id), keys.tenantUsageDay(a.tenant, a.day), r.byId, r.deadlines],
+    [keys.tenantRolled(a.tenant, a.day, a.id), keys.tenantUsageDay(a.tenant, a.day), r.byId, r.deadlines],
     [
       a.tokens.input,
       a.tokens.output,
@@ -275,6 +276,8 @@ export async function tenantRollup(env: ScriptEnv, a: TenantRollupArgs): Promise
 
 export interface ModelRollupArgs {
   model: string;
+  /** UTC day the turn was recorded on (its markers' day, as for the tenant). */
+  day: string;
   tokens: TurnTokens;
   costUsd: number | null;
   id: string;
@@ -285,8 +288,8 @@ export async function modelRollup(env: ScriptEnv, a: ModelRollupArgs): Promise<R
   const { keys } = env;
   const reply = await env.run(
     'batonModelRollup',
-    [keys.modelRolled(a.id), keys.usageByModel()],
-    [a.model, a.tokens.input, a.tokens.output, a.tokens.cached, a.costUsd === null ? '' : String(a.costUsd), a.markerTtlSeconds],
+    [keys.modelRolled(a.day, a.id), keys.usageByModel()],
+    [a.model, a.tokens.input, a.tokens.output, a.tokens.cached, a.costUsd === null ? '' : String(a.costUsd), a.markerTtlSeconds, a.id],
   );
   return rollupReply('model-rollup', reply);
 }

@@ -97,4 +97,23 @@ describe('usage roll-ups across a crash', () => {
     expect(again).toEqual({ tenant: { kind: 'duplicate' }, model: { kind: 'duplicate' } });
     expect(await totals(engine, 'bcme')).toEqual(after);
   });
+
+  it('a roll-up recorded before midnight and applied again after it meets the markers of its own day: refused', async () => {
+    const engine = h.engine();
+    // Recorded "yesterday" (the day travels with the pending roll-up), applied today, then again by a racing drainer.
+    const yesterday = new Date(Date.now() - 24 * 3600 * 1000).toISOString().slice(0, 10);
+    const rollup = RollupSchema.parse({
+      tenant: 'ccme',
+      day: yesterday,
+      model: 'm1',
+      tokens: { input: 80, output: 20, cached: 0 },
+      costUsd: cost,
+      ttlSeconds: 3600,
+    });
+    expect(await applyRollup(engine, 'late', 'late-1:1', rollup)).toEqual({ tenant: { kind: 'applied' }, model: { kind: 'applied' } });
+    expect(await applyRollup(engine, 'late', 'late-1:1', rollup)).toEqual({ tenant: { kind: 'duplicate' }, model: { kind: 'duplicate' } });
+    const reader = new UsageReader(engine.ctx);
+    expect(await reader.tenantDays('ccme', yesterday, utcDay())).toEqual([{ day: yesterday, usage: one, cost }]);
+    expect(await engine.redis.hget(engine.ctx.keys.tenantRolled('ccme', yesterday, 'late-1:1'), 'late-1:1')).toBe('');
+  });
 });

@@ -27,11 +27,21 @@ export const RollupSchema = z.object({
 export type Rollup = z.infer<typeof RollupSchema>;
 
 /**
- * How long a target remembers an applied roll-up. A pending entry is deleted
- * right after it is applied, so a second application can only come from a
- * crash in between or a racing drainer: a week covers both by far.
+ * How long a target remembers an applied roll-up, at least. A pending entry is
+ * deleted right after it is applied, so a second application can only come
+ * from a crash in between or a racing drainer: a week covers both by far.
+ *
+ * The markers are grouped by the day the roll-up was recorded on (`day`
+ * above, fixed when record-usage-6 stores the roll-up and carried with it
+ * whenever it is applied: by the recording worker, a replay or the
+ * reconciler, on that day or any later one), not by the day of application.
+ * So every application of one id meets the same markers hash, and a turn
+ * recorded just before midnight and applied again just after is refused like
+ * any other: no need to look at two days. Each application pushes the
+ * hash's expiry to this TTL, so an id is remembered at least 8 days after it
+ * was applied.
  */
-export const ROLLUP_MARKER_TTL_S = 7 * 24 * 3600;
+export const ROLLUP_MARKER_TTL_S = 8 * 24 * 3600;
 
 /** What applying roll-ups needs of an engine (an Engine has it all). */
 export interface RollupParts {
@@ -59,7 +69,14 @@ export async function applyRollup(parts: RollupParts, sessionId: string, id: str
       ttlSeconds: rollup.ttlSeconds,
       markerTtlSeconds: ROLLUP_MARKER_TTL_S,
     }),
-    scripts.modelRollup({ model: rollup.model, tokens: rollup.tokens, costUsd: rollup.costUsd, id, markerTtlSeconds: ROLLUP_MARKER_TTL_S }),
+    scripts.modelRollup({
+      model: rollup.model,
+      day: rollup.day,
+      tokens: rollup.tokens,
+      costUsd: rollup.costUsd,
+      id,
+      markerTtlSeconds: ROLLUP_MARKER_TTL_S,
+    }),
   ]);
   await redis.hdel(ctx.keys.ofSession(sessionId, 'rollups'), id);
   return { tenant, model };
