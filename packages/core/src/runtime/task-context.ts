@@ -34,6 +34,20 @@ export function outcomeOf(taskId: string, hash: TaskHash): ChildOutcome {
   return { status: 'failed', taskId, error: { code: hash.errorCode || 'FAILED', message: hash.errorMessage ?? '' } };
 }
 
+/** A runner's writes since its last script (see TaskContext `pending`). */
+interface Pending {
+  /** The conversation length the first carried message goes at. */
+  expectedLength: number;
+  messages: Message[];
+  encoded: string[];
+  fields: Record<string, string | number>;
+  events: NonNullable<CarriedWrites['events']>;
+  /** Roll-ups applied to their targets, to forget from the session's pending ones. */
+  rollups: string[];
+}
+
+const emptyPending = (expectedLength: number): Pending => ({ expectedLength, messages: [], encoded: [], fields: {}, events: [], rollups: [] });
+
 /**
  * What a task handler sees while it runs one job of a task. Every write goes
  * through the runner token, so once this runner is fenced out (job re-taken
@@ -78,9 +92,7 @@ export class TaskContext {
    * messages from the task, a turn's answer from its committed gate response,
    * a tool's result from the tool journal).
    */
-  private pending:
-    | { expectedLength: number; messages: Message[]; encoded: string[]; fields: Record<string, string | number>; events: NonNullable<CarriedWrites['events']> }
-    | undefined;
+  private pending: Pending | undefined;
 
   get sessionId(): string {
     return this.task.sessionId;
@@ -112,7 +124,7 @@ export class TaskContext {
    * that carries them.
    */
   appendLater(expectedLength: number, messages: Message[]): void {
-    const pending = (this.pending ??= { expectedLength, messages: [], encoded: [], fields: {}, events: [] });
+    const pending = (this.pending ??= emptyPending(expectedLength));
     if (pending.messages.length === 0) pending.expectedLength = expectedLength;
     const at = pending.expectedLength + pending.messages.length;
     if (expectedLength !== at) {
@@ -126,9 +138,14 @@ export class TaskContext {
 
   /** Task fields and an event, sent with this runner's next script (see `pending`). */
   private recordLater(fields: Record<string, string | number>, event: NonNullable<CarriedWrites['events']>[number]): void {
-    const pending = (this.pending ??= { expectedLength: 0, messages: [], encoded: [], fields: {}, events: [] });
+    const pending = (this.pending ??= emptyPending(0));
     Object.assign(pending.fields, fields);
     pending.events.push(event);
+  }
+
+  /** An applied roll-up, deleted from the session's pending ones with this runner's next script (see usage/rollups). */
+  forgetRollupLater(id: string): void {
+    (this.pending ??= emptyPending(0)).rollups.push(id);
   }
 
   /**
@@ -144,6 +161,7 @@ export class TaskContext {
       ...(p.messages.length ? { append: { expectedLength: p.expectedLength, encoded: p.encoded } } : {}),
       ...(Object.keys(p.fields).length ? { fields: p.fields } : {}),
       ...(p.events.length ? { events: p.events } : {}),
+      ...(p.rollups.length ? { forgetRollups: { key: this.engine.ctx.keys.ofSession(this.sessionId, 'rollups'), ids: p.rollups } } : {}),
     };
   }
 

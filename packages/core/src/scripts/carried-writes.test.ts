@@ -80,6 +80,14 @@ describe('carried writes', () => {
     expect(await f.redis.hget(f.keys.task('ac', taskId), 'turns')).toBe('2');
   });
 
+  it('forgetRollups: applied roll-ups leave the session’s pending ones with the carrying script, others stay', async () => {
+    const { taskId, token } = await f.running('fr');
+    const key = f.keys.ofSession('fr', 'rollups');
+    await f.redis.hset(key, 'a:1', '{}', 'a:2', '{}', 'b:1', '{}');
+    await scripts.transition({ sessionId: 'fr', taskId, token, to: 'completed', carry: { forgetRollups: { key, ids: ['a:1', 'a:2'] } } });
+    expect(await f.redis.hkeys(key)).toEqual(['b:1']);
+  });
+
   it('startTask: a parent resumed after its child ended gets the newest child outcome with the claim', async () => {
     const { taskId } = await f.running('lc');
     const first = await scripts.startTask('lc', taskId);

@@ -22,13 +22,16 @@ export interface CarriedWrites {
   append?: { expectedLength: number; encoded: string[] };
   fields?: Record<string, string | number>;
   events?: { type: EventType; data?: Record<string, unknown> }[];
+  /** Roll-ups this runner applied to their targets (usage/rollups): deleted from the session's pending ones. */
+  forgetRollups?: { key: string; ids: string[] };
 }
 
 /** The tail of ARGV that carries `c` (expected length, meta, messages); none: nothing carried. */
 export function carriedArgs(c: CarriedWrites | undefined): (string | number)[] {
   if (!c) return [];
   const events = c.events?.map((e) => [e.type, JSON.stringify(e.data ?? {})]);
-  const meta = c.fields || events?.length ? JSON.stringify({ f: c.fields, e: events }) : '';
+  const forget = c.forgetRollups?.ids.length ? { rk: c.forgetRollups.key, r: c.forgetRollups.ids } : {};
+  const meta = c.fields || events?.length || forget.r ? JSON.stringify({ f: c.fields, e: events, ...forget }) : '';
   return [c.append ? c.append.expectedLength : '', meta, ...(c.append?.encoded ?? [])];
 }
 

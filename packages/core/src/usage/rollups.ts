@@ -55,8 +55,12 @@ export interface AppliedRollup {
   model: RollupReply;
 }
 
-/** Applies roll-up `id` of `sessionId` to both targets (each at most once), then forgets it. */
-export async function applyRollup(parts: RollupParts, sessionId: string, id: string, rollup: Rollup): Promise<AppliedRollup> {
+/**
+ * Applies roll-up `id` of `sessionId` to both targets (each at most once), then forgets it:
+ * now, or through `forget` (a runner carries the deletion on its next script; until then the
+ * entry is only a pending roll-up that both targets would refuse again).
+ */
+export async function applyRollup(parts: RollupParts, sessionId: string, id: string, rollup: Rollup, forget?: (id: string) => void): Promise<AppliedRollup> {
   const { scripts, redis, ctx } = parts;
   // The two targets are independent (each in its own slot, each refusing a second application): sent together.
   const [tenant, model] = await Promise.all([
@@ -78,7 +82,8 @@ export async function applyRollup(parts: RollupParts, sessionId: string, id: str
       markerTtlSeconds: ROLLUP_MARKER_TTL_S,
     }),
   ]);
-  await redis.hdel(ctx.keys.ofSession(sessionId, 'rollups'), id);
+  if (forget) forget(id);
+  else await redis.hdel(ctx.keys.ofSession(sessionId, 'rollups'), id);
   return { tenant, model };
 }
 

@@ -14,6 +14,8 @@ export interface MeteredRunner {
   readonly task: Task;
   readonly logger: Logger;
   awaitInput(toolCallId: string, request: InputRequest): Promise<InputResponse>;
+  /** Deletes an applied roll-up from the session's pending ones with the runner's next script (absent: now). */
+  forgetRollupLater?(id: string): void;
 }
 import { TaskFailure } from '../runtime/signals';
 import { StaleRunnerError } from '../errors';
@@ -199,7 +201,7 @@ export async function settleRecorded(ctx: MeteredRunner, turn: number | string, 
   if (reply.kind === 'notCommitted') return;
   if (reply.kind === 'recorded') {
     await ctx.engine.ctx.racepoints.beforeUsageRollup?.(ctx.sessionId, turnKeyString(key));
-    await applyRollup(ctx.engine, ctx.sessionId, turnKeyString(key), rollup);
+    await applyRollup(ctx.engine, ctx.sessionId, turnKeyString(key), rollup, ctx.forgetRollupLater?.bind(ctx));
     // Others pending: left by a crashed worker of this session; O(1) unless there are.
     if (reply.pending > 1) await drainRollups(ctx.engine, ctx.sessionId);
     return;

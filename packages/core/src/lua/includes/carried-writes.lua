@@ -6,7 +6,10 @@
 
   Packed at the tail of ARGV, from index `at`:
     ARGV[at]     expected conversation length ('' when no message is carried)
-    ARGV[at+1]   JSON { f = { field = value, ... }, e = { { type, dataJson }, ... } }, or ''
+    ARGV[at+1]   JSON { f = { field = value, ... }, e = { { type, dataJson }, ... },
+                        rk = pending roll-ups hash of the session, r = { rollupId, ... } }, or ''
+                 (r: roll-ups this runner applied to their targets: forgotten here, a round
+                 trip after the application instead of one of their own)
     ARGV[at+2..] messages (JSON), appended in order
 
   Returns code, length: 0 applied (the new length; -1 when no message was
@@ -48,6 +51,7 @@ local function applyCarried(convKey, taskKey, eventsKey, trim, taskId, at, now)
     if m.e then
       for _, ev in ipairs(m.e) do emit(eventsKey, trim, ev[1], taskId, ev[2], now) end
     end
+    if m.r and #m.r > 0 then redis.call('HDEL', m.rk, unpack(m.r)) end
   end
   return 0, len
 end
