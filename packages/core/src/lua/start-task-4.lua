@@ -13,7 +13,7 @@
   ARGV[3] events trim (`<maxLen>:<maxAgeMs>`, see emit)
   ARGV[4] session key base (the last child's key is built from it)
 
-  Output: { code, token, previousStatus, taskHashFlat, childIds, conversation, lastChild }
+  Output: { code, token, previousStatus, taskHashFlat, childIds, conversation, lastChild, treeBudgeted }
     0 ok, -1 not found, -7 terminal (token 0), -3 illegal transition
     The task, its children and its conversation come back with the claim so
     the runner starts without more round trips (its children list and
@@ -21,6 +21,8 @@
     lastChild: { status, result, errorCode, errorMessage } of the newest
     child, or {}: a parent resumed after its child ended reads the outcome
     it was waiting for from here, not in a round trip of its own.
+    treeBudgeted: 1 when the task's tree has a budget (fields b* on its root),
+    else 0: a runner of a tree without one needs no turn reservation.
 ]]
 --- @include "includes/common"
 
@@ -44,5 +46,11 @@ local lastChild = {}
 if #children > 0 then
   lastChild = redis.call('HMGET', taskKey(ARGV[4], children[#children]), 'status', 'result', 'errorCode', 'errorMessage')
 end
+local rootId = redis.call('HGET', KEYS[1], 'rootId') or ARGV[1]
+local budget = redis.call('HMGET', taskKey(ARGV[4], rootId), 'bTokens', 'bCost', 'bTurns')
+local treeBudgeted = 0
+for i = 1, 3 do
+  if budget[i] and budget[i] ~= '' then treeBudgeted = 1 end
+end
 return { 0, tostring(token), s, redis.call('HGETALL', KEYS[1]), children,
-  redis.call('LRANGE', taskSubKey(KEYS[1], TASK_KEY.conv), 0, -1), lastChild }
+  redis.call('LRANGE', taskSubKey(KEYS[1], TASK_KEY.conv), 0, -1), lastChild, treeBudgeted }

@@ -64,14 +64,18 @@ export class TaskContext {
     /** True once the worker is closing: the task yields its job at the next turn boundary. */
     private readonly closing: () => boolean = () => false,
     /** The conversation and its version as read with the claim, if they were. */
-    claimed?: { messages: Message[]; version: ConversationVersion; lastChild?: { id: string; hash: TaskHash } },
+    claimed?: { messages: Message[]; version: ConversationVersion; lastChild?: { id: string; hash: TaskHash }; treeBudgeted?: boolean },
     /** AWAITING_INPUT_TIMEOUT_MS: a task waiting for input longer fails (0: no limit). */
     private readonly inputTimeoutMs = 0,
   ) {
     this.conversation = claimed?.messages;
     this.version = claimed?.version;
     this.claimedChild = claimed?.lastChild;
+    this.treeBudgeted = claimed?.treeBudgeted;
   }
+
+  /** Whether the task's tree has a budget, as read with the claim (unknown: undefined). */
+  readonly treeBudgeted: boolean | undefined;
 
   /** The newest child as read with the claim: the first `subtask` call for it reads no more. */
   private claimedChild: { id: string; hash: TaskHash } | undefined;

@@ -185,7 +185,9 @@ export class TaskWorker extends EventEmitter<TaskWorkerEvents> {
     const controller = this.cancels.track(taskId);
     try {
       // The first pass uses what the claim returned; a pass after an early child end reads again.
-      let claimed: { task: Task; messages: Message[]; version: ConversationVersion; lastChild?: { id: string; hash: TaskHash } } | undefined = start;
+      let claimed:
+        { task: Task; messages: Message[]; version: ConversationVersion; lastChild?: { id: string; hash: TaskHash }; treeBudgeted: boolean } | undefined =
+        start;
       for (;;) {
         const task = claimed ? claimed.task : await this.engine.tasks.get(sessionId, taskId);
         if (!task) return { skipped: 'vanished' };

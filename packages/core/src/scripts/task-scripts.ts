@@ -50,6 +50,8 @@ export type StartTaskReply =
       version: ConversationVersion;
       /** The newest child's outcome fields (what a parent resumed after it ended needs), if the task has children. */
       lastChild?: { id: string; hash: TaskHash };
+      /** Whether the task's tree has a budget (on its root): without one, its turns need no reservation. */
+      treeBudgeted: boolean;
     }
   | { kind: 'notFound' }
   | { kind: 'terminal'; status: TaskStatus }
@@ -62,8 +64,8 @@ export async function startTask(env: ScriptEnv, sessionId: string, taskId: strin
     'batonStartTask',
     [keys.task(sessionId, taskId), keys.fence(sessionId), keys.events(sessionId), keys.parked(sessionId)],
     [taskId, taskMachine.sourcesOf('running').join(','), eventsTrim(options), keys.sessionBase(sessionId)],
-  )) as [number, string, string, string[]?, string[]?, string[]?, (string | null)[]?];
-  const [code, token, status, taskFlat = [], childIds = [], conversation = [], lastFields = []] = reply;
+  )) as [number, string, string, string[]?, string[]?, string[]?, (string | null)[]?, number?];
+  const [code, token, status, taskFlat = [], childIds = [], conversation = [], lastFields = [], treeBudgeted = 1] = reply;
   const kind = scriptCodeName(code);
   switch (kind) {
     case 'ok': {
@@ -80,6 +82,7 @@ export async function startTask(env: ScriptEnv, sessionId: string, taskId: strin
         messages: decodeMessages(conversation),
         version,
         ...(lastChild ? { lastChild } : {}),
+        treeBudgeted: treeBudgeted === 1,
       };
     }
     case 'notFound':

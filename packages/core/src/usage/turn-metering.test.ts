@@ -82,6 +82,22 @@ describe('metered turns: usage recorded once, budgets checked before the gate', 
     expect(task).toMatchObject({ cost: null, usage: { turns: 2, unpricedTurns: 2, inputTokens: 160 }, treeCost: null });
   });
 
+  it('a turn holds a reservation while in flight only where a budget applies (none: nothing is reserved)', async () => {
+    const engine = h.engine();
+    const seen: Record<string, string | null> = {};
+    await h.worker(
+      turns({ prices }, 1, async (ctx, turn) => {
+        seen[ctx.taskId] = await engine.redis.hget(engine.keys.gate(ctx.sessionId, ctx.taskId), `${turn}:resv`);
+      }),
+    );
+    await engine.submit({ sessionId: 'free', taskId: 'free-1', prompt: 'p' });
+    await engine.submit({ sessionId: 'capped', taskId: 'capped-1', prompt: 'p', budget: { maxTurns: 5 } });
+    expect((await h.settled(engine, 'free-1')).usage?.turns).toBe(1);
+    expect((await h.settled(engine, 'capped-1')).usage?.turns).toBe(1);
+    expect(seen['free-1']).toBeNull();
+    expect(seen['capped-1']).toMatch(/^100 /);
+  });
+
   it('a tree over maxTurns fails with BUDGET_EXCEEDED naming the budget, limit and spent', async () => {
     const engine = h.engine();
     await h.worker(turns({ prices }, 0));

@@ -14,6 +14,8 @@ export interface MeteredRunner {
   readonly task: Task;
   readonly logger: Logger;
   awaitInput(toolCallId: string, request: InputRequest): Promise<InputResponse>;
+  /** Whether the task's tree has a budget, if known (read with the claim); unknown: the reserve script decides. */
+  readonly treeBudgeted?: boolean;
   /** Deletes an applied roll-up from the session's pending ones with the runner's next script (absent: now). */
   forgetRollupLater?(id: string): void;
 }
@@ -85,6 +87,9 @@ export async function reserveTurn(ctx: MeteredRunner, turn: number | string, m: 
   const price = m.config.prices.costOf(m.model, { input: m.estimateTokens, output: 0, cached: 0 }) ?? 0;
   const estimate = { tokens: m.estimateTokens, costUsd: price };
   const tenantLimits = hasLimits(m.config.tenant) ? m.config.tenant : undefined;
+  // No budget of any scope applies (the common deployment): nothing to check, and a reservation
+  // would only be written now to be settled at the commit. The script would answer `unbudgeted`.
+  if (ctx.treeBudgeted === false && !hasLimits(m.config.session) && !tenantLimits) return;
   for (;;) {
     const day = utcDay();
     const tenantOn = tenantLimits && (await redis.hget(rootKey, 'bIgnore:tenant')) !== '1';
