@@ -15,10 +15,10 @@ import type { Logger } from 'pino';
 import type { Mode } from '../modes/modes';
 import { storeTodos, switchMode } from '../modes/task-state';
 import { consecutiveNudges, noToolsUsedNudge, truncatedNudge } from '../prompt/nudges';
-import { withModeEnums } from '../prompt/mode-enum';
+import { offeredTools } from '../prompt/offered-tools';
 import { buildSystemPrompt } from '../prompt/system-prompt';
 import { systemReference } from '../prompt/system-reference';
-import { ModelResponseSchema, ProviderError, type ModelProvider, type ModelResponse } from '../providers/model-provider';
+import { isBuiltResponse, ModelResponseSchema, ProviderError, type ModelProvider, type ModelResponse } from '../providers/model-provider';
 import { AttemptCompletionArgsSchema, SwitchModeArgsSchema, TodosSchema } from '../tools/tool-registry';
 import { answeredCalls, assistantCount, lastAssistant, withSystemPrompt, withUniqueCallIds } from './conversation';
 import { ToolCallRunner } from './tool-call-runner';
@@ -62,6 +62,8 @@ function outcomeOfThrow(err: unknown): 'failed' | 'parked' | 'paused' | 'stopped
 class AgentRun {
   private messages: Message[] = [];
   private log: Logger;
+  /** The turn `log` is bound to: a child logger is made only when the turn moves (one per turn, not per step). */
+  private logTurn = 0;
   /** The task's current mode (switch_mode changes it, and the task's `mode` field with it). */
   private mode!: Mode;
   /** The live conversation's version; its turn offset numbers the turns (see turnOf). */
@@ -95,7 +97,7 @@ class AgentRun {
       const last = lastAssistant(this.messages);
       if (last) {
         const turn = this.turnOf();
-        this.log = ctx.logger.child({ turn });
+        this.logFor(turn);
         const calls = last.message.tool_calls ?? [];
         if (calls.length === 0) {
           // A mode without attempt_completion (older modes format) ends with its text.
@@ -112,7 +114,7 @@ class AgentRun {
       }
 
       const turn = this.turnOf() + 1;
-      this.log = ctx.logger.child({ turn });
+      this.logFor(turn);
       if (turn > options.maxTurns) {
         throw new TaskFailure('MAX_TURNS', `task reached MAX_TURNS (${options.maxTurns}) without attempt_completion`);
       }
@@ -126,6 +128,12 @@ class AgentRun {
       this.append([message]);
       this.log.debug({ toolCalls: message.tool_calls?.map((c) => c.function.name) ?? [], finishReason: response.finishReason }, 'assistant message stored');
     }
+  }
+
+  private logFor(turn: number): void {
+    if (turn === this.logTurn) return;
+    this.log = this.ctx.logger.child({ turn });
+    this.logTurn = turn;
   }
 
   /**
@@ -179,7 +187,7 @@ class AgentRun {
   }
 
   private requestTools() {
-    return withModeEnums(this.options.tools.openAiTools(this.runner().toolNames()), this.options.modes.list());
+    return offeredTools(this.mode, this.options.modes, this.options.tools).tools;
   }
 
   /**
@@ -287,6 +295,7 @@ class AgentRun {
       if (grants !== undefined && grants > 1)
         this.log.warn({ grants }, 'turn re-requested after an earlier holder lost its lease (at-least-once at a crash boundary)');
       this.log.info({ outcome, ms: Math.round(seconds * 1000) }, 'model turn');
+      if (isBuiltResponse(response)) return response;
       const parsed = ModelResponseSchema.safeParse(response);
       if (!parsed.success) throw new TaskFailure('MODEL_ERROR', `stored model response of turn ${turn} is malformed: ${parsed.error.message}`);
       return parsed.data;

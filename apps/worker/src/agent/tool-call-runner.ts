@@ -5,7 +5,7 @@ import { needsApproval } from '../modes/approval';
 import { fileRestrictionError } from '../modes/file-restriction';
 import type { Mode } from '../modes/modes';
 import { updateTodoList } from '../modes/task-state';
-import { modeToolNames } from '../modes/tool-list';
+import { offeredTools } from '../prompt/offered-tools';
 import { AskFollowupQuestionArgsSchema, NewTaskArgsSchema, UpdateTodoListArgsSchema } from '../tools/tool-registry';
 import { answerResult, approvalContext, denialResult } from './input-results';
 import type { AgentOptions } from './agent-options';
@@ -37,13 +37,13 @@ export class ToolCallRunner {
   }
 
   /** The tools offered to this mode (its groups', its own, the always-on ones). */
-  toolNames(): string[] {
-    return modeToolNames(this.mode, this.options.tools);
+  toolNames(): readonly string[] {
+    return offeredTools(this.mode, this.options.modes, this.options.tools).names;
   }
 
   /** Is the tool offered to this mode (and known)? */
   offers(name: string): boolean {
-    return this.toolNames().includes(name);
+    return offeredTools(this.mode, this.options.modes, this.options.tools).nameSet.has(name);
   }
 
   async run(turn: number, index: number, call: ToolCall, log: Logger): Promise<string> {

@@ -1,6 +1,7 @@
 import { loadPrices, type BudgetLimits, type Message, type TurnMetering, type TurnTokens, type UsageConfig } from '@baton/core';
 import type { Env } from '../env';
 import type { ModelRequest } from '../providers/model-provider';
+import { toolsJson } from '../tools/tools-json';
 
 /** The usage configuration of a worker: PRICES_FILE and the SESSION_/TENANT_BUDGET_* limits. */
 export function usageConfigFromEnv(env: Env): UsageConfig {
@@ -67,5 +68,5 @@ export function tokensOfResponse(raw: unknown): TurnTokens | undefined {
 
 /** The metering of one turn's request. */
 export function meteringFor(config: UsageConfig, request: ModelRequest): TurnMetering {
-  return { config, model: request.model, estimateTokens: estimateTokens(request.messages, JSON.stringify(request.tools)), tokensOf: tokensOfResponse };
+  return { config, model: request.model, estimateTokens: estimateTokens(request.messages, toolsJson(request.tools)), tokensOf: tokensOfResponse };
 }

@@ -34,6 +34,7 @@ export type ModeInput = ModeConfig | LegacyModeConfig | Mode;
 
 export class ModeRegistry {
   private readonly modes = new Map<string, Mode>();
+  private changes = 0;
 
   constructor(modes: readonly ModeInput[] = BUILT_IN_MODES) {
     for (const mode of modes) this.set(mode);
@@ -45,6 +46,12 @@ export class ModeRegistry {
     const mode = AnyModeSchema.parse(rest);
     if (legacyTools) mode.legacyTools = [...legacyTools];
     this.modes.set(mode.slug, mode);
+    this.changes++;
+  }
+
+  /** Grows with every set: what was derived from the modes (a request's tools and prompt) is stale when it moved. */
+  get revision(): number {
+    return this.changes;
   }
 
   get(slug: string): Mode | undefined {

@@ -27,7 +27,26 @@ export interface SystemPromptInput {
 
 const SECTION = '\n\n====\n\n';
 
-export function buildSystemPrompt({ mode, modes, tools }: SystemPromptInput): string {
+/**
+ * Prompts built for a frozen tool list (offeredTools: one per mode and
+ * registry state), so a task's requests reuse the text instead of building
+ * it per turn. Only a frozen list is a key: its names and descriptions, all
+ * the prompt reads of it, cannot change; the mode and modes must be the same
+ * objects too.
+ */
+const built = new WeakMap<readonly OpenAiTool[], { mode: Mode; modes: readonly Mode[]; prompt: string }>();
+
+export function buildSystemPrompt(input: SystemPromptInput): string {
+  const { mode, modes, tools } = input;
+  const keyed = Object.isFrozen(tools);
+  const hit = keyed ? built.get(tools) : undefined;
+  if (hit && hit.mode === mode && hit.modes.length === modes.length && hit.modes.every((m, i) => m === modes[i])) return hit.prompt;
+  const prompt = composeSystemPrompt(input);
+  if (keyed) built.set(tools, { mode, modes: [...modes], prompt });
+  return prompt;
+}
+
+function composeSystemPrompt({ mode, modes, tools }: SystemPromptInput): string {
   // A mode of the older format wrote its whole system prompt itself.
   if (mode.legacyTools) return mode.roleDefinition;
   const names = new Set(tools.map((t) => t.function.name));

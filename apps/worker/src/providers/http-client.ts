@@ -45,6 +45,11 @@ export class HttpStreamBrokenError extends Error {
   }
 }
 
+/** A body already serialized (the provider assembles it from kept pieces), sent as it is. */
+export class JsonText {
+  constructor(readonly text: string) {}
+}
+
 export interface PostOptions {
   signal: AbortSignal;
   timeoutMs: number;
@@ -93,7 +98,7 @@ export class HttpClient {
     options: PostOptions,
     onData?: (text: string) => void,
   ): Promise<HttpReply | HttpStreamedReply> {
-    const payload = Buffer.from(JSON.stringify(body));
+    const payload = Buffer.from(body instanceof JsonText ? body.text : JSON.stringify(body));
     const secure = url.protocol === 'https:';
     const sendRequest = secure ? httpsRequest : httpRequest;
     return new Promise<HttpReply | HttpStreamedReply>((resolve, reject) => {

@@ -7,7 +7,7 @@ import type { OpenAiTool } from '../tools/tool-registry';
 export interface ModelRequest {
   model: string;
   messages: Message[];
-  tools: OpenAiTool[];
+  tools: readonly OpenAiTool[];
 }
 
 /** Who is asking: forwarded as headers, used to abort. */
@@ -59,6 +59,24 @@ export const ModelResponseSchema = z.object({
   usage: z.object({ prompt_tokens: z.number().optional(), completion_tokens: z.number().optional(), total_tokens: z.number().optional() }).optional(),
 });
 export type ModelResponse = z.infer<typeof ModelResponseSchema>;
+
+/**
+ * Responses a provider of this package built from a body its own schema
+ * accepted, into the shape ModelResponseSchema describes: the agent loop
+ * takes these as they are instead of parsing them again. A response read
+ * back from Redis (a replayed or joined turn) is a new object, never in
+ * here, and is parsed; so is anything another provider returns.
+ */
+const builtResponses = new WeakSet<ModelResponse>();
+
+export function builtResponse(response: ModelResponse): ModelResponse {
+  builtResponses.add(response);
+  return response;
+}
+
+export function isBuiltResponse(value: unknown): value is ModelResponse {
+  return typeof value === 'object' && value !== null && builtResponses.has(value as ModelResponse);
+}
 
 export interface ModelProvider {
   /** For logs: `openai`, `demo`, ... */

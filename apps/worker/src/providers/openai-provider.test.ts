@@ -39,6 +39,30 @@ describe('OpenAI-compatible provider client', () => {
     expect(res).toMatchObject({ model: 'm', attempts: 1 });
   });
 
+  it('sends the request as one JSON body: model, messages, tools, and the stream options when streaming', async () => {
+    fake.setPolicy(() => ({ body: { choices: [{ message: { role: 'assistant', content: 'done' } }] } }));
+    const tools = Object.freeze([{ type: 'function' as const, function: { name: 'lookup', description: 'Looks "it" up', parameters: { type: 'object' } } }]);
+    const client = (stream: boolean) =>
+      new OpenAiProvider({ baseUrl: fake.url, apiKey: 'k', timeoutMs: 1000, maxAttempts: 1, backoff: { baseMs: 5, maxMs: 10 }, stream });
+    const whole = client(false);
+    const streaming = client(true);
+    try {
+      for (const [client, key] of [
+        [whole, 'body:1'],
+        [streaming, 'body:2'],
+      ] as const) {
+        const res = await client.complete({ ...request, tools }, { signal: new AbortController().signal, idempotencyKey: key, sessionId: 's', logger });
+        expect(res.message).toEqual({ role: 'assistant', content: 'done' });
+      }
+    } finally {
+      whole.close();
+      streaming.close();
+    }
+    const [plain, streamed] = ['body:1', 'body:2'].map((key) => fake.requests.find((r) => r.key === key)!.rawBody);
+    expect(plain).toEqual({ model: 'm', messages: request.messages, tools });
+    expect(streamed).toEqual({ model: 'm', messages: request.messages, tools, stream: true, stream_options: { include_usage: true } });
+  });
+
   it('an abort (in the request or in a 60 s Retry-After backoff) ends the call at once with its reason', async () => {
     fake.setPolicy(() => ({ status: 429, headers: { 'retry-after': '60' } }));
     const controller = new AbortController();

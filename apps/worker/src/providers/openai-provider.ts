@@ -1,6 +1,15 @@
 import { z } from 'zod';
-import { HttpClient } from './http-client';
-import { ProviderError, type ModelCallContext, type ModelProvider, type ModelRequest, type ModelResponse, type ProviderObserver } from './model-provider';
+import { HttpClient, JsonText } from './http-client';
+import { toolsJson } from '../tools/tools-json';
+import {
+  builtResponse,
+  ProviderError,
+  type ModelCallContext,
+  type ModelProvider,
+  type ModelRequest,
+  type ModelResponse,
+  type ProviderObserver,
+} from './model-provider';
 import type { BackoffOptions } from './retry-policy';
 import { openAiStreamReader } from './openai-stream';
 import { requestJson } from './retrying-post';
@@ -49,6 +58,17 @@ const ChatCompletionSchema = z.object({
 });
 
 /**
+ * The request body's JSON: `{ model, messages, tools?, stream?, stream_options? }`.
+ * Assembled as text so that the tools, the largest part and the same for
+ * every turn of a mode, are serialized once (toolsJson), not per request.
+ */
+function requestBody(request: ModelRequest, stream: boolean): JsonText {
+  const tools = request.tools.length ? `,"tools":${toolsJson(request.tools)}` : '';
+  const streaming = stream ? ',"stream":true,"stream_options":{"include_usage":true}' : '';
+  return new JsonText(`{"model":${JSON.stringify(request.model)},"messages":${JSON.stringify(request.messages)}${tools}${streaming}}`);
+}
+
+/**
  * OpenAI-compatible chat completions, streamed (`stream: true`, the default)
  * or not. Every attempt of a turn carries the same `Idempotency-Key`; all
  * retries, a cut stream's included, happen inside the one gate call that
@@ -71,15 +91,14 @@ export class OpenAiProvider implements ModelProvider {
     const headers: Record<string, string> = { 'idempotency-key': idempotencyKey, 'x-baton-session-id': sessionId };
     if (this.options.apiKey) headers.authorization = `Bearer ${this.options.apiKey}`;
     if (this.options.userAgent) headers['user-agent'] = this.options.userAgent;
-    const body = { model: request.model, messages: request.messages, ...(request.tools.length ? { tools: request.tools } : {}) };
-
     const stream = this.options.stream ?? true;
+    const body = requestBody(request, stream);
     const { json, attempts } = await requestJson(
       {
         http: this.http,
         url: this.url,
         headers,
-        body: stream ? { ...body, stream: true, stream_options: { include_usage: true } } : body,
+        body,
         options: this.options,
         context,
         model: request.model,
@@ -99,13 +118,13 @@ export class OpenAiProvider implements ModelProvider {
       type: 'function' as const,
       function: { name: c.function.name, arguments: c.function.arguments ?? '' },
     }));
-    return {
+    return builtResponse({
       message: { role: 'assistant', content: message.content ?? null, ...(toolCalls.length ? { tool_calls: toolCalls } : {}) },
       model: parsed.data.model ?? request.model,
       attempts,
       finishReason: finishReason ?? null,
       ...(parsed.data.usage ? { usage: parsed.data.usage } : {}),
-    };
+    });
   }
 
   close(): void {

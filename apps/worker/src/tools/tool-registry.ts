@@ -77,6 +77,7 @@ export interface ToolRegistryOptions {
 export class ToolRegistry {
   private readonly tools = new Map<string, ToolDefinition>();
   private readonly jsonSchemas = new Map<string, Record<string, unknown>>();
+  private changes = 0;
 
   constructor(tools: readonly ToolDefinition[] = [], options: ToolRegistryOptions = {}) {
     for (const t of [...BUILT_IN_TOOLS, ...workspaceTools(options)]) this.add(t);
@@ -97,6 +98,12 @@ export class ToolRegistry {
     delete schema.$schema;
     this.tools.set(tool.name, tool);
     this.jsonSchemas.set(tool.name, schema);
+    this.changes++;
+  }
+
+  /** Grows with every registration: what was derived from the tools (a mode's request tools) is stale when it moved. */
+  get revision(): number {
+    return this.changes;
   }
 
   has(name: string): boolean {

@@ -57,7 +57,7 @@ export class Condenser {
    * Returns the new live conversation, or undefined when nothing can be
    * condensed.
    */
-  async condense(live: LiveConversation, model: string, tools: OpenAiTool[], log: Logger): Promise<LiveConversation | undefined> {
+  async condense(live: LiveConversation, model: string, tools: readonly OpenAiTool[], log: Logger): Promise<LiveConversation | undefined> {
     const { ctx } = this;
     const cut = findCut(live.messages, this.options.keepMessages);
     if (cut === undefined) return undefined;
