@@ -52,7 +52,7 @@ export class Engine {
     this.scripts = new Scripts(ctx.redis, ctx.keys, ctx.options);
     this.stats = new TaskStats(ctx);
     this.tasks = new TaskStore(ctx, this.scripts, this.stats);
-    this.lanes = new SessionLanes(ctx, this.scripts, this.tasks);
+    this.lanes = new SessionLanes(ctx, this.scripts, this.tasks, this.stats);
     this.conversations = new ConversationStore(ctx, this.scripts);
     this.events = new EventLog(ctx);
     this.cancellation = new Cancellation(ctx, this.scripts, this.tasks, this.lanes, this.stats);
@@ -96,11 +96,8 @@ export class Engine {
 
   /** Submits a root task; with `onBusy: interrupt`, also delivers the cancellations it made (aborts, lease). */
   async submit(input: SubmitInput, options: SubmitOptions = {}): Promise<SubmitResult> {
+    // The lanes count a created root and the roots it interrupted (before the job add, in its write).
     const result = await this.lanes.submit(input, options);
-    if (!result.replayed) {
-      this.stats.created('root');
-      this.stats.ended('cancelled', result.cancelled.length);
-    }
     await this.cancellation.deliverAfterSubmit(result.task.sessionId, result.cancelled, result.task.id);
     return result;
   }

@@ -1,10 +1,10 @@
-import helmet from '@fastify/helmet';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { FastifyInstance, RouteOptions } from 'fastify';
 import fp from 'fastify-plugin';
 import { jsonSchemaTransform, jsonSchemaTransformObject } from 'fastify-type-provider-zod';
 import type { ApiConfig } from '../env';
+import securityHeaders from './security-headers';
 
 /** Routes serving HTML with inline scripts and styles (docs, dashboard) get no CSP. */
 export function relaxCsp(route: RouteOptions): void {
@@ -14,7 +14,7 @@ export function relaxCsp(route: RouteOptions): void {
 /** External plugins, registered first: security headers, OpenAPI (the rate limit needs Redis: plugins/rate-limit.ts). */
 export default fp<{ config: ApiConfig }>(
   async function external(app: FastifyInstance) {
-    await app.register(helmet, { global: true });
+    await app.register(securityHeaders);
 
     await app.register(swagger, {
       openapi: {

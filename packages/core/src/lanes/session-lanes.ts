@@ -3,10 +3,12 @@ import type { EngineContext } from '../engine-context';
 import { BatonError, codeToError } from '../errors';
 import { LateCommandError, redisFailure } from '../redis-failure';
 import { beforeDeadline } from '../answer-deadline';
+import { inOneWrite } from '../one-write';
 import type { Task } from '../model/task';
 import type { Session } from '../model/session';
 import { SessionSchema } from '../model/session';
 import type { TaskStore } from '../store/task-store';
+import type { TaskStats } from '../store/task-stats';
 import type { CancelledTask } from '../scripts/reply';
 import type { Scripts } from '../scripts/scripts';
 import { decodeTask, type NewTaskFields } from '../store/task-record';
@@ -41,6 +43,7 @@ export class SessionLanes {
     private readonly ctx: EngineContext,
     private readonly scripts: Scripts,
     private readonly tasks: TaskStore,
+    private readonly stats: TaskStats,
   ) {}
 
   /** Marks a session for the reconciler (before any script that may give it work). */
@@ -66,8 +69,8 @@ export class SessionLanes {
       ...budgetFields(input.budget),
       ...(input.onBudget ? { onBudget: input.onBudget } : {}),
     };
-    // Three commands sent together (one round trip on one connection; no pipeline, so a
-    // cluster can route each to its own slot). The index entries are harmless if the
+    // Three commands sent together (one round trip and one socket write on one connection; no pipeline,
+    // so a cluster can route each to its own slot). The index entries are harmless if the
     // script refuses: an orphan task-index entry is removed below, and the reconciler
     // forgets idle sessions. Touching the session index no later than the script keeps
     // a crash after the script inside the reconciler's view.
@@ -80,20 +83,23 @@ export class SessionLanes {
     const what = `submit to session ${input.sessionId}`;
     // The earlier commands used the time up: refused without sending anything (the script would refuse it too).
     if (timeout !== undefined && Date.now() >= deadline) throw new LateCommandError(what);
-    const sent = Promise.all([
-      redis.set(keys.taskIndex(taskId), input.sessionId, 'NX'),
-      redis.zadd(keys.sessionIndex(), Date.now(), input.sessionId),
-      this.scripts.submitRoot({
-        sessionId: input.sessionId,
-        taskId,
-        fields,
-        payloadHash: payloadHash(input),
-        tenant: input.tenant,
-        ...(input.idempotencyKey === undefined ? {} : { idempotencyKey: input.idempotencyKey }),
-        onBusy: input.onBusy,
-        deadline,
-      }),
-    ]);
+    const sent = inOneWrite(redis, () =>
+      Promise.all([
+        redis.set(keys.taskIndex(taskId), input.sessionId, 'NX'),
+        redis.zadd(keys.sessionIndex(), Date.now(), input.sessionId),
+        this.scripts.submitRoot({
+          sessionId: input.sessionId,
+          taskId,
+          fields,
+          // Compared only under an idempotency key (a SHA-256 per submission otherwise for nothing).
+          payloadHash: input.idempotencyKey === undefined ? '' : payloadHash(input),
+          tenant: input.tenant,
+          ...(input.idempotencyKey === undefined ? {} : { idempotencyKey: input.idempotencyKey }),
+          onBusy: input.onBusy,
+          deadline,
+        }),
+      ]),
+    );
     const [, , reply] = await beforeDeadline(sent, answerBy, what);
 
     if (reply.kind !== 'created') {
@@ -126,7 +132,13 @@ export class SessionLanes {
     // The task is accepted (the script ran): Redis failing now must not turn into a refusal
     // the caller would retry. The reconciler adds the missing job (the same crash window); a slow add goes on
     // after the answer (job ids are task ids: the reconciler's add and this one are one job).
-    await beforeDeadline(this.ctx.addRootJobs(input.sessionId, dispatched), answerBy, `${what}: job add`).catch((err: unknown) => {
+    // Counted here (after the script, before the add) so that the count goes out in the add's write.
+    const added = inOneWrite(redis, () => {
+      this.stats.created('root');
+      this.stats.ended('cancelled', cancelled.length);
+      return this.ctx.addRootJobs(input.sessionId, dispatched);
+    });
+    await beforeDeadline(added, answerBy, `${what}: job add`).catch((err: unknown) => {
       if (!redisFailure(err)) throw err;
       this.ctx.logger.warn({ err, sessionId: input.sessionId, taskIds: dispatched }, 'dispatch failed after submit; the reconciler will add the job');
     });
