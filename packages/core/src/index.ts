@@ -108,7 +108,7 @@ export {
   type UsageConfig,
   type TurnMetering,
 } from './usage/turn-metering';
-export { applyRollup, drainRollups, RollupSchema, ROLLUP_MARKER_TTL_S, type Rollup, type AppliedRollup } from './usage/rollups';
+export { applyRollup, drainRollups, RollupSchema, ROLLUP_MARKER_TTL_S, rollupMarkerTtlS, type Rollup, type AppliedRollup } from './usage/rollups';
 export type { BudgetLimits, BudgetScope, BudgetName, TurnTokens, Reservation } from './scripts/usage-scripts';
 export { UsageReader, daysBetween, MAX_USAGE_DAYS, type DayUsage, type ModelUsage } from './usage/usage-reader';
 export { ModelTable, modelTableFileSchema } from './usage/model-table';

@@ -1,4 +1,4 @@
-import { loadPrices, type BudgetLimits, type Message, type TurnMetering, type TurnTokens, type UsageConfig } from '@baton/core';
+import { loadPrices, rollupMarkerTtlS, type BudgetLimits, type Message, type TurnMetering, type TurnTokens, type UsageConfig } from '@baton/core';
 import type { Env } from '../env';
 import type { ModelRequest } from '../providers/model-provider';
 import { toolsJson } from '../tools/tools-json';
@@ -16,6 +16,7 @@ export function usageConfigFromEnv(env: Env): UsageConfig {
     tenant: limits(env.TENANT_BUDGET_MAX_TOKENS, env.TENANT_BUDGET_MAX_COST_USD, env.TENANT_BUDGET_MAX_TURNS),
     tenantUsageTtlS: env.TENANT_USAGE_TTL_DAYS * 24 * 3600,
     reservationLifetimeMs: reservationLifetimeMs(env),
+    rollupMarkerTtlS: rollupMarkerTtlS(env.RETENTION_MS, env.RECONCILE_INTERVAL_MS),
   };
 }
 

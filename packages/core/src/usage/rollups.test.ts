@@ -1,4 +1,4 @@
-import { applyRollup, RollupSchema } from './rollups';
+import { applyRollup, ROLLUP_MARKER_TTL_S, RollupSchema, rollupMarkerTtlS } from './rollups';
 import { utcDay, type TurnMetering } from './turn-metering';
 import { PriceTable } from './prices';
 import { UsageReader } from './usage-reader';
@@ -115,5 +115,27 @@ describe('usage roll-ups across a crash', () => {
     const reader = new UsageReader(engine.ctx);
     expect(await reader.tenantDays('ccme', yesterday, utcDay())).toEqual([{ day: yesterday, usage: one, cost }]);
     expect(await engine.redis.hget(engine.ctx.keys.tenantRolled('ccme', yesterday, 'late-1:1'), 'late-1:1')).toBe('');
+  });
+
+  it('markers last as long as the roll-up says (the deployment’s retention), never past ROLLUP_MARKER_TTL_S', async () => {
+    expect(rollupMarkerTtlS(5000, 1000)).toBe(10); // ten reconciler sweeps when retention is shorter
+    expect(rollupMarkerTtlS(60_000, 1000)).toBe(60);
+    expect(rollupMarkerTtlS(30 * 24 * 3600_000, 5000)).toBe(ROLLUP_MARKER_TTL_S);
+    expect(rollupMarkerTtlS(0, 5000)).toBe(ROLLUP_MARKER_TTL_S); // RETENTION_MS 0 keeps everything
+    const engine = h.engine();
+    const day = utcDay();
+    const rollup = RollupSchema.parse({
+      tenant: 'dcme',
+      day,
+      model: 'm1',
+      tokens: { input: 1, output: 1, cached: 0 },
+      costUsd: cost,
+      ttlSeconds: 3600,
+      markerTtlSeconds: 30,
+    });
+    await applyRollup(engine, 'short', 'short-1:1', rollup);
+    const ttl = await engine.redis.ttl(engine.ctx.keys.tenantRolled('dcme', day, 'short-1:1'));
+    expect(ttl).toBeGreaterThan(0);
+    expect(ttl).toBeLessThanOrEqual(30);
   });
 });

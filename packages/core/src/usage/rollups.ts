@@ -23,6 +23,8 @@ export const RollupSchema = z.object({
   costUsd: z.number().nullable(),
   /** TTL of the tenant's day key. */
   ttlSeconds: z.number().int().positive(),
+  /** How long the targets remember this roll-up as applied (absent: ROLLUP_MARKER_TTL_S); see rollupMarkerTtlS. */
+  markerTtlSeconds: z.number().int().positive().optional(),
 });
 export type Rollup = z.infer<typeof RollupSchema>;
 
@@ -42,6 +44,21 @@ export type Rollup = z.infer<typeof RollupSchema>;
  * was applied.
  */
 export const ROLLUP_MARKER_TTL_S = 8 * 24 * 3600;
+
+/**
+ * How long a deployment's markers must last: a roll-up can be applied again
+ * only while its pending entry exists, and that entry lives in its session,
+ * which expires RETENTION_MS after its last tree ends (and with it the entry);
+ * while the session stays busy, the reconciler drains the entry within a
+ * sweep. So the markers last RETENTION_MS, or ten reconciler intervals if
+ * longer, and never more than ROLLUP_MARKER_TTL_S: finished work leaves
+ * Redis with its retention, markers included (a task's id is a marker's field).
+ * RETENTION_MS 0 keeps everything, markers ROLLUP_MARKER_TTL_S.
+ */
+export function rollupMarkerTtlS(retentionMs: number, reconcileIntervalMs: number): number {
+  if (retentionMs <= 0) return ROLLUP_MARKER_TTL_S;
+  return Math.min(ROLLUP_MARKER_TTL_S, Math.max(1, Math.ceil(Math.max(retentionMs, 10 * reconcileIntervalMs) / 1000)));
+}
 
 /** What applying roll-ups needs of an engine (an Engine has it all). */
 export interface RollupParts {
@@ -71,7 +88,7 @@ export async function applyRollup(parts: RollupParts, sessionId: string, id: str
       costUsd: rollup.costUsd,
       id,
       ttlSeconds: rollup.ttlSeconds,
-      markerTtlSeconds: ROLLUP_MARKER_TTL_S,
+      markerTtlSeconds: rollup.markerTtlSeconds ?? ROLLUP_MARKER_TTL_S,
     }),
     scripts.modelRollup({
       model: rollup.model,
@@ -79,7 +96,7 @@ export async function applyRollup(parts: RollupParts, sessionId: string, id: str
       tokens: rollup.tokens,
       costUsd: rollup.costUsd,
       id,
-      markerTtlSeconds: ROLLUP_MARKER_TTL_S,
+      markerTtlSeconds: rollup.markerTtlSeconds ?? ROLLUP_MARKER_TTL_S,
     }),
   ]);
   if (forget) forget(id);

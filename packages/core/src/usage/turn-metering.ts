@@ -43,6 +43,8 @@ export interface UsageConfig {
    * backoff) plus a margin. Default 15 minutes.
    */
   reservationLifetimeMs?: number;
+  /** How long applied roll-ups are remembered (usage/rollups rollupMarkerTtlS); default ROLLUP_MARKER_TTL_S. */
+  rollupMarkerTtlS?: number;
 }
 
 export const DEFAULT_RESERVATION_LIFETIME_MS = 15 * 60_000;
@@ -191,6 +193,7 @@ export function turnUsage(ctx: MeteredRunner, m: TurnMetering, response: unknown
     tokens,
     costUsd,
     ttlSeconds: m.config.tenantUsageTtlS ?? DEFAULT_TENANT_USAGE_TTL_S,
+    ...(m.config.rollupMarkerTtlS ? { markerTtlSeconds: m.config.rollupMarkerTtlS } : {}),
   };
   return { usage: { rootId: ctx.task.rootId, tokens, costUsd, rollup: JSON.stringify(rollup) }, rollup };
 }
